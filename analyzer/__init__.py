@@ -1,0 +1,1 @@
+"""logscan: find what your web server does not support, from its access logs."""
