@@ -1,0 +1,192 @@
+"""Apache ``LogFormat`` strings (mod_log_config) compiled into format pieces.
+
+Directives are data: ``_DIRECTIVES`` maps a directive letter to its column names (the first one
+still free is taken) and its kind. The argument forms (``%{Referer}i``, ``%{ms}T``) and the
+status conditions (``%400,501{User-agent}i``) are resolved by small functions below.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import UnknownFormatError
+from .fields import CLF_STRPTIME, CLF_TIME, FieldSpec, Kind, header_column
+from .pieces import Piece, assign_columns
+
+# letter -> (column preferences, kind, priority: lower claims its preferred name first)
+_DIRECTIVES: dict[str, tuple[tuple[str, ...], Kind, int]] = {
+    "h": (("client", "remote_host"), Kind.TOKEN, 1),
+    "a": (("client", "client_ip"), Kind.TOKEN, 2),
+    "A": (("local_ip",), Kind.TOKEN, 5),
+    "l": (("ident",), Kind.TOKEN, 5),
+    "u": (("user",), Kind.TOKEN, 5),
+    "r": (("request",), Kind.REQUEST, 1),
+    "m": (("method",), Kind.TOKEN, 1),
+    "U": (("path",), Kind.TEXT, 5),
+    "q": (("query",), Kind.TEXT, 5),
+    "H": (("protocol",), Kind.TOKEN, 1),
+    "b": (("bytes", "bytes_body"), Kind.INT, 1),
+    "B": (("bytes", "bytes_body"), Kind.INT, 1),
+    "O": (("bytes", "bytes_sent"), Kind.INT, 3),
+    "I": (("bytes_received",), Kind.INT, 5),
+    "S": (("bytes_transferred",), Kind.INT, 5),
+    "v": (("vhost", "server_name"), Kind.TOKEN, 1),
+    "V": (("vhost", "server_name"), Kind.TOKEN, 2),
+    "k": (("keepalive",), Kind.INT, 5),
+    "L": (("log_id",), Kind.TOKEN, 5),
+    "X": (("connection_status",), Kind.TOKEN, 5),
+    "R": (("handler",), Kind.TOKEN, 5),
+    "f": (("filename",), Kind.TEXT, 5),
+}
+
+_DIRECTIVE = re.compile(r"%([!<>,0-9]*)(?:\{([^}]*)\})?([!<>,0-9]*)([a-zA-Z%])")
+
+# strftime code -> regex, for %{format}t
+_STRFTIME = {
+    "Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{2}", "d": r"\d{2}", "e": r" ?\d{1,2}",
+    "H": r"\d{2}", "M": r"\d{2}", "S": r"\d{2}", "j": r"\d{3}",
+    "b": r"[A-Za-z]{3}", "h": r"[A-Za-z]{3}", "B": r"[A-Za-z]+",
+    "a": r"[A-Za-z]{3}", "A": r"[A-Za-z]+", "z": r"[+-]\d{4}", "p": r"[AP]M",
+    "I": r"\d{2}", "%": "%",
+}
+_STRFTIME_ALIASES = {"T": "%H:%M:%S", "F": "%Y-%m-%d", "D": "%m/%d/%y", "R": "%H:%M"}
+_EPOCH_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
+_T_UNITS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def unescape_config(text: str) -> str:
+    """Undo the escaping a LogFormat line has in httpd.conf (``\\"`` and friends)."""
+    return re.sub(r'\\(["\\nt])', lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), text)
+
+
+def compile_apache(fmt: str) -> list[Piece]:
+    """Split an Apache format string into literals and fields, with canonical columns."""
+    pieces: list[Piece] = []
+    pending: list[tuple[int, tuple[str, ...], FieldSpec]] = []
+    pos = 0
+    for match in _DIRECTIVE.finditer(fmt):
+        if match.start() > pos:
+            pieces.append(_check_literal(fmt, fmt[pos : match.start()]))
+        pos = match.end()
+        mods, arg, mods_after, letter = match[1] + match[3], match[2], "", match[4]
+        del mods_after
+        if letter == "%":
+            pieces.append("%")
+            continue
+        priority, names, spec = _resolve(letter, arg, mods, match[0], fmt)
+        pending.append((priority, names, spec))
+        pieces.append(spec)
+    if pos < len(fmt):
+        pieces.append(_check_literal(fmt, fmt[pos:]))
+    return assign_columns(pieces, pending)
+
+
+def _check_literal(fmt: str, literal: str) -> str:
+    if "%" in literal:
+        bad = literal[literal.index("%") :][:12]
+        raise UnknownFormatError(fmt, f"unknown or malformed directive at {bad!r}")
+    return literal
+
+
+def _resolve(
+    letter: str, arg: str | None, mods: str, directive: str, fmt: str
+) -> tuple[int, tuple[str, ...], FieldSpec]:
+    """Column preferences, priority and spec of one directive."""
+    if letter in "ioenC":
+        return _resolve_named(letter, arg, directive, fmt)
+    if letter == "t":
+        return _resolve_time(arg, directive, fmt)
+    if letter == "s":
+        final = ">" in mods or "<" not in mods
+        names = ("status", "original_status") if final else ("original_status",)
+        return (0 if ">" in mods else 2), names, FieldSpec(names[0], Kind.STATUS, directive)
+    if letter == "T":
+        unit = (arg or "").strip()
+        if unit not in _T_UNITS:
+            raise UnknownFormatError(fmt, f"{directive}: unit must be s, ms or us")
+        spec = FieldSpec("duration", Kind.SECONDS, directive, scale=_T_UNITS[unit])
+        return 2, ("duration", "duration_t"), spec
+    if letter == "D":
+        return 1, ("duration", "duration_us"), FieldSpec("duration", Kind.SECONDS, directive,
+                                                        scale=1e-6)
+    if letter == "p":
+        which = (arg or "canonical").strip()
+        if which == "remote":
+            return 5, ("remote_port",), FieldSpec("remote_port", Kind.PORT, directive)
+        if which not in ("canonical", "local"):
+            raise UnknownFormatError(fmt, f"{directive}: expected canonical, local or remote")
+        return 1, ("port", "local_port"), FieldSpec("port", Kind.PORT, directive)
+    if letter == "P":
+        which = (arg or "pid").strip()
+        column = "pid" if which == "pid" else "tid"
+        kind = Kind.INT if which in ("pid", "tid") else Kind.TOKEN
+        return 5, (column,), FieldSpec(column, kind, directive)
+    if letter == "h" and arg == "c":
+        return 5, ("peer_host",), FieldSpec("peer_host", Kind.TOKEN, directive)
+    if letter == "a" and arg == "c":
+        return 5, ("peer_ip",), FieldSpec("peer_ip", Kind.TOKEN, directive, escaped=False)
+    if letter not in _DIRECTIVES:
+        raise UnknownFormatError(fmt, f"unknown directive {directive}")
+    names, kind, priority = _DIRECTIVES[letter]
+    escaped = letter not in "aA"
+    return priority, names, FieldSpec(names[0], kind, directive, escaped=escaped)
+
+
+def _resolve_named(
+    letter: str, arg: str | None, directive: str, fmt: str
+) -> tuple[int, tuple[str, ...], FieldSpec]:
+    if not arg:
+        raise UnknownFormatError(fmt, f"{directive} needs a name in braces, like %{{Referer}}i")
+    lowered = arg.strip().lower()
+    if letter == "i" and lowered == "referer":
+        column = "referer"
+    elif letter == "i" and lowered == "user-agent":
+        column = "user_agent"
+    elif letter == "o" and lowered == "allow":
+        column = "allow"
+    else:
+        prefix = {"i": "header", "o": "sent_http", "e": "env", "n": "note", "C": "cookie"}[letter]
+        column = header_column(prefix, arg)
+    return 3, (column,), FieldSpec(column, Kind.TEXT, directive)
+
+
+def _resolve_time(
+    arg: str | None, directive: str, fmt: str
+) -> tuple[int, tuple[str, ...], FieldSpec]:
+    names = ("time", "time_end", "time_2")
+    if arg is None:
+        spec = FieldSpec("time", Kind.TIME, directive, time_pattern=rf"\[{CLF_TIME}\]",
+                         strptime=f"[{CLF_STRPTIME}]")
+        return 1, names, spec
+    text = arg.removeprefix("begin:").removeprefix("end:")
+    if text in _EPOCH_UNITS:
+        return 1, names, FieldSpec("time", Kind.EPOCH, directive, scale=_EPOCH_UNITS[text])
+    if text in ("msec_frac", "usec_frac"):
+        return 5, ("time_fraction",), FieldSpec("time_fraction", Kind.INT, directive)
+    pattern, strptime = _strftime_to_regex(text, directive, fmt)
+    return 1, names, FieldSpec("time", Kind.TIME, directive, time_pattern=pattern,
+                               strptime=strptime)
+
+
+def _strftime_to_regex(text: str, directive: str, fmt: str) -> tuple[str, str]:
+    for alias, expansion in _STRFTIME_ALIASES.items():
+        text = text.replace(f"%{alias}", expansion)
+    parts: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "%" and i + 1 < len(text):
+            code = text[i + 1]
+            if code not in _STRFTIME:
+                raise UnknownFormatError(fmt, f"{directive}: strftime code %{code} unsupported")
+            parts.append(_STRFTIME[code])
+            i += 2
+            continue
+        parts.append(regex_escape(ch))
+        i += 1
+    return "".join(parts), text
+
+
+def regex_escape(text: str) -> str:
+    """Escape for both RE2 and Python ``re`` (``re.escape`` escapes spaces, which RE2 rejects)."""
+    return "".join("\\" + ch if ch in r"\.^$|?*+()[]{}/-" else ch for ch in text)

@@ -1,0 +1,84 @@
+"""What one logged field looks like: its canonical column, its value pattern and how to type it.
+
+A field's pattern exists in two strengths. ``slow`` accepts everything the server can write,
+escapes included, and is used with captures on the few lines that need it. ``fast`` accepts only
+escape-free values; a line that matches the fast pattern of its format can be split by the bulk
+tokenizer, which is many times cheaper than regex captures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a field's text becomes a typed column."""
+
+    TEXT = "text"  # free text; may contain spaces, so it must be quoted for the fast path
+    TOKEN = "token"  # no spaces: addresses, names, user
+    REQUEST = "request"  # the request line, split into method / target / protocol
+    STATUS = "status"  # three digits -> int16
+    INT = "int"  # digits or "-" -> Int64
+    PORT = "port"  # digits or "-" -> Int32
+    SECONDS = "seconds"  # a duration -> float64 seconds, after ``scale``
+    TIME = "time"  # a timestamp -> UTC datetime, parsed with ``strptime``
+    EPOCH = "epoch"  # seconds since the epoch, possibly fractional -> UTC datetime
+
+
+_QUOTED_SLOW = r'(?:[^"\\]|\\.)*'
+_QUOTED_FAST = r'[^"\\\r\n\x00]*'
+_TOKEN_SLOW = r"\S*"
+_TOKEN_FAST = r'[^\s"\\]*'
+_INT = r"-|\d{1,18}"
+_DECIMAL = r"-|\d{1,15}(?:\.\d{1,9})?"
+CLF_TIME = r"\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
+CLF_STRPTIME = "%d/%b/%Y:%H:%M:%S %z"
+ISO_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:?\d{2})"
+ISO_STRPTIME = "%Y-%m-%dT%H:%M:%S%z"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One directive or variable of a format, resolved to a column."""
+
+    column: str
+    kind: Kind
+    directive: str  # as written in the format string, for messages
+    time_pattern: str = ""  # TIME only: the regex of the timestamp text
+    strptime: str = ""  # TIME only
+    scale: float = 1.0  # SECONDS / EPOCH: multiply the number by this to get seconds
+    escaped: bool = True  # the server escapes this field's bytes
+
+    @property
+    def spaces(self) -> int:
+        """How many literal spaces the field always contains (the bulk tokenizer needs it)."""
+        return self.time_pattern.count(" ") if self.kind is Kind.TIME else 0
+
+    def pattern(self, *, quoted: bool, fast: bool) -> str:
+        """The regex for this field's text; ``quoted`` when it sits between double quotes."""
+        if self.kind is Kind.TIME:
+            return self.time_pattern
+        if self.kind is Kind.STATUS:
+            return r"\d{3}"
+        if self.kind in (Kind.INT, Kind.PORT):
+            return _INT
+        if self.kind is Kind.SECONDS:
+            return _DECIMAL
+        if self.kind is Kind.EPOCH:
+            return r"\d{1,12}(?:\.\d{1,9})?"
+        if self.kind is Kind.TOKEN:
+            return _TOKEN_FAST if fast else _TOKEN_SLOW
+        if quoted:
+            return _QUOTED_FAST if fast else _QUOTED_SLOW
+        return r".*?"
+
+    @property
+    def free_text(self) -> bool:
+        return self.kind in (Kind.TEXT, Kind.REQUEST)
+
+
+def header_column(prefix: str, name: str) -> str:
+    """``X-Forwarded-For`` -> ``header_x_forwarded_for`` (a valid identifier, lowercase)."""
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name.strip().lower())
+    return f"{prefix}_{cleaned}".rstrip("_")

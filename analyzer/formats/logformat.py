@@ -1,0 +1,185 @@
+"""``LogFormat``: one compiled access-log format (Apache or NGINX), and the named presets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from ..errors import UnknownFormatError
+from .apache import compile_apache, regex_escape, unescape_config
+from .fields import FieldSpec, Kind
+from .nginx import compile_nginx, split_escape
+from .pieces import Piece, merge_literals
+from .tokens import TokenPlan, build_plan
+
+_MAX_FIELDS = 64
+_MAX_FORMAT_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """A compiled format: literal text and typed fields, with the patterns that read it.
+
+    Build one with :meth:`apache`, :meth:`nginx`, or :meth:`resolve` (preset name or string).
+    """
+
+    name: str
+    source: str
+    dialect: str  # "apache" or "nginx": the syntax the format string was written in
+    escape: str  # how the server escaped values: "apache", "nginx", "json" or "none"
+    pieces: tuple[Piece, ...]
+    server: str | None = None  # the server that writes it, when the format alone tells
+
+    @classmethod
+    def apache(cls, fmt: str, name: str = "custom", server: str | None = "apache") -> LogFormat:
+        text = unescape_config(_checked(fmt))
+        pieces = tuple(merge_literals(compile_apache(text)))
+        return cls(name, fmt, "apache", "apache", _validated(fmt, pieces), server)
+
+    @classmethod
+    def nginx(cls, fmt: str, name: str = "custom", escape: str | None = None,
+              server: str | None = "nginx") -> LogFormat:
+        written_escape, text = split_escape(_checked(fmt))
+        escape = escape or written_escape
+        if escape not in ("default", "json", "none"):
+            raise UnknownFormatError(fmt, "escape must be default, json or none")
+        pieces = tuple(merge_literals(compile_nginx(text)))
+        style = "nginx" if escape == "default" else escape
+        return cls(name, fmt, "nginx", style, _validated(fmt, pieces), server)
+
+    @classmethod
+    def resolve(cls, value: str | LogFormat) -> LogFormat:
+        """A preset name (``combined``, ``nginx_main``, ...) or a literal format string."""
+        if isinstance(value, LogFormat):
+            return value
+        key = value.strip()
+        if key in PRESETS:
+            return PRESETS[key]
+        if "$" in key and not re.search(r"%[!<>,0-9{]*[a-zA-Z]", key):
+            return cls.nginx(value)
+        if "%" in key:
+            return cls.apache(value)
+        raise UnknownFormatError(
+            value,
+            "not a preset and not a format string; presets: " + ", ".join(sorted(PRESETS)),
+        )
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(p for p in self.pieces if isinstance(p, FieldSpec))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.column for f in self.fields)
+
+    def field(self, column: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.column == column), None)
+
+    @cached_property
+    def regex(self) -> str:
+        """Anchored pattern with a named group per field, for any line the server can write."""
+        return "^" + self._pattern(fast=False, groups=True) + "$"
+
+    @cached_property
+    def fast_regex(self) -> str:
+        """Match-only pattern for escape-free lines, newline included (see ``tokens``)."""
+        return "^" + self._pattern(fast=True, groups=False) + r"\n$"
+
+    @cached_property
+    def token_plan(self) -> TokenPlan | None:
+        if self.escape == "none":
+            return None
+        return build_plan(self.pieces)
+
+    @cached_property
+    def python_regex(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+    def _pattern(self, *, fast: bool, groups: bool) -> str:
+        parts: list[str] = []
+        for piece, quoted in zip(self.pieces, _quote_states(self.pieces), strict=True):
+            if isinstance(piece, str):
+                parts.append(regex_escape(piece))
+                continue
+            pattern = piece.pattern(quoted=quoted, fast=fast)
+            if quoted and piece.free_text and self.escape == "none" and not fast:
+                pattern = r"[^\n]*?"
+            parts.append(f"(?P<{piece.column}>{pattern})" if groups else f"(?:{pattern})")
+        return "".join(parts)
+
+    def describe(self) -> str:
+        return self.name if self.name != "custom" else f"{self.dialect} format {self.source!r}"
+
+
+def _quote_states(pieces: tuple[Piece, ...]) -> list[bool]:
+    """For each piece, whether it stands inside double quotes of the format."""
+    states: list[bool] = []
+    inside = False
+    for piece in pieces:
+        states.append(inside)
+        if isinstance(piece, str):
+            inside ^= piece.count('"') % 2 == 1
+    return states
+
+
+def _checked(fmt: str) -> str:
+    if not fmt.strip():
+        raise UnknownFormatError(fmt, "the format string is empty")
+    if len(fmt) > _MAX_FORMAT_LENGTH:
+        raise UnknownFormatError(fmt[:40] + "...", f"longer than {_MAX_FORMAT_LENGTH} characters")
+    if "\n" in fmt or "\x00" in fmt:
+        raise UnknownFormatError(fmt, "a format string is one line without NUL bytes")
+    return fmt
+
+
+def _validated(fmt: str, pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
+    fields = [p for p in pieces if isinstance(p, FieldSpec)]
+    if not fields:
+        raise UnknownFormatError(fmt, "no fields in this format")
+    if len(fields) > _MAX_FIELDS:
+        raise UnknownFormatError(fmt, f"more than {_MAX_FIELDS} fields")
+    for a, b in zip(pieces, pieces[1:], strict=False):
+        if isinstance(a, FieldSpec) and isinstance(b, FieldSpec) and _ambiguous(a, b):
+            raise UnknownFormatError(
+                fmt, f"{a.directive}{b.directive}: two free-text fields with nothing between them "
+                "cannot be told apart",
+            )
+    return pieces
+
+
+def _ambiguous(a: FieldSpec, b: FieldSpec) -> bool:
+    free = (Kind.TEXT, Kind.REQUEST, Kind.TOKEN)
+    return a.kind in free and b.kind in free and not (a.column == "path" and b.column == "query")
+
+
+def _apache(fmt: str, name: str, server: str | None = "apache") -> LogFormat:
+    return LogFormat.apache(fmt, name=name, server=server)
+
+
+def _nginx(fmt: str, name: str) -> LogFormat:
+    return LogFormat.nginx(fmt, name=name)
+
+
+_CLF = '%h %l %u %t "%r" %>s %b'
+_NGINX_COMBINED = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent"'
+)
+
+PRESETS: dict[str, LogFormat] = {
+    # Common Log Format: httpd's built-in default and the CLF nickname
+    "common": _apache(_CLF, "common", server=None),
+    # common + referer and user agent: the default of most Apache and NGINX installs
+    "combined": _apache(_CLF + ' "%{Referer}i" "%{User-Agent}i"', "combined", server=None),
+    # Debian/Ubuntu's Apache default for virtual hosts (%O: bytes sent including headers)
+    "vhost_combined": _apache(
+        '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"', "vhost_combined"
+    ),
+    # combined + bytes received and sent (mod_logio)
+    "combinedio": _apache(_CLF + ' "%{Referer}i" "%{User-Agent}i" %I %O', "combinedio"),
+    # NGINX's built-in combined (the access_log default)
+    "nginx_combined": _nginx(_NGINX_COMBINED, "nginx_combined"),
+    # the "main" format of NGINX's shipped nginx.conf: combined + X-Forwarded-For
+    "nginx_main": _nginx(_NGINX_COMBINED + ' "$http_x_forwarded_for"', "nginx_main"),
+}

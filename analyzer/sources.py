@@ -1,0 +1,276 @@
+"""Opening inputs: paths, globs and stdin; compression by magic bytes; rotated sets in order.
+
+Everything downstream receives line-aligned byte blocks with the number of their first line,
+so that every line can be accounted for. Damage in a compressed stream does not lose the lines
+before it: they are delivered, and the damage is delivered as a ``Problem`` after them.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import lzma
+import os
+import re
+import stat
+import sys
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from .errors import InputError
+
+STDIN = "-"
+BLOCK_SIZE = 16 << 20
+MAX_LINE = 1 << 20
+_READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of one source; each ends in a newline (one is added after a last line)."""
+
+    source: str
+    first_line: int
+    data: bytes
+    lines: int
+    unterminated: bool = False  # the source ended without a newline after the last line
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a source that is not a parseable line: an over-long line, or damage."""
+
+    source: str
+    line: int
+    reason: str  # "too_long", "truncated_input" or "corrupt_input"
+    text: bytes
+
+
+class _Decompressor(Protocol):
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class _Codec:
+    name: str
+    magic: bytes
+    new: Callable[[], _Decompressor]
+
+
+def _zlib_module():  # noqa: ANN202 - isal.isal_zlib mirrors the zlib module
+    try:
+        from isal import isal_zlib  # about twice as fast as zlib at inflating
+
+        return isal_zlib
+    except ImportError:  # pragma: no cover - isal is optional
+        return zlib
+
+
+def _zstd() -> _Decompressor:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+_CODECS = (
+    _Codec("gzip", b"\x1f\x8b", lambda: _zlib_module().decompressobj(wbits=31)),
+    _Codec("bzip2", b"BZh", bz2.BZ2Decompressor),
+    _Codec("xz", b"\xfd7zXZ\x00", lzma.LZMADecompressor),
+    _Codec("zstd", b"\x28\xb5\x2f\xfd", _zstd),
+)
+_ROTATED = re.compile(
+    r"^(?P<base>.*?)(?:\.(?P<n>\d+)|-(?P<date>\d{8,10}))?(?:\.(?:gz|bz2|xz|zst))?$"
+)
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Paths in reading order: globs expanded, rotated sets oldest first, each input checked."""
+    paths: list[str] = []
+    for item in inputs:
+        if item == STDIN:
+            paths.append(item)
+            continue
+        matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
+        if not matches:
+            raise InputError(item, "no file matches this pattern")
+        paths.extend(matches)
+    for path in paths:
+        _check_readable(path)
+    return order_rotated(list(dict.fromkeys(paths)))
+
+
+def order_rotated(paths: list[str]) -> list[str]:
+    """``a.log a.log.1 a.log.2.gz`` -> ``a.log.2.gz a.log.1 a.log`` (logrotate's numbering)."""
+    groups: dict[str, list[tuple[tuple[int, int | str], str]]] = {}
+    for path in paths:
+        match = _ROTATED.match(path)
+        assert match is not None  # the pattern matches any string
+        base = match["base"]
+        if match["n"] is not None:
+            key: tuple[int, int | str] = (0, -int(match["n"]))
+        elif match["date"] is not None:
+            key = (1, match["date"])
+        else:
+            key = (2, 0)
+        groups.setdefault(base, []).append((key, path))
+    ordered: list[str] = []
+    for members in groups.values():
+        ordered.extend(path for _, path in sorted(members, key=lambda m: m[0]))
+    return ordered
+
+
+def _check_readable(path: str) -> None:
+    if path == STDIN:
+        return
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(path, "is a directory; give the log files inside it (or a glob)")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "permission denied")
+
+
+def open_raw(path: str) -> BinaryIO:
+    if path == STDIN:
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+
+
+def iter_blocks(
+    path: str, *, block_size: int = BLOCK_SIZE, max_line: int = MAX_LINE
+) -> Iterator[Block | Problem]:
+    """The source's lines in blocks of about ``block_size`` bytes, and its problems, in order."""
+    raw = open_raw(path)
+    try:
+        yield from _LineCutter(path, block_size, max_line).run(_chunks(path, raw))
+    finally:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+
+
+def _chunks(path: str, raw: BinaryIO) -> Iterator[bytes | Problem]:
+    """Decompressed bytes; a damaged stream ends with a Problem (line set by the cutter)."""
+    first = _read(path, raw)
+    codec = next((c for c in _CODECS if first.startswith(c.magic)), None)
+    if codec is None:
+        while first:
+            yield first
+            first = _read(path, raw)
+        return
+    yield from _decompress(path, codec, first, raw)
+
+
+def _read(path: str, raw: BinaryIO) -> bytes:
+    try:
+        return raw.read(_READ_SIZE)
+    except OSError as exc:
+        raise InputError(path, f"read failed: {exc.strerror or exc}") from None
+
+
+def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterator[bytes | Problem]:
+    decoder = codec.new()
+    produced = False
+    while data:
+        try:
+            out = decoder.decompress(data)
+        except Exception as exc:  # each codec raises its own error type for bad data
+            if not produced:
+                raise InputError(path, f"not a readable {codec.name} file ({exc})") from None
+            yield Problem(path, 0, "corrupt_input", f"{codec.name} data damaged: {exc}".encode())
+            return
+        if out:
+            produced = True
+            yield out
+        data = _next_input(decoder, raw, path)
+        if data is None:
+            return
+    if not getattr(decoder, "eof", True):
+        if not produced:
+            raise InputError(path, f"not a readable {codec.name} file (it ends too early)")
+        yield Problem(path, 0, "truncated_input", f"{codec.name} stream ends early".encode())
+
+
+def _next_input(decoder: _Decompressor, raw: BinaryIO, path: str) -> bytes | None:
+    """More compressed input: what follows a finished member (concatenated gzip), or the file."""
+    if getattr(decoder, "eof", False):
+        rest = getattr(decoder, "unused_data", b"")
+        more = rest + _read(path, raw)
+        if not more.strip(b"\x00"):
+            return None  # end, or the zero padding some writers leave behind
+        return more
+    return _read(path, raw)
+
+
+class _LineCutter:
+    """Cuts a byte stream into Blocks of whole lines, numbering them."""
+
+    def __init__(self, source: str, block_size: int, max_line: int) -> None:
+        self.source = source
+        self.block_size = block_size
+        self.max_line = max_line
+        self.next_line = 1
+        self.pending = bytearray()
+        self.skipping = False  # inside an over-long line, until its newline
+
+    def run(self, chunks: Iterator[bytes | Problem]) -> Iterator[Block | Problem]:
+        stream = iter(chunks)
+        while True:
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                break
+            except InputError:
+                raise
+            if isinstance(chunk, Problem):
+                yield from self._flush(final=True)
+                yield Problem(self.source, self.next_line, chunk.reason, chunk.text)
+                self.next_line += 1
+                return
+            yield from self._feed(chunk)
+        yield from self._flush(final=True)
+
+    def _feed(self, chunk: bytes) -> Iterator[Block | Problem]:
+        if self.skipping:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                return
+            self.skipping = False
+            chunk = chunk[cut + 1 :]
+        self.pending += chunk
+        if len(self.pending) >= self.block_size:
+            yield from self._flush(final=False)
+        if len(self.pending) > self.max_line and b"\n" not in self.pending:
+            yield Problem(self.source, self.next_line, "too_long", bytes(self.pending[:300]))
+            self.next_line += 1
+            self.pending.clear()
+            self.skipping = True
+
+    def _flush(self, *, final: bool) -> Iterator[Block]:
+        if self.skipping:
+            if final:
+                self.pending.clear()
+            return
+        cut = len(self.pending) if final else self.pending.rfind(b"\n") + 1
+        if cut <= 0:
+            return
+        data = bytes(self.pending[:cut])
+        del self.pending[:cut]
+        unterminated = not data.endswith(b"\n")
+        if unterminated:
+            data += b"\n"
+        lines = data.count(b"\n")
+        yield Block(self.source, self.next_line, data, lines, unterminated)
+        self.next_line += lines
