@@ -25,6 +25,7 @@ STDIN = "-"
 BLOCK_SIZE = 16 << 20
 MAX_LINE = 1 << 20
 _READ_SIZE = 1 << 20
+_MAGIC_BYTES = 6
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Block:
 
     source: str
     first_line: int
-    data: bytes
+    data: bytes | memoryview
     lines: int
     unterminated: bool = False  # the source ended without a newline after the last line
 
@@ -155,27 +156,57 @@ def iter_blocks(
     """The source's lines in blocks of about ``block_size`` bytes, and its problems, in order."""
     raw = open_raw(path)
     try:
-        yield from _LineCutter(path, block_size, max_line).run(_chunks(path, raw))
+        head = _read(path, raw, _MAGIC_BYTES)
+        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        if codec is None:
+            yield from _plain_blocks(path, raw, head, block_size, max_line)
+        else:
+            chunks = _decompress(path, codec, head + _read(path, raw), raw)
+            yield from _LineCutter(path, block_size, max_line).run(chunks)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
 
 
-def _chunks(path: str, raw: BinaryIO) -> Iterator[bytes | Problem]:
-    """Decompressed bytes; a damaged stream ends with a Problem (line set by the cutter)."""
-    first = _read(path, raw)
-    codec = next((c for c in _CODECS if first.startswith(c.magic)), None)
-    if codec is None:
-        while first:
-            yield first
-            first = _read(path, raw)
-        return
-    yield from _decompress(path, codec, first, raw)
+def _plain_blocks(
+    path: str, raw: BinaryIO, head: bytes, block_size: int, max_line: int
+) -> Iterator[Block | Problem]:
+    """Uncompressed input, read straight into fresh block buffers (no copies of the data)."""
+    carry, line = head, 1
+    skipping = False
+    while True:
+        buffer = bytearray(block_size + len(carry))
+        buffer[: len(carry)] = carry
+        try:
+            got = raw.readinto(memoryview(buffer)[len(carry) :])  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise InputError(path, f"read failed: {exc.strerror or exc}") from None
+        end = len(carry) + (got or 0)
+        if not got:
+            break
+        cut = buffer.rfind(b"\n", 0, end) + 1
+        if skipping:
+            skipping = cut == 0
+            carry = bytes(buffer[cut:end]) if cut else b""
+            continue
+        if cut == 0:  # no newline in a whole block: one line longer than any we accept
+            if end > max_line:
+                yield Problem(path, line, "too_long", bytes(buffer[:300]))
+                line, carry, skipping = line + 1, b"", True
+            else:
+                carry = bytes(buffer[:end])
+            continue
+        lines = buffer.count(b"\n", 0, cut)
+        yield Block(path, line, memoryview(buffer)[:cut], lines)
+        line += lines
+        carry = bytes(buffer[cut:end])
+    if carry and not skipping:
+        yield Block(path, line, carry + b"\n", 1, unterminated=True)
 
 
-def _read(path: str, raw: BinaryIO) -> bytes:
+def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:
     try:
-        return raw.read(_READ_SIZE)
+        return raw.read(size)
     except OSError as exc:
         raise InputError(path, f"read failed: {exc.strerror or exc}") from None
 
@@ -222,7 +253,8 @@ class _LineCutter:
         self.block_size = block_size
         self.max_line = max_line
         self.next_line = 1
-        self.pending = bytearray()
+        self.pending: list[bytes] = []
+        self.pending_size = 0
         self.skipping = False  # inside an over-long line, until its newline
 
     def run(self, chunks: Iterator[bytes | Problem]) -> Iterator[Block | Problem]:
@@ -249,28 +281,33 @@ class _LineCutter:
                 return
             self.skipping = False
             chunk = chunk[cut + 1 :]
-        self.pending += chunk
-        if len(self.pending) >= self.block_size:
+        self.pending.append(chunk)
+        self.pending_size += len(chunk)
+        if self.pending_size >= self.block_size:
             yield from self._flush(final=False)
-        if len(self.pending) > self.max_line and b"\n" not in self.pending:
-            yield Problem(self.source, self.next_line, "too_long", bytes(self.pending[:300]))
-            self.next_line += 1
-            self.pending.clear()
-            self.skipping = True
+        if self.pending_size > self.max_line and chunk.rfind(b"\n") < 0:
+            if not any(b"\n" in part for part in self.pending):
+                head = b"".join(self.pending)[:300]
+                yield Problem(self.source, self.next_line, "too_long", head)
+                self.next_line += 1
+                self.pending, self.pending_size = [], 0
+                self.skipping = True
 
     def _flush(self, *, final: bool) -> Iterator[Block]:
         if self.skipping:
             if final:
-                self.pending.clear()
+                self.pending, self.pending_size = [], 0
             return
-        cut = len(self.pending) if final else self.pending.rfind(b"\n") + 1
+        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        self.pending = [data[cut:]] if cut < len(data) else []
+        self.pending_size = len(data) - cut
         if cut <= 0:
             return
-        data = bytes(self.pending[:cut])
-        del self.pending[:cut]
-        unterminated = not data.endswith(b"\n")
+        block = data[:cut] if cut < len(data) else data
+        unterminated = not block.endswith(b"\n")
         if unterminated:
-            data += b"\n"
-        lines = data.count(b"\n")
-        yield Block(self.source, self.next_line, data, lines, unterminated)
+            block += b"\n"
+        lines = block.count(b"\n")
+        yield Block(self.source, self.next_line, block, lines, unterminated)
         self.next_line += lines

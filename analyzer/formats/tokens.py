@@ -21,6 +21,19 @@ class Group:
 
     columns: tuple[int, ...]
     pieces: tuple[Piece, ...]
+    quoted: bool = False
+
+    @property
+    def regex(self) -> str:
+        """Pattern with a named group per field, for the group's escape-free text."""
+        from .apache import regex_escape
+
+        parts = [
+            regex_escape(p) if isinstance(p, str)
+            else f"(?P<{p.column}>{p.pattern(quoted=self.quoted, fast=True)})"
+            for p in self.pieces
+        ]
+        return "^" + "".join(parts) + "$"
 
     @property
     def fields(self) -> tuple[FieldSpec, ...]:
@@ -62,14 +75,14 @@ def build_plan(pieces: tuple[Piece, ...]) -> TokenPlan | None:
         return None
     if not tokens or any(not (t.pieces or t.quoted or t.continues) for t in tokens):
         return None
-    groups: list[tuple[list[int], list[Piece]]] = []
+    groups: list[tuple[list[int], list[Piece], bool]] = []
     for index, token in enumerate(tokens):
         if token.continues and groups:
             groups[-1][0].append(index)
             groups[-1][1].extend(token.pieces)
         else:
-            groups.append(([index], list(token.pieces)))
-    built = tuple(Group(tuple(cols), tuple(_merge(ps))) for cols, ps in groups)
+            groups.append(([index], list(token.pieces), token.quoted))
+    built = tuple(Group(tuple(cols), tuple(_merge(ps)), q) for cols, ps, q in groups)
     return TokenPlan(width=len(tokens), groups=built)
 
 

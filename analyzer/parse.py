@@ -1,0 +1,308 @@
+"""Parse one block of lines into a typed Arrow table and its rejects, vectorised.
+
+Two paths, chosen per line:
+
+* fast: lines that match the format's escape-free pattern (almost all of a normal log) are
+  split into columns by Arrow's CSV tokenizer over the whole block at once;
+* exact: the rest (escaped quotes, odd spacing, junk) go through the format's full regex with
+  captures, and their escapes are decoded. Lines it does not match either are rejected, with
+  their line number and a reason.
+
+Every line of a block ends up in exactly one of the two outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .columns import typed
+from .escapes import decode_escapes
+from .formats.fields import Kind
+from .formats.logformat import LogFormat
+from .formats.tokens import TokenPlan
+from .request_line import split_request
+from .sources import MAX_LINE, Block, Problem
+
+REJECT_TEXT_CHARS = 300
+REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text", pa.string())])
+_UNESCAPED_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.REQUEST)
+
+
+@dataclass(frozen=True)
+class ParsedBlock:
+    """The parsed rows (``line`` plus the format's typed columns) and the rejected lines."""
+
+    source: str
+    lines: int
+    table: pa.Table
+    rejects: pa.Table
+
+
+def parse_block(block: Block, fmt: LogFormat) -> ParsedBlock:
+    lines = _line_array(block.data)
+    text, not_utf8 = _as_utf8(lines)
+    too_long = _lengths(lines) > MAX_LINE
+    fast = _fast_mask(text, fmt) & ~too_long
+    raw_fast = _tokenized(lines, fast, fmt.token_plan) if fast.any() else None
+    if raw_fast is None:
+        fast[:] = False
+    slow_rows = np.flatnonzero(~fast & ~too_long)
+    raw_slow, matched = _exact(_without_newline(pc.take(text, slow_rows)), fmt)
+    parsed_rows = slow_rows[matched]
+    raw = _combine(np.flatnonzero(fast), raw_fast, parsed_rows, raw_slow, fmt)
+    order = _line_order(fast, parsed_rows)
+    table, bad_time = _typed_table(raw, order, fmt, block.first_line)
+    parsed = np.zeros(len(lines), dtype=bool)
+    parsed[order] = True
+    failed = np.flatnonzero(~parsed)
+    rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, order[bad_time])
+    return ParsedBlock(block.source, block.lines, table.filter(pa.array(~bad_time)), rejects)
+
+
+def problem_block(problem: Problem) -> ParsedBlock:
+    """A source-level problem (over-long line, damaged compression) as one rejected line."""
+    text = problem.text.decode("utf-8", "backslashreplace")[:REJECT_TEXT_CHARS]
+    rejects = pa.table(
+        {"line": [problem.line], "reason": [problem.reason], "text": [text]}, schema=REJECT_SCHEMA
+    )
+    return ParsedBlock(problem.source, 1, pa.table({"line": pa.array([], pa.int64())}), rejects)
+
+
+def _line_array(data: bytes) -> pa.Array:
+    """Zero-copy binary array of the block's lines, each with its newline."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1
+    offsets = np.concatenate([[0], ends]).astype(np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.binary(), len(ends), buffers)
+
+
+def _lengths(lines: pa.Array) -> np.ndarray:
+    return pc.binary_length(lines).to_numpy(zero_copy_only=False)
+
+
+def _as_utf8(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The lines as strings; bytes that are not UTF-8 become ``\\xHH`` text (and are flagged)."""
+    try:
+        return lines.cast(pa.string()), np.zeros(len(lines), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
+    # rare: only blocks holding invalid UTF-8 take this per-line route
+    values = lines.to_pylist()
+    bad = np.zeros(len(values), dtype=bool)
+    fixed: list[str] = []
+    for i, value in enumerate(values):
+        try:
+            fixed.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad[i] = True
+            fixed.append(value.decode("utf-8", "backslashreplace"))
+    return pa.array(fixed, pa.string()), bad
+
+
+def _fast_mask(text: pa.Array, fmt: LogFormat) -> np.ndarray:
+    if fmt.token_plan is None:
+        return np.zeros(len(text), dtype=bool)
+    hits = pc.match_substring_regex(text, fmt.fast_regex)
+    return hits.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _tokenized(
+    lines: pa.Array, fast: np.ndarray, plan: TokenPlan | None
+) -> dict[str, pa.Array] | None:
+    """Field text of the fast lines, split by the CSV tokenizer (None if it disagrees)."""
+    assert plan is not None
+    chosen = lines if fast.all() else pc.filter(lines, pa.array(fast))
+    offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[
+        chosen.offset : chosen.offset + len(chosen) + 1
+    ]
+    data = chosen.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    names = [f"c{i}" for i in range(plan.width)]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=False, block_size=max(data.size, 1 << 20) + 1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=" ", quote_char='"', escape_char=False, double_quote=False,
+                newlines_in_values=False, ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != len(chosen):
+        return None
+    return _group_fields(table, plan)
+
+
+def _group_fields(table: pa.Table, plan: TokenPlan) -> dict[str, pa.Array]:
+    raw: dict[str, pa.Array] = {}
+    for group in plan.groups:
+        if not group.fields:
+            continue
+        columns = [table.column(i).combine_chunks() for i in group.columns]
+        text = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, " ")
+        single = group.single
+        if single is not None:
+            field, prefix, suffix = single
+            if prefix or suffix:
+                text = pc.utf8_slice_codeunits(text, len(prefix), -len(suffix) or 2**31 - 1)
+            raw[field.column] = text
+            continue
+        found = pc.extract_regex(text, group.regex)
+        for field in group.fields:
+            raw[field.column] = found.field(field.column)
+    return raw
+
+
+def _without_newline(text: pa.Array) -> pa.Array:
+    trimmed = pc.utf8_slice_codeunits(text, 0, -1)
+    return pc.replace_substring_regex(trimmed, r"\r$", "")
+
+
+def _exact(text: pa.Array, fmt: LogFormat) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Field text of the lines the full regex matches (escapes decoded), and which matched."""
+    if len(text) == 0:
+        return {}, np.zeros(0, dtype=bool)
+    found = pc.extract_regex(text, fmt.regex)
+    matched = found.is_valid().to_numpy(zero_copy_only=False)
+    hits = found.filter(pa.array(matched))
+    raw: dict[str, pa.Array] = {}
+    for field in fmt.fields:
+        values = hits.field(field.column)
+        if field.escaped and field.kind in _UNESCAPED_KINDS:
+            values = _unescape(values, fmt.escape)
+        raw[field.column] = values
+    return raw, matched
+
+
+def _unescape(values: pa.Array, style: str) -> pa.Array:
+    has_escape = pc.fill_null(pc.match_substring(values, "\\"), False)
+    mask = has_escape.to_numpy(zero_copy_only=False)
+    if not mask.any() or style == "none":
+        return values
+    decoded = [decode_escapes(v, style) for v in pc.filter(values, has_escape).to_pylist()]
+    return pc.replace_with_mask(values, has_escape, pa.array(decoded, pa.string()))
+
+
+def _combine(
+    fast_rows: np.ndarray,
+    raw_fast: dict[str, pa.Array] | None,
+    slow_rows: np.ndarray,
+    raw_slow: dict[str, pa.Array],
+    fmt: LogFormat,
+) -> dict[str, pa.Array]:
+    """Field text of all parsed lines: fast lines first, then the exactly matched ones."""
+    out: dict[str, pa.Array] = {}
+    for field in fmt.fields:
+        parts = []
+        if raw_fast is not None and len(fast_rows):
+            parts.append(raw_fast[field.column])
+        if len(slow_rows):
+            parts.append(raw_slow[field.column])
+        out[field.column] = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+    return out
+
+
+def _line_order(fast: np.ndarray, parsed_slow: np.ndarray) -> np.ndarray:
+    """Block row index of each combined row (fast rows, then slow ones)."""
+    return np.concatenate([np.flatnonzero(fast), parsed_slow]).astype(np.int64)
+
+
+def _typed_table(
+    raw: dict[str, pa.Array], order: np.ndarray, fmt: LogFormat, first_line: int
+) -> tuple[pa.Table, np.ndarray]:
+    """Typed columns in line order, and which rows had an unparseable timestamp."""
+    sort = np.argsort(order, kind="stable") if len(order) and (np.diff(order) < 0).any() else None
+    columns: dict[str, pa.Array] = {"line": pa.array(order + first_line, pa.int64())}
+    bad_time = np.zeros(len(order), dtype=bool)
+    for field in fmt.fields:
+        column = typed(field, raw[field.column])
+        if field.kind in (Kind.TIME, Kind.EPOCH):
+            bad_time |= (column.is_null().to_numpy(zero_copy_only=False)
+                         & raw[field.column].is_valid().to_numpy(zero_copy_only=False))
+        columns[field.column] = column
+    _add_request_parts(columns, fmt)
+    table = pa.table(columns)
+    if sort is not None:
+        table = table.take(sort)
+        bad_time = bad_time[sort]
+    return table, bad_time
+
+
+def _add_request_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> None:
+    """method / target / protocol: from their own fields where logged, else the request line."""
+    if "request" in columns:
+        method, target, protocol = split_request(columns["request"])
+    else:
+        method = target = protocol = None
+    if "target" not in columns:
+        target = _target_from_parts(columns, fmt) or target
+    for name, derived in (("method", method), ("target", target), ("protocol", protocol)):
+        logged = columns.get(name)
+        if logged is not None:
+            logged = pc.if_else(pc.equal(logged, ""), pa.scalar(None, pa.string()), logged)
+            columns[name] = logged if derived is None else pc.coalesce(logged, derived)
+        elif derived is not None:
+            columns[name] = derived
+
+
+def _target_from_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> pa.Array | None:
+    path, query = columns.get("path"), columns.get("query")
+    if path is None:
+        return None
+    if query is None:
+        return path
+    query = pc.fill_null(query, "")
+    if fmt.dialect == "nginx":  # $args has no "?"; %q has it
+        query = pc.if_else(pc.equal(query, ""), query, pc.binary_join_element_wise("?", query, ""))
+    return pc.binary_join_element_wise(path, query, "")
+
+
+def _cut_short(line: str, fmt: LogFormat) -> bool:
+    """A last line without newline that stops before the format's closing text was cut off."""
+    closing = fmt.pieces[-1]
+    return isinstance(closing, str) and not line.endswith(closing)
+
+
+def _rejects(
+    block: Block,
+    fmt: LogFormat,
+    text: pa.Array,
+    failed: np.ndarray,
+    not_utf8: np.ndarray,
+    too_long: np.ndarray,
+    bad_time_rows: np.ndarray,
+) -> pa.Table:
+    rows = np.union1d(failed, bad_time_rows).astype(np.int64) if len(bad_time_rows) else failed
+    if not len(rows):
+        return REJECT_SCHEMA.empty_table()
+    shown = _without_newline(pc.take(text, rows))
+    blank = pc.equal(pc.utf8_trim_whitespace(shown), "").to_numpy(zero_copy_only=False)
+    last = len(text) - 1
+    reasons = np.full(len(rows), "no_match", dtype=object)
+    reasons[not_utf8[rows]] = "not_utf8"
+    if len(bad_time_rows):
+        reasons[np.isin(rows, bad_time_rows)] = "bad_time"
+    if block.unterminated and _cut_short(shown[len(rows) - 1].as_py(), fmt):
+        reasons[rows == last] = "truncated"
+    reasons[too_long[rows]] = "too_long"
+    reasons[blank] = "empty"
+    return pa.table(
+        {
+            "line": pa.array(rows + block.first_line, pa.int64()),
+            "reason": pa.array(reasons, pa.string()),
+            "text": pc.utf8_slice_codeunits(shown, 0, REJECT_TEXT_CHARS),
+        },
+        schema=REJECT_SCHEMA,
+    )
+
