@@ -1,0 +1,1 @@
+"""One module per output format; each reads a Report and computes nothing."""
