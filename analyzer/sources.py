@@ -15,7 +15,7 @@ import re
 import stat
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -212,9 +212,14 @@ def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:
 
 
 def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterator[bytes | Problem]:
+    """Decompressed chunks; several members or streams one after another are read in turn."""
     decoder = codec.new()
     produced = False
-    while data:
+    while True:
+        if not data:
+            data = _read(path, raw)
+            if not data:
+                break
         try:
             out = decoder.decompress(data)
         except Exception as exc:  # each codec raises its own error type for bad data
@@ -222,27 +227,35 @@ def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterato
                 raise InputError(path, f"not a readable {codec.name} file ({exc})") from None
             yield Problem(path, 0, "corrupt_input", f"{codec.name} data damaged: {exc}".encode())
             return
+        data = b""
         if out:
             produced = True
             yield out
-        data = _next_input(decoder, raw, path)
-        if data is None:
-            return
+        if getattr(decoder, "eof", False):
+            data = _next_member(path, decoder, raw)
+            if not data:
+                return
+            if not data.startswith(codec.magic[: len(data)]):
+                text = f"data that is not {codec.name} after the end of the {codec.name} stream"
+                yield Problem(path, 0, "corrupt_input", text.encode())
+                return
+            decoder = codec.new()
     if not getattr(decoder, "eof", True):
         if not produced:
             raise InputError(path, f"not a readable {codec.name} file (it ends too early)")
         yield Problem(path, 0, "truncated_input", f"{codec.name} stream ends early".encode())
 
 
-def _next_input(decoder: _Decompressor, raw: BinaryIO, path: str) -> bytes | None:
-    """More compressed input: what follows a finished member (concatenated gzip), or the file."""
-    if getattr(decoder, "eof", False):
-        rest = getattr(decoder, "unused_data", b"")
-        more = rest + _read(path, raw)
-        if not more.strip(b"\x00"):
-            return None  # end, or the zero padding some writers leave behind
-        return more
-    return _read(path, raw)
+def _next_member(path: str, decoder: _Decompressor, raw: BinaryIO) -> bytes:
+    """What follows a finished member or stream (concatenated gzip, multi-stream bzip2/xz/zstd),
+    without the zero padding some writers leave behind; empty at the end of the input."""
+    data = (getattr(decoder, "unused_data", b"") or _read(path, raw)).lstrip(b"\x00")
+    while not data:
+        more = _read(path, raw)
+        if not more:
+            return b""
+        data = more.lstrip(b"\x00")
+    return data
 
 
 class _LineCutter:
@@ -311,3 +324,174 @@ class _LineCutter:
         lines = block.count(b"\n")
         yield Block(self.source, self.next_line, block, lines, unterminated)
         self.next_line += lines
+
+
+# -- reading from an offset (scheduled runs: analyzer.incremental) ------------------------------
+
+
+def read_head(path: str, size: int, raw: BinaryIO | None = None) -> bytes:
+    """The first ``size`` bytes of a file's content, decompressed when it is compressed.
+
+    With ``raw`` (an open file), reads through it from its start and leaves it open.
+    """
+    handle = raw if raw is not None else open_raw(path)
+    try:
+        handle.seek(0)
+        head = _read(path, handle, _MAGIC_BYTES)
+        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        if codec is None:
+            return (head + _read(path, handle, max(size - len(head), 0)))[:size]
+        out = bytearray()
+        try:
+            for chunk in _decompress(path, codec, head + _read(path, handle), handle):
+                if isinstance(chunk, Problem):
+                    break
+                out += chunk
+                if len(out) >= size:
+                    break
+        except InputError:
+            return b""
+        return bytes(out[:size])
+    finally:
+        if raw is None:
+            handle.close()
+
+
+def iter_blocks_from(
+    path: str,
+    offset: int = 0,
+    first_line: int = 1,
+    *,
+    final: bool = False,
+    raw: BinaryIO | None = None,
+    block_size: int = BLOCK_SIZE,
+    max_line: int = MAX_LINE,
+) -> Generator[Block | Problem, None, int]:
+    """The complete lines of ``path`` from byte ``offset`` of its content, numbered from
+    ``first_line``, in blocks; returns the content offset just after the last line delivered.
+
+    The offset counts decompressed bytes when the file is compressed (the stream is decompressed
+    from its start and the first ``offset`` bytes skipped). A last line without a newline is
+    left for a later call (the writer may be in the middle of it) unless ``final`` is true: a
+    file that can no longer grow (rotated away, compressed) is read to its very end. With
+    ``raw`` (an open file), reads through it and leaves it open.
+    """
+    handle = raw if raw is not None else open_raw(path)
+    try:
+        handle.seek(0)
+        head = _read(path, handle, _MAGIC_BYTES)
+        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        if codec is None:
+            handle.seek(offset)
+            chunks: Iterator[bytes | Problem] = _plain_chunks(path, handle)
+        else:
+            stream = _decompress(path, codec, head + _read(path, handle), handle)
+            chunks = _skipped(stream, offset)
+        cutter = _OffsetCutter(path, offset, first_line, block_size, max_line)
+        return (yield from cutter.run(chunks, final=final))
+    finally:
+        if raw is None:
+            handle.close()
+
+
+def _plain_chunks(path: str, raw: BinaryIO) -> Iterator[bytes]:
+    while chunk := _read(path, raw):
+        yield chunk
+
+
+def _skipped(chunks: Iterator[bytes | Problem], offset: int) -> Iterator[bytes | Problem]:
+    """The stream without its first ``offset`` bytes."""
+    for chunk in chunks:
+        if offset and not isinstance(chunk, Problem):
+            if len(chunk) <= offset:
+                offset -= len(chunk)
+                continue
+            chunk, offset = chunk[offset:], 0
+        yield chunk
+
+
+class _OffsetCutter:
+    """Cuts a byte stream into Blocks of complete lines, keeping the offset they end at."""
+
+    def __init__(
+        self, source: str, offset: int, first_line: int, block_size: int, max_line: int
+    ) -> None:
+        self.source = source
+        self.offset = offset  # where the pending bytes start: everything before is delivered
+        self.next_line = first_line
+        self.block_size = block_size
+        self.max_line = max_line
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.tail = 0  # bytes after the last newline in pending
+        self.long_head: bytes | None = None  # start of an over-long line being skipped
+        self.long_size = 0
+
+    def run(self, chunks: Iterator[bytes | Problem], *, final: bool) -> Generator[
+        Block | Problem, None, int
+    ]:
+        for chunk in chunks:
+            if isinstance(chunk, Problem):  # damaged compressed data: nothing after it is read
+                yield from self._flush()
+                yield from self._finish(final)
+                yield Problem(self.source, self.next_line, chunk.reason, chunk.text)
+                return self.offset
+            yield from self._feed(chunk)
+        yield from self._flush()
+        yield from self._finish(final)
+        return self.offset
+
+    def _feed(self, chunk: bytes) -> Iterator[Block | Problem]:
+        if self.long_head is not None:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                self.long_size += len(chunk)
+                return
+            yield Problem(self.source, self.next_line, "too_long", self.long_head)
+            self.offset += self.long_size + cut + 1
+            self.next_line += 1
+            self.long_head, self.long_size = None, 0
+            chunk = chunk[cut + 1 :]
+            if not chunk:
+                return
+        self.pending.append(chunk)
+        self.pending_size += len(chunk)
+        last = chunk.rfind(b"\n")
+        self.tail = len(chunk) - last - 1 if last >= 0 else self.tail + len(chunk)
+        if self.tail > self.max_line:  # no newline in sight: skip the line, keep its start
+            yield from self._flush()
+            rest = b"".join(self.pending)
+            self.long_head, self.long_size = rest[:300], len(rest)
+            self.pending, self.pending_size, self.tail = [], 0, 0
+        elif self.pending_size >= self.block_size:
+            yield from self._flush()
+
+    def _flush(self) -> Iterator[Block]:
+        """Deliver the complete lines pending; keep the unfinished last one."""
+        if self.pending_size == self.tail:
+            return
+        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+        cut = len(data) - self.tail
+        self.pending = [data[cut:]] if self.tail else []
+        self.pending_size = self.tail
+        block = data[:cut] if self.tail else data
+        lines = block.count(b"\n")
+        yield Block(self.source, self.next_line, block, lines)
+        self.next_line += lines
+        self.offset += cut
+
+    def _finish(self, final: bool) -> Iterator[Block | Problem]:
+        """At the end of the stream: a file that cannot grow any more gives up its last line."""
+        if not final:
+            return
+        if self.long_head is not None:
+            yield Problem(self.source, self.next_line, "too_long", self.long_head)
+            self.offset += self.long_size
+            self.next_line += 1
+            self.long_head, self.long_size = None, 0
+        if self.pending_size:
+            data = b"".join(self.pending)
+            yield Block(self.source, self.next_line, data + b"\n", 1, unterminated=True)
+            self.offset += len(data)
+            self.next_line += 1
+            self.pending, self.pending_size, self.tail = [], 0, 0
