@@ -58,3 +58,23 @@ class UnknownFieldError(AnalyzerError):
         self.name = name
         self.choices = choices
         super().__init__(f"unknown field {name!r}; choose one of: {', '.join(choices)}")
+
+
+class StateError(AnalyzerError):
+    """The state directory of scheduled reports cannot be used (unreadable, damaged, or busy)."""
+
+    def __init__(self, directory: str, problem: str) -> None:
+        self.directory = directory
+        self.problem = problem
+        super().__init__(f"state directory {directory}: {problem}")
+
+
+class StateLockedError(StateError):
+    """Another `logscan report` holds the lock on the same state directory."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(directory, "locked")
+        self.args = (f"another logscan report is running on {directory}",)
+
+    def __str__(self) -> str:
+        return self.args[0]
