@@ -63,18 +63,15 @@ class UnknownFieldError(AnalyzerError):
 class StateError(AnalyzerError):
     """The state directory of scheduled reports cannot be used (unreadable, damaged, or busy)."""
 
-    def __init__(self, directory: str, problem: str) -> None:
+    def __init__(self, directory: str, problem: str, message: str | None = None) -> None:
         self.directory = directory
         self.problem = problem
-        super().__init__(f"state directory {directory}: {problem}")
+        super().__init__(message or f"state directory {directory}: {problem}")
 
 
 class StateLockedError(StateError):
     """Another `logscan report` holds the lock on the same state directory."""
 
     def __init__(self, directory: str) -> None:
-        super().__init__(directory, "locked")
-        self.args = (f"another logscan report is running on {directory}",)
-
-    def __str__(self) -> str:
-        return self.args[0]
+        super().__init__(directory, "locked by another run",
+                         f"another logscan report is running on {directory}")
