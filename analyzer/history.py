@@ -1,0 +1,292 @@
+"""The state of scheduled reports: checkpoints and a Parquet history of run Summaries.
+
+Layout of a state directory (created 0700)::
+
+    STATE/
+      lock                                  flock'ed by the run in progress
+      checkpoint.json                       the commit record (see below)
+      history/day=YYYY-MM-DD/RUN.parquet    each run's Summary (Summary.to_arrow() + "run")
+      totals/RUN.parquet                    the Summary of every committed run (cumulative)
+
+``checkpoint.json`` names the committed runs, the offsets reached in each input, and the
+totals file. A run writes its Parquet files first, then replaces the checkpoint atomically
+(temporary file, fsync, ``os.replace``, fsync of the directory): that replacement is the
+commit. A run killed before it leaves files that no checkpoint names; readers ignore them and
+the next run deletes them, and reads the same lines again from the old offsets, so nothing is
+lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from .errors import StateError, StateLockedError
+from .incremental import Checkpoint
+from .summary import Summary
+
+STATE_SCHEMA = "logscan.state/1"
+CHECKPOINT = "checkpoint.json"
+LOCK = "lock"
+HISTORY = "history"
+TOTALS = "totals"
+_PARTITIONING = ds.partitioning(pa.schema([("day", pa.string())]), flavor="hive")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One committed run: when it ran and how many lines it read."""
+
+    id: str
+    started: datetime
+    finished: datetime
+    new_lines: int
+
+    @property
+    def day(self) -> str:
+        return self.finished.astimezone(UTC).strftime("%Y-%m-%d")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "day": self.day, "started": self.started.isoformat(),
+                "finished": self.finished.isoformat(), "new_lines": self.new_lines}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        return cls(str(data["id"]), datetime.fromisoformat(data["started"]),
+                   datetime.fromisoformat(data["finished"]), int(data["new_lines"]))
+
+
+@dataclass(frozen=True)
+class State:
+    """What the checkpoint file says: offsets per input, committed runs, the totals file."""
+
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    runs: tuple[RunRecord, ...] = ()
+    totals: str | None = None  # the run id whose totals file is current
+
+    @property
+    def run_ids(self) -> set[str]:
+        return {r.id for r in self.runs}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": STATE_SCHEMA,
+            "sources": {p: c.to_dict() for p, c in self.checkpoints.items()},
+            "runs": [r.to_dict() for r in self.runs],
+            "totals": self.totals,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> State:
+        if data.get("schema") != STATE_SCHEMA:
+            raise ValueError(f"not a {STATE_SCHEMA} checkpoint")
+        return cls(
+            {p: Checkpoint.from_dict(c) for p, c in data.get("sources", {}).items()},
+            tuple(RunRecord.from_dict(r) for r in data.get("runs", [])),
+            data.get("totals"),
+        )
+
+
+def new_run_id(started: datetime) -> str:
+    return f"{started.astimezone(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+
+
+class StateStore:
+    """One state directory. Use :meth:`locked` around everything that reads or commits."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    # -- the lock -----------------------------------------------------------------------------
+    @contextmanager
+    def locked(self, wait: float = 0.0) -> Iterator[StateStore]:
+        """Hold the state's lock; wait up to ``wait`` seconds for another run to finish."""
+        self._create()
+        try:
+            fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateError(str(self.directory),
+                             f"cannot open the lock ({exc.strerror})") from None
+        try:
+            deadline = time.monotonic() + max(wait, 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StateLockedError(str(self.directory)) from None
+                    time.sleep(min(0.05, left))
+            try:
+                yield self
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _create(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(str(self.directory), f"cannot create ({exc.strerror})") from None
+        if not self.directory.is_dir():
+            raise StateError(str(self.directory), "not a directory")
+
+    # -- reading ------------------------------------------------------------------------------
+    def load(self) -> State:
+        path = self.directory / CHECKPOINT
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return State()
+        except OSError as exc:
+            raise StateError(str(self.directory), f"cannot read {CHECKPOINT} ({exc.strerror})") \
+                from None
+        try:
+            return State.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StateError(str(self.directory), f"{CHECKPOINT} is damaged ({exc}); move it away "
+                             "to start over") from None
+
+    def summary(self, runs: Iterable[RunRecord]) -> Summary:
+        """The merged Summary of the given committed runs (Parquet files of other runs, such as
+        the orphans of a killed run, are never read)."""
+        wanted = list(runs)
+        if not wanted:
+            return Summary.empty()
+        root = self.directory / HISTORY
+        if not root.is_dir():
+            return Summary.empty()
+        dataset = ds.dataset(root, format="parquet", partitioning=_PARTITIONING)
+        days = sorted({r.day for r in wanted})
+        ids = [r.id for r in wanted]
+        table = dataset.to_table(
+            filter=ds.field("day").isin(days) & ds.field("run").isin(ids)
+        )
+        pieces = []
+        for run_id in pc.unique(table["run"]).to_pylist() if table.num_rows else []:
+            rows = table.filter(pc.equal(table["run"], run_id)).drop_columns(["run", "day"])
+            pieces.append(Summary.from_arrow(rows))
+        return Summary.merge_all(pieces) if pieces else Summary.empty()
+
+    def totals(self, state: State) -> Summary:
+        """The Summary of every committed run."""
+        if state.totals is None:
+            return Summary.empty()
+        path = self.directory / TOTALS / f"{state.totals}.parquet"
+        try:
+            return Summary.from_arrow(pq.read_table(path))
+        except OSError as exc:
+            raise StateError(str(self.directory), f"cannot read {TOTALS}/{path.name} ({exc})") \
+                from None
+
+    # -- committing ---------------------------------------------------------------------------
+    def commit(
+        self,
+        state: State,
+        run: RunRecord,
+        summary: Summary,
+        checkpoints: Mapping[str, Checkpoint],
+        totals: Summary,
+    ) -> State:
+        """Store a run: its Summary, the new totals, then (the commit) the checkpoint."""
+        history = summary.to_arrow()
+        history = history.append_column("run", pa.array([run.id] * history.num_rows, pa.string()))
+        write_parquet(history, self.directory / HISTORY / f"day={run.day}" / f"{run.id}.parquet")
+        write_parquet(totals.to_arrow(), self.directory / TOTALS / f"{run.id}.parquet")
+        new = replace(
+            state,
+            checkpoints={**state.checkpoints, **checkpoints},
+            runs=(*state.runs, run),
+            totals=run.id,
+        )
+        write_checkpoint(self.directory / CHECKPOINT, new.to_dict())
+        self.clean(new)
+        return new
+
+    def clean(self, state: State) -> list[Path]:
+        """Delete what no checkpoint names: orphans of killed runs, replaced totals, temp files."""
+        removed: list[Path] = []
+        committed = state.run_ids
+        for path in (self.directory / HISTORY).glob("day=*/*"):
+            if path.name.startswith(".") or path.stem not in committed:
+                removed.append(path)
+        for path in (self.directory / TOTALS).glob("*"):
+            if path.name.startswith(".") or path.stem != state.totals:
+                removed.append(path)
+        removed += [p for p in self.directory.glob(f".{CHECKPOINT}.*")]
+        for path in removed:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        for day in (self.directory / HISTORY).glob("day=*"):
+            try:
+                day.rmdir()  # only when empty
+            except OSError:
+                pass
+        return removed
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file whole or not at all (temp file, fsync, rename)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, temp)
+    _fsync(temp)
+    os.replace(temp, path)
+    _fsync_dir(path.parent)
+
+
+def write_checkpoint(path: Path, data: Mapping[str, Any]) -> None:
+    """Replace the checkpoint atomically: after a crash it is the old one or the new one."""
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    """Replace a text file atomically (temp file beside it, fsync, ``os.replace``)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            temp.unlink()
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:  # some file systems cannot fsync a directory
+        pass

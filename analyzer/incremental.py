@@ -1,0 +1,379 @@
+"""Checkpoints for scheduled runs: read only the lines added since the last run.
+
+Each input is remembered by its identity (device and inode, plus a fingerprint: a hash of its
+first bytes, up to ``FINGERPRINT_SIZE``, and how many bytes it covers) and the offset and line
+number reached. The next run finds out what happened to it:
+
+* **appended**: same identity, not shorter than the offset: read on from the offset;
+* **renamed away** (logrotate's default ``create``): the path holds a new file; the old one is
+  found among the rotated names beside it (``access.log.1``, ``access.log.1.gz``,
+  ``access.log-20250101``, ...) by its inode, or by the fingerprint of its (decompressed) first
+  bytes, read to its end from the offset; rotated files newer than it (two rotations between
+  runs) are read whole; then the new file from its start;
+* **copied and truncated** (``copytruncate``): same inode, but shorter than the offset or with
+  other first bytes: the copy, when one is found by its fingerprint, is finished from the
+  offset, then the file is read again from its start;
+* **never seen**: read from its start.
+
+Only complete lines are consumed: a last line without its newline waits for the next run.
+Nothing here writes the checkpoints: :mod:`analyzer.history` stores them with the run's Summary.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, BinaryIO
+
+from .errors import InputError, StrictModeError
+from .formats import LogFormat, detect_format
+from .parse import ParsedBlock, parse_block, problem_block
+from .sources import (
+    _ROTATED,
+    BLOCK_SIZE,
+    Block,
+    Problem,
+    iter_blocks_from,
+    open_raw,
+    order_rotated,
+    read_head,
+)
+from .summary import Summary
+
+FINGERPRINT_SIZE = 1024
+_DETECT_BYTES = 1 << 20
+_DETECT_LINES = 400
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where reading of one input stopped, and how to recognise the file next time."""
+
+    path: str
+    dev: int
+    ino: int
+    fingerprint: str  # sha256 of the first fingerprint_size bytes, hex
+    fingerprint_size: int
+    offset: int  # content bytes consumed: everything before it is counted
+    line: int  # the number of the next line
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        return cls(
+            path=str(data["path"]), dev=int(data["dev"]), ino=int(data["ino"]),
+            fingerprint=str(data["fingerprint"]), fingerprint_size=int(data["fingerprint_size"]),
+            offset=int(data["offset"]), line=int(data["line"]),
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of one file that this run reads."""
+
+    file: str
+    from_offset: int
+    first_line: int
+    final: bool  # the file can no longer grow: read its last line even without a newline
+    to_offset: int = 0
+    lines: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "from_offset": self.from_offset, "to_offset": self.to_offset,
+                "lines": self.lines}
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """What one run read of one input (the ``run.sources`` entries of the report)."""
+
+    path: str
+    from_offset: int  # where the previous run stopped (in the file it was reading then)
+    to_offset: int  # where this run stopped, in the file now at ``path``
+    new_lines: int
+    rotated: bool
+    truncated: bool
+    segments: tuple[Segment, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path, "from_offset": self.from_offset, "to_offset": self.to_offset,
+            "new_lines": self.new_lines, "rotated": self.rotated, "truncated": self.truncated,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True)
+class NewLines:
+    """The result of reading what was added: its Summary, per-input accounts, new checkpoints."""
+
+    summary: Summary
+    sources: tuple[SourceRun, ...]
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+
+    @property
+    def new_lines(self) -> int:
+        return sum(s.new_lines for s in self.sources)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    segments: tuple[Segment, ...]
+    rotated: bool = False
+    truncated: bool = False
+    note: str | None = None
+
+
+def expand_live(inputs: Sequence[str]) -> list[str]:
+    """The live logs named by ``inputs`` (paths or globs; never stdin), without rotated copies.
+
+    A glob such as ``/var/log/apache2/*access.log`` names several live logs; their rotated
+    copies are found by each run itself, so a glob that also matches them (``access.log*``)
+    keeps only the live file.
+    """
+    paths: list[str] = []
+    for item in inputs:
+        if item == "-":
+            raise InputError(item, "scheduled reports read files, not stdin")
+        matches = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
+        if not matches:
+            raise InputError(item, "no file matches this pattern")
+        paths.extend(matches)
+    unique = list(dict.fromkeys(os.path.abspath(p) for p in paths))
+    live = set(unique)
+    kept = []
+    for path in unique:
+        match = _ROTATED.match(path)
+        assert match is not None
+        if match["base"] != path and match["base"] in live:
+            continue  # a rotated copy of a live log that is also named
+        kept.append(path)
+    for path in kept:
+        _check_file(path)
+    return kept
+
+
+def _check_file(path: str) -> None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(path, "not a regular file; give the log files (or a glob)")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "permission denied")
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_new(
+    paths: Sequence[str],
+    checkpoints: Mapping[str, Checkpoint],
+    log_format: str | LogFormat | None = None,
+    *,
+    strict: bool = False,
+    block_size: int = BLOCK_SIZE,
+    workers: int | None = None,
+) -> NewLines:
+    """Read the lines added to each input since ``checkpoints``; nothing is written."""
+    fixed = LogFormat.resolve(log_format) if log_format is not None else None
+    workers = workers or min(os.cpu_count() or 1, 8)
+    pieces: list[Summary] = []
+    runs: list[SourceRun] = []
+    new_checkpoints: dict[str, Checkpoint] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for order, path in enumerate(paths):
+            saved = checkpoints.get(path)
+            with open_raw(path) as live:
+                info = os.fstat(live.fileno())
+                plan = _plan(path, live, info, saved)
+                done: list[Segment] = []
+                for segment in plan.segments:
+                    reader = _Reader(pool, path, fixed, order, strict, block_size, workers * 2)
+                    raw = live if segment.file == path else None
+                    pieces.extend(reader.read(segment, raw))
+                    done.append(Segment(segment.file, segment.from_offset, segment.first_line,
+                                        segment.final, reader.end, reader.lines))
+                last = done[-1]
+                head = read_head(path, min(FINGERPRINT_SIZE, last.to_offset), live)
+            new_checkpoints[path] = Checkpoint(
+                path, info.st_dev, info.st_ino, digest(head), len(head), last.to_offset,
+                last.first_line + last.lines,
+            )
+            runs.append(SourceRun(
+                path,
+                from_offset=saved.offset if saved else 0,
+                to_offset=last.to_offset,
+                new_lines=sum(s.lines for s in done),
+                rotated=plan.rotated,
+                truncated=plan.truncated,
+                segments=tuple(done),
+                note=plan.note,
+            ))
+    summary = Summary.merge_all(pieces) if pieces else Summary.empty()
+    return NewLines(summary, tuple(runs), new_checkpoints)
+
+
+# -- what to read -------------------------------------------------------------------------------
+
+
+def _plan(path: str, live: BinaryIO, info: os.stat_result, saved: Checkpoint | None) -> _Plan:
+    fresh = Segment(path, 0, 1, final=False)
+    if saved is None:
+        return _Plan((fresh,))
+    same_inode = (info.st_dev, info.st_ino) == (saved.dev, saved.ino)
+    same_start = _fingerprint_matches(read_head(path, saved.fingerprint_size, live), saved)
+    long_enough = info.st_size >= saved.offset
+    if same_inode and same_start and long_enough:
+        return _Plan((Segment(path, saved.offset, saved.line, final=False),))
+    found = _find_rotated(path, saved)
+    if found is not None:
+        old, newer = found
+        segments = [Segment(old, saved.offset, saved.line, final=True)]
+        segments += [Segment(f, 0, 1, final=True) for f in newer]
+        return _Plan((*segments, fresh), rotated=not same_inode, truncated=same_inode)
+    if not same_inode and same_start and long_enough and saved.fingerprint_size:
+        # the same content under a new inode (copied back, restored): read on
+        return _Plan((Segment(path, saved.offset, saved.line, final=False),))
+    if same_inode:
+        return _Plan((fresh,), truncated=True)
+    lost = f"the previous file was not found beside {path}; lines added to it after offset " \
+           f"{saved.offset} are not counted"
+    return _Plan((fresh,), rotated=True, note=lost)
+
+
+def _fingerprint_matches(head: bytes, saved: Checkpoint) -> bool:
+    return len(head) == saved.fingerprint_size and digest(head) == saved.fingerprint
+
+
+def rotated_candidates(path: str) -> list[str]:
+    """Rotated copies of ``path`` beside it, oldest first (one per rotation number or date,
+    the uncompressed one when both exist)."""
+    names = glob.glob(glob.escape(path) + ".*") + glob.glob(glob.escape(path) + "-*")
+    by_key: dict[tuple[str | None, str | None], str] = {}
+    for name in sorted(names, key=lambda n: (len(n), n)):
+        match = _ROTATED.match(name)
+        if match is None or match["base"] != path or name == path:
+            continue
+        if not os.path.isfile(name):
+            continue
+        by_key.setdefault((match["n"], match["date"]), name)
+    return order_rotated(list(by_key.values()))
+
+
+def _find_rotated(path: str, saved: Checkpoint) -> tuple[str, list[str]] | None:
+    """The rotated file that was at ``path`` at the last run, and the rotated files newer than
+    it (read whole), or None."""
+    candidates = rotated_candidates(path)
+    newest_first = list(reversed(candidates))
+    match = None
+    for name in newest_first:  # the same inode and first bytes: renamed, still plain
+        try:
+            info = os.stat(name)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (saved.dev, saved.ino) and _head_matches(name, saved):
+            match = name
+            break
+    if match is None and saved.fingerprint_size:  # copied, or compressed after the rename
+        match = next((n for n in newest_first if _head_matches(n, saved)), None)
+    if match is None:
+        return None
+    return match, candidates[candidates.index(match) + 1 :]
+
+
+def _head_matches(name: str, saved: Checkpoint) -> bool:
+    try:
+        head = read_head(name, saved.fingerprint_size)
+    except (InputError, OSError):
+        return False
+    return _fingerprint_matches(head, saved)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Parses and summarises one segment's blocks in a thread pool, in order."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        source: str,
+        fixed: LogFormat | None,
+        order: int,
+        strict: bool,
+        block_size: int,
+        in_flight: int,
+    ) -> None:
+        self.pool = pool
+        self.source = source
+        self.fixed = fixed
+        self.order = order
+        self.strict = strict
+        self.block_size = block_size
+        self.in_flight = in_flight
+        self.end = 0
+        self.lines = 0
+
+    def read(self, segment: Segment, raw: BinaryIO | None) -> Iterator[Summary]:
+        fmt = self.fixed or _detect(segment.file, raw)
+        own = raw if raw is not None else open_raw(segment.file)
+        try:
+            blocks = iter_blocks_from(
+                self.source, segment.from_offset, segment.first_line, final=segment.final,
+                raw=own, block_size=self.block_size,
+            )
+            pending: list[Future[tuple[ParsedBlock, Summary]]] = []
+            while True:
+                try:
+                    item = next(blocks)
+                except StopIteration as stop:
+                    self.end = stop.value
+                    break
+                pending.append(self.pool.submit(self._summarize, item, fmt))
+                while len(pending) >= self.in_flight:
+                    yield self._done(pending.pop(0))
+            for future in pending:
+                yield self._done(future)
+        finally:
+            if raw is None:
+                own.close()
+
+    def _summarize(self, item: Block | Problem, fmt: LogFormat) -> tuple[ParsedBlock, Summary]:
+        parsed = problem_block(item) if isinstance(item, Problem) else parse_block(item, fmt)
+        summary = Summary.from_block(parsed, format=fmt.describe(), server=fmt.server,
+                                     order=self.order)
+        return parsed, summary
+
+    def _done(self, future: Future[tuple[ParsedBlock, Summary]]) -> Summary:
+        parsed, summary = future.result()
+        self.lines += parsed.lines
+        if self.strict and parsed.rejects.num_rows:
+            first = parsed.rejects.slice(0, 1).to_pylist()[0]
+            raise StrictModeError(self.source, first["line"], first["reason"], first["text"])
+        return summary
+
+
+def _detect(path: str, raw: BinaryIO | None) -> LogFormat:
+    """The format of a file, detected from its first lines (not from where reading starts, so
+    that every run of the same file agrees)."""
+    head = read_head(path, _DETECT_BYTES, raw)
+    lines = head.split(b"\n", _DETECT_LINES)[:_DETECT_LINES]
+    sample = [line.decode("utf-8", "backslashreplace").rstrip("\r") for line in lines]
+    return detect_format(path, sample).format
