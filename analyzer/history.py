@@ -164,25 +164,32 @@ class StateStore:
                              "to start over") from None
 
     def summary(self, runs: Iterable[RunRecord]) -> Summary:
-        """The merged Summary of the given committed runs (Parquet files of other runs, such as
-        the orphans of a killed run, are never read)."""
+        """The merged Summary of the given committed runs."""
+        pieces = list(self.run_summaries(runs).values())
+        return Summary.merge_all(pieces) if pieces else Summary.empty()
+
+    def run_summaries(self, runs: Iterable[RunRecord]) -> dict[str, Summary]:
+        """The stored Summary of each of the given committed runs, by run id.
+
+        Only the runs asked for are read, so the Parquet files of other runs (the orphans of a
+        killed run) never count. A run that read nothing stores no rows and is left out.
+        """
         wanted = list(runs)
-        if not wanted:
-            return Summary.empty()
         root = self.directory / HISTORY
-        if not root.is_dir():
-            return Summary.empty()
+        if not wanted or not root.is_dir():
+            return {}
         dataset = ds.dataset(root, format="parquet", partitioning=_PARTITIONING)
         days = sorted({r.day for r in wanted})
-        ids = [r.id for r in wanted]
         table = dataset.to_table(
-            filter=ds.field("day").isin(days) & ds.field("run").isin(ids)
+            filter=ds.field("day").isin(days) & ds.field("run").isin([r.id for r in wanted])
         )
-        pieces = []
-        for run_id in pc.unique(table["run"]).to_pylist() if table.num_rows else []:
-            rows = table.filter(pc.equal(table["run"], run_id)).drop_columns(["run", "day"])
-            pieces.append(Summary.from_arrow(rows))
-        return Summary.merge_all(pieces) if pieces else Summary.empty()
+        if not table.num_rows:
+            return {}
+        table = table.drop_columns(["day"])
+        return {
+            run_id: Summary.from_arrow(table.filter(pc.equal(table["run"], run_id)))
+            for run_id in sorted(pc.unique(table["run"]).to_pylist())
+        }
 
     def totals(self, state: State) -> Summary:
         """The Summary of every committed run."""

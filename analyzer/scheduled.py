@@ -1,0 +1,444 @@
+"""Scheduled reports: one run reads what was added, stores it, and reports over a window.
+
+``run_report`` is the whole of ``logscan report``: under the state's lock it reads the new lines
+of each input (:mod:`analyzer.incremental`), commits their Summary with the checkpoints
+(:mod:`analyzer.history`), merges the stored Summaries of the window, and compares them with
+the window before. The result is pure data; the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import AnalyzerError
+from .formats import LogFormat
+from .history import RunRecord, StateStore, new_run_id
+from .incremental import SourceRun, expand_live, read_new
+from .report import RejectExample, RejectReport, Report, SourceReport
+from .summary import CLASS_BY_STATUS, CLASSES, Summary
+
+DEFAULT_WINDOW = timedelta(days=7)
+NOVELTY_CONDITIONS = ("new_method", "new_client")
+TOP_CLIENTS = 10
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+NO_METHOD = "-"
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``12h``, ``1w2d``, ``90m``, ``30s`` -> timedelta."""
+    value = text.strip().lower()
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"{text!r} is not a duration such as 7d, 12h, 1w2d or 90m")
+    total = timedelta()
+    for number, unit in parts:
+        total += timedelta(**{_UNITS[unit]: int(number)})
+    if total <= timedelta():
+        raise ValueError(f"{text!r}: the window must be longer than zero")
+    return total
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """This run: what it read of each input."""
+
+    id: str
+    started: datetime
+    finished: datetime
+    sources: tuple[SourceRun, ...]
+
+    @property
+    def new_lines(self) -> int:
+        return sum(s.new_lines for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "new_lines": self.new_lines,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    current: int
+    previous: int
+
+    @property
+    def delta(self) -> int:
+        return self.current - self.previous
+
+    def to_dict(self) -> dict[str, int]:
+        return {"current": self.current, "previous": self.previous, "delta": self.delta}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The window against the window of the same length before it."""
+
+    start: datetime
+    end: datetime
+    previous_start: datetime
+    runs: int
+    previous_runs: int
+    classes: dict[str, Change]
+    methods: dict[str, Change]  # every request, by method
+    class_methods: dict[str, dict[str, Change]]  # per class, by method (protocol for 505)
+    new_methods: tuple[str, ...]  # in the window, not in the previous one
+    new_clients: tuple[str, ...]  # sending requests of a class in the window, not before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "window": {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                       "runs": self.runs},
+            "previous": {"start": self.previous_start.isoformat(),
+                         "end": self.start.isoformat(), "runs": self.previous_runs},
+            "classes": {k: v.to_dict() for k, v in self.classes.items()},
+            "methods": {k: v.to_dict() for k, v in self.methods.items()},
+            "class_methods": {
+                c: {k: v.to_dict() for k, v in by.items()} for c, by in self.class_methods.items()
+            },
+            "new_methods": list(self.new_methods),
+            "new_clients": list(self.new_clients),
+        }
+
+
+@dataclass(frozen=True)
+class Novelty:
+    """Methods and clients this run saw that no earlier run of the window had seen.
+
+    With no earlier traffic in the window there is nothing to compare with, and nothing is new.
+    Methods count every request; clients count those that sent requests of a class (501, 405,
+    505), since new visitors to a site are no news.
+    """
+
+    methods: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+    baseline: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"methods": list(self.methods), "clients": list(self.clients),
+                "baseline": self.baseline}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric family for Prometheus' textfile collector."""
+
+    name: str
+    kind: str  # "counter" or "gauge"
+    help: str
+    samples: tuple[tuple[tuple[tuple[str, str], ...], float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduledReport:
+    """A scheduled run: the Report over the window (with ``run`` and ``comparison`` in its
+    JSON), the novelty of this run, and the metrics for Prometheus."""
+
+    report: Report
+    run: RunInfo
+    window: timedelta
+    comparison: Comparison
+    novelty: Novelty
+    metrics: tuple[Metric, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report.to_dict()
+
+    def triggered(self, conditions: Iterable[str]) -> list[str]:
+        """Which of ``new_method`` / ``new_client`` hold, as one line each."""
+        hits = []
+        for condition in conditions:
+            if condition == "new_method" and self.novelty.methods:
+                hits.append("new_method: " + ", ".join(self.novelty.methods))
+            elif condition == "new_client" and self.novelty.clients:
+                hits.append("new_client: " + ", ".join(self.novelty.clients))
+        return hits
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def run_report(
+    inputs: Sequence[str],
+    state: str,
+    *,
+    window: timedelta = DEFAULT_WINDOW,
+    log_format: str | LogFormat | None = None,
+    wait: float = 0.0,
+    strict: bool = False,
+    clock: Callable[[], datetime] | None = None,
+    workers: int | None = None,
+) -> ScheduledReport:
+    """Read what was added to ``inputs`` since the last run on ``state``, store it, and report
+    over the last ``window`` of runs (DESIGN.md section 5, Scheduled)."""
+    now = clock or (lambda: datetime.now(UTC))
+    fmt = LogFormat.resolve(log_format) if log_format is not None else None
+    paths = expand_live(inputs)
+    store = StateStore(state)
+    with store.locked(wait):
+        started = now()
+        saved = store.load()
+        store.clean(saved)
+        new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
+        finished = max(now(), started)
+        record = RunRecord(new_run_id(started), started, finished, new.new_lines)
+        totals = store.totals(saved).merge(new.summary)
+        committed = store.commit(saved, record, new.summary, new.checkpoints, totals)
+        current = [r for r in committed.runs if finished - window < r.finished <= finished]
+        previous = [r for r in committed.runs
+                    if finished - 2 * window < r.finished <= finished - window]
+        pieces = store.run_summaries(current)
+        before = store.summary(previous)
+    this = pieces.get(record.id, Summary.empty())
+    earlier = _merged(s for run_id, s in pieces.items() if run_id != record.id)
+    in_window = _merged(pieces.values())
+    run = RunInfo(record.id, started, finished, new.sources)
+    comparison = compare(in_window, before, start=finished - window, end=finished,
+                         window=window, runs=len(current), previous_runs=len(previous))
+    novelty = novel(this, earlier)
+    report = report_from_summary(in_window)
+    report = replace(report, extra={
+        **report.extra,
+        "window": {"length": format_duration(window), "start": (finished - window).isoformat(),
+                   "end": finished.isoformat(), "runs": len(current)},
+        "run": run.to_dict(),
+        "comparison": comparison.to_dict(),
+        "novelty": novelty.to_dict(),
+    })
+    return ScheduledReport(report, run, window, comparison, novelty,
+                           metrics(totals, in_window, run, window))
+
+
+def _merged(summaries: Iterable[Summary]) -> Summary:
+    items = list(summaries)
+    return Summary.merge_all(items) if items else Summary.empty()
+
+
+# -- comparing ----------------------------------------------------------------------------------
+
+
+def _method(value: str | None) -> str:
+    return NO_METHOD if value is None else value
+
+
+def method_counts(summary: Summary) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in summary.part("requests").select(["method", "count"]).to_pylist():
+        key = _method(row["method"])
+        counts[key] = counts.get(key, 0) + row["count"]
+    return counts
+
+
+def class_counts(summary: Summary) -> dict[str, dict[str, int]]:
+    """Per class, requests by method (by protocol for version_not_supported)."""
+    out: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
+    rows = summary.part("requests").select(["method", "protocol", "status", "count"]).to_pylist()
+    for row in rows:
+        name = CLASS_BY_STATUS.get(row["status"])
+        if name is None:
+            continue
+        key = row["protocol"] if name == "version_not_supported" else row["method"]
+        key = _method(key)
+        out[name][key] = out[name].get(key, 0) + row["count"]
+    return out
+
+
+def class_clients(summary: Summary) -> dict[str, dict[str, int]]:
+    """Per class, requests by client."""
+    out: dict[str, dict[str, int]] = {name: {} for name in CLASSES}
+    for row in summary.part("hits").select(["status", "client", "count"]).to_pylist():
+        name = CLASS_BY_STATUS.get(row["status"])
+        if name is None or row["client"] is None:
+            continue
+        out[name][row["client"]] = out[name].get(row["client"], 0) + row["count"]
+    return out
+
+
+def _clients(summary: Summary) -> set[str]:
+    return {c for by in class_clients(summary).values() for c in by}
+
+
+def _changes(now: Mapping[str, int], before: Mapping[str, int]) -> dict[str, Change]:
+    keys = sorted(set(now) | set(before), key=lambda k: (-(now.get(k, 0)), k))
+    return {k: Change(now.get(k, 0), before.get(k, 0)) for k in keys}
+
+
+def compare(
+    current: Summary,
+    previous: Summary,
+    *,
+    start: datetime,
+    end: datetime,
+    window: timedelta,
+    runs: int,
+    previous_runs: int,
+) -> Comparison:
+    now_classes, before_classes = class_counts(current), class_counts(previous)
+    now_methods, before_methods = method_counts(current), method_counts(previous)
+    return Comparison(
+        start=start,
+        end=end,
+        previous_start=start - window,
+        runs=runs,
+        previous_runs=previous_runs,
+        classes={
+            name: Change(sum(now_classes[name].values()), sum(before_classes[name].values()))
+            for name in CLASSES
+        },
+        methods=_changes(now_methods, before_methods),
+        class_methods={
+            name: _changes(now_classes[name], before_classes[name]) for name in CLASSES
+        },
+        new_methods=tuple(sorted(set(now_methods) - set(before_methods))),
+        new_clients=tuple(sorted(_clients(current) - _clients(previous))),
+    )
+
+
+def novel(run: Summary, earlier: Summary) -> Novelty:
+    if earlier.requests == 0:
+        return Novelty()
+    methods = set(method_counts(run)) - set(method_counts(earlier))
+    clients = _clients(run) - _clients(earlier)
+    return Novelty(tuple(sorted(methods)), tuple(sorted(clients)), baseline=True)
+
+
+# -- the report over the window -----------------------------------------------------------------
+
+
+def report_from_summary(summary: Summary) -> Report:
+    """A Report (the JSON contract of DESIGN.md section 5) from a merged Summary."""
+    sources = sorted(summary.part("sources").to_pylist(), key=lambda r: (r["order"], r["source"]))
+    requests = summary.part("requests").select(["status", "count"]).to_pylist()
+    status_counts: dict[int, int] = {}
+    for row in requests:
+        if row["status"] is not None:
+            status_counts[row["status"]] = status_counts.get(row["status"], 0) + row["count"]
+    reasons: dict[str, int] = {}
+    for row in summary.part("rejects").to_pylist():
+        reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["count"]
+    examples = tuple(
+        RejectExample(r["source"], r["line"], r["reason"], r["text"])
+        for r in summary.part("reject_examples").to_pylist()
+    )
+    by_class, clients = class_counts(summary), class_clients(summary)
+    classes = {
+        name: {
+            "count": sum(by_class[name].values()),
+            "by": dict(sorted(by_class[name].items(), key=lambda kv: (-kv[1], kv[0]))),
+            "top_clients": [
+                {"client": c, "count": n}
+                for c, n in sorted(clients[name].items(), key=lambda kv: (-kv[1], kv[0]))
+            ][:TOP_CLIENTS],
+        }
+        for name in CLASSES
+    }
+    return Report(
+        sources=tuple(
+            SourceReport(r["source"], r["format"] or "", r["lines"], r["parsed"], r["rejected"],
+                         r["detection"])
+            for r in sources
+        ),
+        status_counts={str(k): v for k, v in sorted(status_counts.items())},
+        rejects=RejectReport(sum(reasons.values()), reasons, examples),
+        extra={"classes": classes, "verdicts": []},
+    )
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta) -> tuple[
+    Metric, ...
+]:
+    """Counters since the state was created (monotonic, for ``rate()``), gauges over the window
+    and of the last run."""
+    requests: dict[tuple[str, str, str], int] = {}
+    classed: dict[tuple[str, str, str], int] = {}
+    for row in totals.part("requests").to_pylist():
+        vhost, method = row["vhost"] or "", _method(row["method"])
+        status = "" if row["status"] is None else str(row["status"])
+        key = (vhost, method, status)
+        requests[key] = requests.get(key, 0) + row["count"]
+        name = CLASS_BY_STATUS.get(row["status"])
+        if name is not None:
+            ckey = (name, vhost, method)
+            classed[ckey] = classed.get(ckey, 0) + row["count"]
+    lines = [(r["source"], r["lines"], r["rejected"]) for r in totals.part("sources").to_pylist()]
+    per_source: dict[str, list[int]] = {}
+    for source, n, rejected in lines:
+        per_source.setdefault(source, [0, 0])
+        per_source[source][0] += n
+        per_source[source][1] += rejected
+    window_classes = class_counts(window)
+    span = format_duration(length)
+
+    def labels(**values: str) -> tuple[tuple[str, str], ...]:
+        return tuple(values.items())
+
+    return (
+        Metric("logscan_requests_total", "counter",
+               "Requests read by logscan report since its state was created.",
+               tuple((labels(vhost=v, method=m, status=s), float(n))
+                     for (v, m, s), n in sorted(requests.items()))),
+        Metric("logscan_class_requests_total", "counter",
+               "Requests answered 501 (not_implemented), 405 (method_not_allowed) or 505 "
+               "(version_not_supported), since the state was created.",
+               tuple((labels(**{"class": c}, vhost=v, method=m), float(n))
+                     for (c, v, m), n in sorted(classed.items()))),
+        Metric("logscan_lines_total", "counter", "Log lines read, per input.",
+               tuple((labels(source=s), float(v[0])) for s, v in sorted(per_source.items()))),
+        Metric("logscan_rejected_lines_total", "counter",
+               "Log lines that could not be parsed, per input.",
+               tuple((labels(source=s), float(v[1])) for s, v in sorted(per_source.items()))),
+        Metric("logscan_window_class_requests", "gauge",
+               "Requests of each class in the report window.",
+               tuple((labels(**{"class": c}, window=span), float(sum(window_classes[c].values())))
+                     for c in CLASSES)),
+        Metric("logscan_last_run_new_lines", "gauge", "Lines read by the last run.",
+               ((labels(), float(run.new_lines)),)),
+        Metric("logscan_last_run_timestamp_seconds", "gauge",
+               "When the last run finished (Unix time).",
+               ((labels(), run.finished.timestamp()),)),
+        Metric("logscan_last_run_duration_seconds", "gauge", "How long the last run took.",
+               ((labels(), (run.finished - run.started).total_seconds()),)),
+    )
+
+
+def check_conditions(conditions: Iterable[str]) -> None:
+    for condition in conditions:
+        if condition not in NOVELTY_CONDITIONS:
+            raise AnalyzerError(
+                f"--fail-on {condition!r}: not a condition; use {' or '.join(NOVELTY_CONDITIONS)}"
+            )
+
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "Comparison",
+    "Metric",
+    "Novelty",
+    "RunInfo",
+    "ScheduledReport",
+    "parse_duration",
+    "run_report",
+]
