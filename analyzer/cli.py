@@ -99,6 +99,108 @@ def emit(text: str, output: Path | None) -> None:
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from None
 
 
+class Duration(click.ParamType):
+    """``30m``, ``12h``, ``7d``, ``2w``, ``1d12h``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .scheduled import parse_duration
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@main.command("report")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--state", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="State directory: checkpoints, the Parquet history and a lock (created 0700).")
+@click.option("--window", type=Duration(), default="7d", show_default=True,
+              help="Report over the runs of this last stretch of time (30m, 12h, 7d, 2w).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON report over the window (with run and comparison) here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML report over the window here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Markdown report over the window here.")
+@click.option("--prometheus", "prometheus_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write metrics for node_exporter's textfile collector here (a .prom file).")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="CONDITION",
+              help="Exit 1 when it holds: new_method (a method no earlier run of the window "
+                   "saw), new_client (a client of 501/405/505 no earlier run saw). Repeatable.")
+@click.option("--log-format", metavar="NAME|FORMAT",
+              help="Preset name or format string; detected from each file's first lines when "
+                   "absent.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for another run on the same state before giving up.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (alerts still go "
+              "to stderr).")
+def report(
+    files: tuple[str, ...],
+    state: Path,
+    window: Any,
+    json_path: Path | None,
+    html_path: Path | None,
+    markdown_path: Path | None,
+    prometheus_path: Path | None,
+    fail_on: tuple[str, ...],
+    log_format: str | None,
+    wait: float,
+    quiet: bool,
+) -> None:
+    """Scheduled report: read only the lines added since the last run (surviving rotation and
+    truncation), keep each run in a Parquet history under --state, and report over --window.
+
+    Name the live logs (globs allowed); their rotated copies (access.log.1, access.log.1.gz)
+    are found by themselves. Runs on one state never overlap: a second one waits --wait
+    seconds, then exits 2. For cron or a systemd timer: see contrib/ and the README.
+
+    \b
+    logscan report /var/log/nginx/access.log --state /var/lib/logscan
+    logscan report '/var/log/apache2/*access.log' --state /var/lib/logscan --window 1d \\
+        --json /srv/reports/logscan.json --prometheus /var/lib/prometheus/node-exporter/logscan.prom
+    logscan report access.log --state ~/.cache/logscan --fail-on new_method --quiet
+    """
+    from .history import write_atomic
+    from .render.prometheus import render_prometheus, write_textfile
+    from .render.scheduled import render_run_text
+    from .scheduled import check_conditions, run_report
+
+    files_out = [(p, name) for p, name in ((json_path, "json"), (html_path, "html"),
+                                           (markdown_path, "markdown")) if p is not None]
+    missing = [name for _, name in files_out if name not in RENDERERS]
+    try:
+        if missing:
+            raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
+        check_conditions(fail_on)
+        result = run_report(list(files), str(state), window=window, log_format=log_format,
+                            wait=wait)
+        for path, name in files_out:
+            _write(path, RENDERERS[name](result.report), write_atomic)
+        if prometheus_path is not None:
+            _write(prometheus_path, render_prometheus(result.metrics), write_textfile)
+    except AnalyzerError as exc:
+        raise UserError(str(exc)) from None
+    if not quiet:
+        click.echo(render_run_text(result) + render_text(result.report), nl=False)
+    alerts = result.triggered(fail_on)
+    for alert in alerts:
+        click.echo(f"logscan: --fail-on {alert}", err=True)
+    if alerts:
+        sys.exit(1)
+
+
+def _write(path: Path, text: str, writer: Callable[..., None]) -> None:
+    try:
+        writer(path, text)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
 def run() -> None:  # pragma: no cover - the console-script entry without click's wrapper noise
     try:
         main()

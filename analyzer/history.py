@@ -252,7 +252,9 @@ class StateStore:
 
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write a Parquet file whole or not at all (temp file, fsync, rename)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for directory in reversed([path.parent, *path.parent.parents]):
+        if not directory.is_dir():
+            directory.mkdir(mode=0o700, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, temp)
     _fsync(temp)
@@ -262,11 +264,12 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
 def write_checkpoint(path: Path, data: Mapping[str, Any]) -> None:
     """Replace the checkpoint atomically: after a crash it is the old one or the new one."""
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n", mode=0o600)
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
     """Replace a text file atomically (temp file beside it, fsync, ``os.replace``)."""
+    path = Path(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:

@@ -104,6 +104,7 @@ class Comparison:
     class_methods: dict[str, dict[str, Change]]  # per class, by method (protocol for 505)
     new_methods: tuple[str, ...]  # in the window, not in the previous one
     new_clients: tuple[str, ...]  # sending requests of a class in the window, not before
+    baseline: bool = True  # the previous window had requests to compare with
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +119,7 @@ class Comparison:
             },
             "new_methods": list(self.new_methods),
             "new_clients": list(self.new_clients),
+            "baseline": self.baseline,
         }
 
 
@@ -293,6 +295,7 @@ def compare(
     runs: int,
     previous_runs: int,
 ) -> Comparison:
+    baseline = previous.requests > 0  # with nothing before, nothing is new
     now_classes, before_classes = class_counts(current), class_counts(previous)
     now_methods, before_methods = method_counts(current), method_counts(previous)
     return Comparison(
@@ -309,8 +312,9 @@ def compare(
         class_methods={
             name: _changes(now_classes[name], before_classes[name]) for name in CLASSES
         },
-        new_methods=tuple(sorted(set(now_methods) - set(before_methods))),
-        new_clients=tuple(sorted(_clients(current) - _clients(previous))),
+        new_methods=tuple(sorted(set(now_methods) - set(before_methods))) if baseline else (),
+        new_clients=tuple(sorted(_clients(current) - _clients(previous))) if baseline else (),
+        baseline=baseline,
     )
 
 
