@@ -936,7 +936,7 @@ MaxRequestWorkers 25
 MinSpareThreads 5
 MaxSpareThreads 25
 ErrorLog "{prefix}/logs/apache_error.log"
-LogLevel info
+LogLevel info core:debug
 TypesConfig /dev/null
 {types}
 DirectoryIndex index.html

@@ -45,7 +45,8 @@ def test_fresh_recording_matches_its_manifest(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     assert elapsed < 90, f"quick recording took {elapsed:.0f} s"
 
-    samples.check_directory(tmp_path)
+    samples.check_directory(tmp_path, parser="local")
+    samples.check_directory(tmp_path)  # with analyzer.read_log once it exists
 
     fresh = samples.load_formats(tmp_path)
     committed = samples.load_formats(samples.SAMPLES)
