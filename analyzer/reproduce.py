@@ -1,0 +1,343 @@
+"""Commands that confirm a finding: ``curl`` and raw request lines an operator can paste.
+
+Every value here comes from a log, and anything in a log may have been written by an attacker:
+
+* every argument is passed through :func:`shlex.quote`, so a target such as ``/$(rm -rf ~);x``
+  reaches curl as text and is never run by the shell;
+* no command contains a control character, DEL, a C1 control or a Unicode bidi/invisible
+  character: in URLs they are percent-encoded, in raw request lines (``printf`` formats) they are
+  written as octal escapes (``\\026``) that ``printf`` turns back into the original bytes, and
+  they are dropped from methods and Host values;
+* a vhost is used as a host name only when it looks like one; otherwise ``localhost`` (or
+  ``--base-url``) is used and the vhost is left out.
+
+:func:`reproduce` takes a verdict (a dict or a dataclass, as :mod:`analyzer.classify` makes them)
+and returns a list of command strings; :func:`method_commands` and :func:`version_commands` are
+the building blocks, with explicit arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "Endpoint",
+    "endpoint",
+    "method_commands",
+    "reproduce",
+    "version_commands",
+]
+
+#: Methods that usually carry a body: a 501 on them may be an unsupported Transfer-Encoding
+#: (RFC 9112 section 6.1) rather than a missing method.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+# C0 controls, DEL, C1 controls, and bidi/invisible formatting characters (as render.safety)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# what may stay as-is in a URL given to curl (everything else is percent-encoded)
+_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%\[\]{}]")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
+                   r"|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$|\?)")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to send a reproduction: scheme, host and port, the URL path prefix from
+    ``--base-url``, and the Host header to add when it differs from ``host``."""
+
+    scheme: str = "http"
+    host: str = "localhost"
+    port: int = 80
+    path: str = ""
+    host_header: str | None = None
+
+    @property
+    def origin(self) -> str:
+        default = _DEFAULT_PORTS.get(self.scheme)
+        return f"{self.scheme}://{self.host}" + ("" if self.port == default else f":{self.port}")
+
+    @property
+    def authority(self) -> str:
+        """The value for a Host header."""
+        if self.host_header:
+            return self.host_header
+        default = _DEFAULT_PORTS.get(self.scheme)
+        return self.host + ("" if self.port == default else f":{self.port}")
+
+
+def endpoint(vhost: str | None = None, *, base_url: str | None = None,
+             port: int | None = None) -> Endpoint:
+    """The endpoint for a vhost from the log, or for ``base_url`` (``http://10.0.0.5:8080``).
+
+    With ``base_url`` the request goes there and a known vhost becomes the Host header; without
+    it the vhost is the host (``localhost`` when the log names none, or names something that is
+    not a host name). A logged port of 443 means https.
+    """
+    name = _host_name(vhost)
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"base URL {base_url!r}: expected http://HOST[:PORT][/PATH]")
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        out = Endpoint(parts.scheme, host, parts.port or _DEFAULT_PORTS[parts.scheme],
+                       parts.path.rstrip("/"))
+        if name and name.lower() != host.lower():
+            out = dataclasses.replace(out, host_header=name)
+        return out
+    if name is None:
+        return Endpoint()
+    match = _HOST.match(name)
+    assert match is not None
+    if match["port"]:
+        port = int(match["port"])
+        name = name[: match.start("port") - 1]
+    port = port or 80
+    return Endpoint("https" if port == 443 else "http", name, port)
+
+
+def method_commands(
+    method: str,
+    target: str | None = None,
+    *,
+    vhost: str | None = None,
+    base_url: str | None = None,
+    port: int | None = None,
+    working: Sequence[str] = (),
+    transfer_encoding: bool = False,
+) -> list[str]:
+    """Commands for a method finding: the refused request, then the same target with a method
+    that worked (the first of ``working``, else GET), then, when ``transfer_encoding`` is set and
+    the method carries a body, a raw request with an unsupported Transfer-Encoding."""
+    where = endpoint(vhost, base_url=base_url, port=port)
+    refused = _clean_token(method)
+    if not refused:
+        return []
+    target = target or "/"
+    out = [_curl(where, refused, target)]
+    other = next((m for m in (_clean_token(w) for w in working) if m and m != refused), "GET")
+    out.append(_curl(where, other, target))
+    if transfer_encoding and refused.upper() in BODY_METHODS:
+        out.append(_raw(where, f"{refused} {target} HTTP/1.1",
+                        ("Transfer-Encoding: gzip, chunked",), body="0\r\n\r\n"))
+    return out
+
+
+def version_commands(
+    protocol: str | None,
+    *,
+    method: str | None = None,
+    target: str | None = None,
+    vhost: str | None = None,
+    base_url: str | None = None,
+    port: int | None = None,
+    request: str | None = None,
+) -> list[str]:
+    """Commands for a protocol finding: the same request over HTTP/1.1 with curl, then the raw
+    request line with the logged protocol (none: an HTTP/0.9-style ``GET /``). ``request``, the
+    request line as logged, is sent byte for byte when given."""
+    where = endpoint(vhost, base_url=base_url, port=port)
+    method = _clean_token(method or "") or "GET"
+    target = target or "/"
+    line = request or f"{method} {target}" + (f" {protocol}" if protocol else "")
+    full = protocol is not None or len(line.split(" ")) > 2
+    return [_curl(where, method, target, http1_1=True),
+            _raw(where, line, ("Connection: close",) if full else (), host=full)]
+
+
+def reproduce(verdict: Any, *, base_url: str | None = None, server: str | None = None) -> list[str]:
+    """Commands that confirm a verdict (a dict or a dataclass from the classifier).
+
+    Reads, where present: ``vhost``, ``port``, ``method``, ``protocol``, ``verdict``, the
+    example requests (``examples``: ``target``), the resources (``resources``: ``resource``)
+    and the methods that succeeded (``succeeded`` / ``working``: on the example's target first,
+    else on the vhost). A verdict with a protocol and no method gets :func:`version_commands`.
+    ``server`` is accepted for symmetry with :func:`analyzer.guidance.guidance_for`.
+    """
+    data = _as_mapping(verdict)
+    vhost = _str_or_none(data.get("vhost"))
+    port = _int_or_none(data.get("port"))
+    method = _str_or_none(data.get("method"))
+    protocol = _str_or_none(data.get("protocol"))
+    target, example_method, request = _example(data)
+    kind = str(data.get("verdict") or data.get("kind") or "")
+    if method is None or kind in ("version_not_supported", "protocol") or (
+        protocol is not None and "method" not in data
+    ):
+        return version_commands(protocol, method=example_method, target=target, vhost=vhost,
+                                base_url=base_url, port=port, request=request)
+    te = kind in ("partial_implementation", "capability_gap")
+    return method_commands(method, target, vhost=vhost, base_url=base_url, port=port,
+                           working=_working(data, target), transfer_encoding=te)
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+def _curl(where: Endpoint, method: str, target: str, *, http1_1: bool = False) -> str:
+    args = ["curl", "-i"]
+    if http1_1:
+        args.append("--http1.1")
+    path, request_target = _url_path(target)
+    if _DOT_SEGMENT.search(path):
+        args.append("--path-as-is")
+    if re.search(r"[\[\]{}]", path):
+        args.append("--globoff")
+    if method == "HEAD":
+        args.append("--head")
+    else:
+        args += ["-X", method]
+    if request_target is not None:
+        args += ["--request-target", request_target]
+    if where.host_header:
+        args += ["-H", f"Host: {where.host_header}"]
+    args.append(where.origin + where.path + path)
+    return _join(args)
+
+
+def _url_path(target: str) -> tuple[str, str | None]:
+    """(path for the URL, request target for ``--request-target``). Origin-form targets go in
+    the URL; anything else (``*``, ``example.org:443``, ``http://...``) is sent as-is."""
+    encoded = "".join(c if _URL_SAFE.fullmatch(c) else _percent(c) for c in target)
+    if target.startswith("/"):
+        return encoded, None
+    return "/", encoded
+
+
+def _percent(char: str) -> str:
+    return "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
+
+
+def _raw(where: Endpoint, line: str, headers: Iterable[str], body: str = "",
+         host: bool = True) -> str:
+    """``printf FORMAT | nc HOST PORT`` (``openssl s_client`` for https) sending exact bytes."""
+    text = line + "\r\n"
+    if host:
+        text += f"Host: {where.authority}\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n"
+    text += body
+    fmt = _printf_format(text)
+    if where.scheme == "https":
+        sink = ["openssl", "s_client", "-quiet", "-connect", f"{where.host}:{where.port}",
+                "-servername", where.host.strip("[]")]
+    else:
+        sink = ["nc", where.host.strip("[]"), str(where.port)]
+    return f"printf {shlex.quote(fmt)} | {_join(sink)}"
+
+
+def _printf_format(text: str) -> str:
+    """A printf format that prints exactly ``text`` (as UTF-8), with no control characters."""
+    out = []
+    for char in text:
+        if char == "\r":
+            out.append("\\r")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "%":
+            out.append("%%")
+        elif _UNSAFE.fullmatch(char) or not char.isascii():
+            out.extend(f"\\{b:03o}" for b in char.encode("utf-8", "surrogatepass"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _join(args: Sequence[str]) -> str:
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _clean_token(value: str) -> str:
+    """A method from the log with every unsafe or blank character dropped."""
+    return re.sub(r"\s", "", _UNSAFE.sub("", value or ""))
+
+
+def _host_name(vhost: str | None) -> str | None:
+    if not vhost or vhost == "-":
+        return None
+    return vhost if _HOST.match(vhost) else None
+
+
+# -- reading verdicts --------------------------------------------------------------------------
+
+def _as_mapping(verdict: Any) -> Mapping[str, Any]:
+    if isinstance(verdict, Mapping):
+        return verdict
+    if dataclasses.is_dataclass(verdict) and not isinstance(verdict, type):
+        return {f.name: getattr(verdict, f.name) for f in dataclasses.fields(verdict)}
+    if hasattr(verdict, "to_dict"):
+        return verdict.to_dict()
+    return vars(verdict)
+
+
+def _field(item: Any, *names: str) -> Any:
+    for name in names:
+        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _evidence(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    evidence = data.get("evidence")
+    if evidence is None:
+        return data
+    merged = dict(_as_mapping(evidence))
+    merged.update({k: v for k, v in data.items() if k != "evidence"})
+    return merged
+
+
+def _example(data: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(target, method, request line) of the first usable example request or resource;
+    origin-form targets first."""
+    data = _evidence(data)
+    candidates: list[tuple[str, str | None, str | None]] = []
+    for item in data.get("examples") or ():
+        target = _field(item, "target", "resource")
+        if isinstance(target, str) and target:
+            candidates.append((target, _str_or_none(_field(item, "method")),
+                               _str_or_none(_field(item, "request"))))
+    for item in data.get("resources") or ():
+        target = item if isinstance(item, str) else _field(item, "resource", "target")
+        if isinstance(target, str) and target:
+            candidates.append((target, None, None))
+    for candidate in candidates:
+        if candidate[0].startswith("/"):
+            return candidate
+    return candidates[0] if candidates else (None, None, None)
+
+
+def _working(data: Mapping[str, Any], target: str | None) -> list[str]:
+    data = _evidence(data)
+    value = data.get("succeeded") or data.get("working") or data.get("succeeded_methods")
+    if isinstance(value, Mapping):  # {"on_target": {...}, "on_vhost": [...]} or {target: [...]}
+        on_target = value.get("on_target") or (value.get(target) if target else None) or ()
+        if isinstance(on_target, Mapping):
+            on_target = on_target.get(target, ()) if target else ()
+        return [*_methods(on_target), *_methods(value.get("on_vhost") or ())]
+    return _methods(value or ())
+
+
+def _methods(value: Any) -> list[str]:
+    if isinstance(value, Mapping):  # {method: count}, most first
+        return [str(k) for k, _ in sorted(value.items(), key=lambda kv: -int(kv[1] or 0))]
+    if isinstance(value, str):
+        return [value]
+    return [str(v) if not isinstance(v, Mapping) else str(v.get("method")) for v in value]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
