@@ -39,9 +39,9 @@ def rotate(path: Path, *, compress: bool = False) -> None:
         number, _, suffix = old.name[len(name) + 1 :].partition(".")
         os.rename(old, directory / f"{name}.{int(number) + 1}{'.' + suffix if suffix else ''}")
     os.rename(path, directory / f"{name}.1")
+    path.write_bytes(b"")  # logrotate's "create" comes before the compression
     if compress:
         compress_file(directory / f"{name}.1")
-    path.write_bytes(b"")
 
 
 def compress_file(path: Path) -> Path:
