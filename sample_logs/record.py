@@ -270,9 +270,7 @@ JSON_TYPE = ("Content-Type", "application/json")
 HOOK_HEADERS = {
     "github": _hdrs(JSON_TYPE, ("X-GitHub-Event", "push")),
     "stripe": _hdrs(JSON_TYPE, ("Stripe-Signature", "t=1700000000,v1=5257a869e7")),
-    "slack": _hdrs(
-        JSON_TYPE,
-    ),
+    "slack": _hdrs(JSON_TYPE),
 }
 
 
@@ -676,13 +674,12 @@ def send_urllib(req: Request, port: int) -> str:
 
 
 def send_raw(req: Request, port: int) -> str:
-    data = req.raw if req.raw is not None else b""
     sock = socket.create_connection(
         ("127.0.0.1", port), timeout=SERVER_IDLE_TIMEOUT + 7, source_address=(req.who.addr, 0)
     )
     chunks: list[bytes] = []
     try:
-        sock.sendall(data)
+        sock.sendall(req.raw or b"")
         while True:
             chunk = sock.recv(65536)
             if not chunk:
@@ -708,8 +705,7 @@ def sent_line(req: Request) -> bytes:
     """The request line as it went on the wire (up to, not including, the first CR/LF)."""
     if req.raw is not None:
         return re.split(rb"\r?\n", req.raw, maxsplit=1)[0]
-    target = req.target
-    return f"{req.method} {target} {req.protocol}".encode("latin-1")
+    return f"{req.method} {req.target} {req.protocol}".encode("latin-1")
 
 
 def escape(value: str | bytes) -> str:

@@ -428,6 +428,9 @@ def compare(frame: pd.DataFrame, rows: list[dict[str, str]], server: str) -> Com
         result.counts[(status, method or "-")] += 1
         ua_dropped = _check_user_agent(value(line["user_agent"]), row, status, where)
         result.ua_dropped += ua_dropped
+        if "port" in line:
+            # %p is the canonical port: no Host header carried a port, UseCanonicalName is Off
+            assert int(line["port"]) == 80, where
         if "vhost" in line:
             expected = _expected_vhost(row, server, headers_read=not ua_dropped)
             assert line["vhost"] == expected, f"{where}: vhost {line['vhost']!r}"
