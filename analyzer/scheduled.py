@@ -221,7 +221,7 @@ def run_report(
     report = report_from_summary(in_window)
     report = replace(report, extra={
         **report.extra,
-        "window": {"length": format_duration(window), "start": (finished - window).isoformat(),
+        "history": {"window": format_duration(window), "start": (finished - window).isoformat(),
                    "end": finished.isoformat(), "runs": len(current)},
         "run": run.to_dict(),
         "comparison": comparison.to_dict(),

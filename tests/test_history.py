@@ -276,7 +276,7 @@ def test_window_and_comparison(log: Path, state: Path) -> None:
     third = run(log, state, clock)
     assert second.run.new_lines == 5 and third.run.new_lines == 1
     assert third.report.totals["lines"] == 6  # the first run is outside the 7 days
-    assert third.report.to_dict()["window"]["runs"] == 2
+    assert third.report.to_dict()["history"]["runs"] == 2
     comparison = third.to_dict()["comparison"]
     assert comparison["previous"]["runs"] == 1
     assert comparison["classes"] == {

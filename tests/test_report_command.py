@@ -61,7 +61,7 @@ def test_json_over_runs(runner: CliRunner, log: Path, tmp_path: Path) -> None:
     assert source["from_offset"] == len(lines(0, 6)) + len(line(6, "FOO", 501, "192.0.2.7")) \
         + len(line(7, "PROPFIND", 405, "192.0.2.8"))
     assert source["to_offset"] == len(line(10, "BREW", 501))
-    assert data["window"]["length"] == "1d"
+    assert data["history"]["window"] == "1d"
     assert data["comparison"]["classes"]["not_implemented"] == {
         "current": 2, "previous": 0, "delta": 2}
     assert data["classes"]["not_implemented"]["by"] == {"BREW": 1, "FOO": 1}

@@ -18,7 +18,7 @@ def _runs(n: int) -> str:
 
 def render_run_text(result: ScheduledReport) -> str:
     run, comparison = result.run, result.comparison
-    window = result.report.extra.get("window", {})
+    history = result.report.extra.get("history", {})
     out = [
         f"logscan scheduled run {run.id}: {run.new_lines} new lines "
         f"({run.started:%Y-%m-%d %H:%M:%S} to {run.finished:%H:%M:%S} UTC)",
@@ -33,7 +33,7 @@ def render_run_text(result: ScheduledReport) -> str:
     out += [f"note: {terminal_safe(n)}" for n in notes]
     out += [
         "",
-        f"Window {window.get('length', '')}: {_runs(comparison.runs)}, against "
+        f"Window {history.get('window', '')}: {_runs(comparison.runs)}, against "
         f"{_runs(comparison.previous_runs)} in the window before",
         *table(
             ["class", "now", "before", "change"],
