@@ -12,9 +12,11 @@ from _scheduled import append, line, lines, rotate
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from analyzer import cli
 from analyzer.cli import RENDERERS, main
 from analyzer.history import StateStore
 from analyzer.render.prometheus import escape_label, render_prometheus
+from analyzer.report import Report
 from analyzer.scheduled import Metric
 
 CONTRACT_KEYS = {"schema", "sources", "totals", "status_counts", "classes", "verdicts",
@@ -67,13 +69,24 @@ def test_json_over_runs(runner: CliRunner, log: Path, tmp_path: Path) -> None:
     assert data["classes"]["not_implemented"]["by"] == {"BREW": 1, "FOO": 1}
 
 
-def test_text_on_stdout(runner: CliRunner, log: Path, tmp_path: Path) -> None:
+def test_text_on_stdout(
+    runner: CliRunner, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's header, then the terminal report over the window."""
+    shown: list[int] = []
+
+    def render_text(report: Report) -> str:
+        shown.append(report.totals["lines"])
+        return "THE REPORT\n"
+
+    monkeypatch.setattr(cli, "render_text", render_text)
     result = report(runner, log, "--state", tmp_path / "state")
     assert result.exit_code == 0
     assert result.stdout.startswith("logscan scheduled run ")
     assert ": 8 new lines (" in result.stdout.splitlines()[0]
     assert "Window 7d: 1 run, against 0 runs in the window before" in result.stdout
-    assert "logscan report: 8 lines, 8 parsed, 0 rejected" in result.stdout
+    assert result.stdout.endswith("\n\nTHE REPORT\n")
+    assert shown == [8]
 
 
 def test_fail_on_new_method_and_client(runner: CliRunner, log: Path, tmp_path: Path) -> None:
