@@ -152,14 +152,17 @@ def version_commands(
             _raw(where, line, ("Connection: close",) if full else (), host=full)]
 
 
-def reproduce(verdict: Any, *, base_url: str | None = None, server: str | None = None) -> list[str]:
-    """Commands that confirm a verdict (a dict or a dataclass from the classifier).
+def reproduce(verdict: Any, *, base_url: str | None = None,
+              working: Sequence[str] = ()) -> list[str]:
+    """Commands that confirm a verdict or a protocol finding (a dict or a dataclass, such as
+    :class:`analyzer.report.Verdict` and :class:`analyzer.report.ProtocolReport`).
 
     Reads, where present: ``vhost``, ``port``, ``method``, ``protocol``, ``verdict``, the
-    example requests (``examples``: ``target``), the resources (``resources``: ``resource``)
-    and the methods that succeeded (``succeeded`` / ``working``: on the example's target first,
-    else on the vhost). A verdict with a protocol and no method gets :func:`version_commands`.
-    ``server`` is accepted for symmetry with :func:`analyzer.guidance.guidance_for`.
+    example requests (``examples``: ``target``, ``method``, ``request``), the resources
+    (``resources``: ``resource``), the requests where the same method succeeded
+    (``success_examples``: ``target``), and the methods that succeeded (``succeeded`` /
+    ``working``: on the example's target first, else on the vhost; ``working=`` adds to them).
+    A finding with a protocol and no method gets :func:`version_commands`.
     """
     data = _as_mapping(verdict)
     vhost = _str_or_none(data.get("vhost"))
@@ -174,8 +177,14 @@ def reproduce(verdict: Any, *, base_url: str | None = None, server: str | None =
         return version_commands(protocol, method=example_method, target=target, vhost=vhost,
                                 base_url=base_url, port=port, request=request)
     te = kind in ("partial_implementation", "capability_gap")
-    return method_commands(method, target, vhost=vhost, base_url=base_url, port=port,
-                           working=_working(data, target), transfer_encoding=te)
+    out = method_commands(method, target, vhost=vhost, base_url=base_url, port=port,
+                          working=[*working, *_working(data, target)], transfer_encoding=te)
+    worked = _success_target(data)
+    if out and worked and worked != (target or "/"):
+        # the same method where it did succeed (partial_implementation, resource_restriction)
+        out.insert(2, _curl(endpoint(vhost, base_url=base_url, port=port),
+                            _clean_token(method), worked))
+    return out
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -311,6 +320,14 @@ def _example(data: Mapping[str, Any]) -> tuple[str | None, str | None, str | Non
         if candidate[0].startswith("/"):
             return candidate
     return candidates[0] if candidates else (None, None, None)
+
+
+def _success_target(data: Mapping[str, Any]) -> str | None:
+    for item in _evidence(data).get("success_examples") or ():
+        target = _field(item, "target")
+        if isinstance(target, str) and target.startswith("/"):
+            return target
+    return None
 
 
 def _working(data: Mapping[str, Any], target: str | None) -> list[str]:

@@ -203,3 +203,17 @@ def test_any_log_value_gives_safe_commands(target: str, method: str) -> None:
         assert not UNSAFE.search(command)
         for part in command.rsplit(" | ", 1):
             shlex.split(part)  # well formed: every quote closed
+
+
+def test_the_same_method_where_it_succeeded() -> None:
+    given = verdict("partial_implementation", "PATCH", "/api/legacy/orders/9",
+                    success_examples=[{"source": "a", "line": 1, "status": 200,
+                                       "target": "/api/items/31"}])
+    assert reproduce(given)[:3] == [
+        "curl -i -X PATCH http://www.example.test/api/legacy/orders/9",
+        "curl -i -X GET http://www.example.test/api/legacy/orders/9",
+        "curl -i -X PATCH http://www.example.test/api/items/31",
+    ]
+    assert reproduce(given, working=["HEAD"])[1] == (
+        "curl -i --head http://www.example.test/api/legacy/orders/9"
+    )
