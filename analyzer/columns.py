@@ -17,28 +17,57 @@ def dash_to_null(text: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(text, "-"), _NULL_STRING, text)
 
 
+def missing_to_null(text: pa.Array) -> pa.Array:
+    """``-`` or nothing (NGINX's escape=json logs a missing variable as ``""``) in a number."""
+    missing = pc.or_(pc.equal(text, "-"), pc.equal(text, ""))
+    return pc.if_else(missing, _NULL_STRING, text)
+
+
 def typed(field: FieldSpec, text: pa.Array) -> pa.Array:
     """The field's column from its text (already unescaped); nulls where the text is ``-``."""
     kind = field.kind
     if kind is Kind.STATUS:
         return pc.cast(text, pa.int16())
     if kind is Kind.INT:
-        return pc.cast(dash_to_null(text), pa.int64())
+        return pc.cast(missing_to_null(text), pa.int64())
     if kind is Kind.PORT:
-        wide = pc.cast(dash_to_null(text), pa.int64())
+        wide = pc.cast(missing_to_null(text), pa.int64())
         fits = pc.less_equal(wide, _INT32_MAX)
         return pc.cast(pc.if_else(fits, wide, pa.scalar(None, pa.int64())), pa.int32())
     if kind is Kind.SECONDS:
-        number = pc.cast(dash_to_null(text), pa.float64())
-        return number if field.scale == 1.0 else pc.multiply(number, field.scale)
+        number = pc.cast(missing_to_null(text), pa.float64())
+        if field.scale == 1.0:
+            return number
+        if field.scale < 1.0:  # 1234 us -> 0.001234 s exactly as written: divide, not multiply
+            return pc.divide(number, float(round(1 / field.scale)))
+        return pc.multiply(number, field.scale)
     if kind is Kind.TIME:
         return parse_times(text, field.strptime)
     if kind is Kind.EPOCH:
-        seconds = pc.multiply(pc.cast(text, pa.float64()), field.scale * 1e6)
-        return pc.cast(pc.cast(pc.round(seconds), pa.int64()), TIME_TYPE)
+        return epoch_times(text, field.scale)
     if kind is Kind.REQUEST:
         return text
     return dash_to_null(text)
+
+
+def epoch_times(text: pa.Array, scale: float) -> pa.Array:
+    """Seconds, milliseconds or microseconds since the epoch (``$msec``, ``%{msec}t``) -> UTC.
+
+    Whole numbers are converted exactly; a fraction goes through float64 (microseconds kept).
+    """
+    per_unit = round(scale * 1e6)  # microseconds per unit: 1_000_000, 1_000 or 1
+    fractional = pc.fill_null(pc.match_substring(text, "."), False)
+    whole = pc.if_else(fractional, _NULL_STRING, text)
+    units = pc.cast(whole, pa.int64())
+    too_big = pc.greater(units, (2**63 - 1) // per_unit)
+    units = pc.if_else(too_big, pa.scalar(None, pa.int64()), units)
+    micros = pc.multiply(units, per_unit)
+    if pc.any(fractional).as_py():
+        exact = pc.if_else(fractional, text, _NULL_STRING)
+        approx = pc.round(pc.multiply(pc.cast(exact, pa.float64()), float(per_unit)))
+        approx = pc.if_else(pc.less(approx, 9.2e18), approx, pa.scalar(None, pa.float64()))
+        micros = pc.coalesce(micros, pc.cast(approx, pa.int64()))
+    return pc.cast(micros, TIME_TYPE)
 
 
 def parse_times(text: pa.Array, strptime: str) -> pa.Array:

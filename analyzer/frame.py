@@ -7,6 +7,7 @@ GIL), in order, with a bounded number of blocks in flight.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +18,7 @@ import pyarrow as pa
 
 from .errors import StrictModeError
 from .formats import Detection, LogFormat, detect_format
+from .formats.detect import SAMPLE_LINES
 from .parse import REJECT_SCHEMA, ParsedBlock, parse_block, problem_block
 from .sources import BLOCK_SIZE, Block, Problem, expand_inputs, iter_blocks
 
@@ -103,28 +105,47 @@ def _parse_source(
     block_size: int,
     in_flight: int,
 ) -> Iterator[ParsedBlock]:
-    fmt = fixed
+    items: Iterator[Block | Problem] = iter_blocks(path, block_size=block_size)
+    fmt, fallbacks = fixed, ()
+    if fmt is None:
+        head = _head(items)
+        detection = _detect(path, [b for b in head if isinstance(b, Block)])
+        fmt, fallbacks = detection.format, detection.fallbacks
+        stats.format, stats.detection = fmt.name, detection.describe()
+        items = itertools.chain(head, items)
     pending: list[Future[ParsedBlock]] = []
-    for item in iter_blocks(path, block_size=block_size):
-        if fmt is None and isinstance(item, Block):
-            detection = _detect(path, item)
-            fmt = detection.format
-            stats.format, stats.detection = fmt.name, detection.describe()
+    for item in items:
         if isinstance(item, Problem):
             pending.append(_done(problem_block(item)))
         else:
-            assert fmt is not None
-            pending.append(pool.submit(parse_block, item, fmt))
+            pending.append(pool.submit(parse_block, item, fmt, fallbacks))
         while len(pending) >= in_flight:
             yield pending.pop(0).result()
     for future in pending:
         yield future.result()
-    if not stats.format:
-        stats.format = "combined"
 
 
-def _detect(path: str, block: Block) -> Detection:
-    head = bytes(block.data[: 1 << 20]).split(b"\n", 400)[:400]
+_SAMPLE_BYTES = 1 << 20
+
+
+def _head(items: Iterator[Block | Problem]) -> list[Block | Problem]:
+    """The first items of a source, enough for a detection sample (or all of a small one)."""
+    head: list[Block | Problem] = []
+    lines = size = 0
+    for item in items:
+        head.append(item)
+        if isinstance(item, Block):
+            lines, size = lines + item.lines, size + len(item.data)
+        if lines >= 2 * SAMPLE_LINES or size >= _SAMPLE_BYTES:
+            break
+    return head
+
+
+def _detect(path: str, blocks: list[Block]) -> Detection:
+    data = b"".join(bytes(b.data[:_SAMPLE_BYTES]) for b in blocks)
+    head = data[:_SAMPLE_BYTES].split(b"\n", 2 * SAMPLE_LINES)
+    if len(data) > _SAMPLE_BYTES or len(head) > 2 * SAMPLE_LINES:
+        head = head[:-1]  # the last piece may be part of a line
     sample = [line.decode("utf-8", "backslashreplace").rstrip("\r") for line in head]
     return detect_format(path, sample)
 
@@ -188,6 +209,7 @@ def to_frame(tables: list[pa.Table]) -> pd.DataFrame:
             table = table.set_column(index, name, table.column(name).dictionary_encode())
     table = table.unify_dictionaries()
     frame = table.to_pandas(types_mapper=_types_mapper, split_blocks=True, self_destruct=True)
+    frame["line"] = frame["line"].astype("int64")  # never null
     for name in ("bytes",):
         if name in frame:
             frame[name] = frame[name].astype("Int64")

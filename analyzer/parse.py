@@ -13,6 +13,7 @@ Every line of a block ends up in exactly one of the two outputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ from .sources import MAX_LINE, Block, Problem
 REJECT_TEXT_CHARS = 300
 REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text", pa.string())])
 _UNESCAPED_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.REQUEST)
+_STRING_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.ADDRESS)
+_NULL_STRING = pa.scalar(None, pa.string())
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class ParsedBlock:
     rejects: pa.Table
 
 
-def parse_block(block: Block, fmt: LogFormat) -> ParsedBlock:
+def parse_block(block: Block, fmt: LogFormat, fallbacks: Sequence[LogFormat] = ()) -> ParsedBlock:
+    """Parse a block with ``fmt``; lines it does not match are tried with ``fallbacks`` in turn
+    (a file of mixed formats), through their exact patterns."""
     lines = _line_array(block.data)
     text, not_utf8 = _as_utf8(lines)
     too_long = _lengths(lines) > MAX_LINE
@@ -52,16 +57,36 @@ def parse_block(block: Block, fmt: LogFormat) -> ParsedBlock:
     if raw_fast is None:
         fast[:] = False
     slow_rows = np.flatnonzero(~fast & ~too_long)
-    raw_slow, matched = _exact(_without_newline(pc.take(text, slow_rows)), fmt)
+    slow_text = _without_newline(pc.take(text, slow_rows))
+    raw_slow, matched = _exact(slow_text, fmt)
     parsed_rows = slow_rows[matched]
     raw = _combine(np.flatnonzero(fast), raw_fast, parsed_rows, raw_slow, fmt)
     order = _line_order(fast, parsed_rows)
     table, bad_time = _typed_table(raw, order, fmt, block.first_line)
     parsed = np.zeros(len(lines), dtype=bool)
     parsed[order] = True
+    bad_time_rows = order[bad_time]
+    tables = [table.filter(pa.array(~bad_time))]
+    rest, rest_text = slow_rows[~matched], slow_text.filter(pa.array(~matched))
+    for other in fallbacks:
+        if not len(rest):
+            break
+        raw_other, hit = _exact(rest_text, other)
+        if not hit.any():
+            continue
+        rows = rest[hit]
+        other_table, other_bad = _typed_table(raw_other, rows, other, block.first_line)
+        tables.append(other_table.filter(pa.array(~other_bad)))
+        parsed[rows] = True
+        bad_time_rows = np.union1d(bad_time_rows, rows[other_bad]).astype(np.int64)
+        rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
+    if len(tables) > 1:
+        table = pa.concat_tables(tables, promote_options="permissive").sort_by("line")
+    else:
+        table = tables[0]
     failed = np.flatnonzero(~parsed)
-    rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, order[bad_time])
-    return ParsedBlock(block.source, block.lines, table.filter(pa.array(~bad_time)), rejects)
+    rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
+    return ParsedBlock(block.source, block.lines, table, rejects)
 
 
 def problem_block(problem: Problem) -> ParsedBlock:
@@ -230,13 +255,38 @@ def _typed_table(
         if field.kind in (Kind.TIME, Kind.EPOCH):
             bad_time |= (column.is_null().to_numpy(zero_copy_only=False)
                          & raw[field.column].is_valid().to_numpy(zero_copy_only=False))
+        elif fmt.escape == "json" and field.kind in _STRING_KINDS:
+            column = pc.if_else(pc.equal(column, ""), _NULL_STRING, column)  # not found
         columns[field.column] = column
+    _fold_time_parts(columns, fmt)
     _add_request_parts(columns, fmt)
     table = pa.table(columns)
     if sort is not None:
         table = table.take(sort)
         bad_time = bad_time[sort]
     return table, bad_time
+
+
+def _fold_time_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> None:
+    """``%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t``: the fraction and the offset into ``time``."""
+    time = fmt.field("time")
+    if time is None or time.kind is not Kind.TIME:
+        return
+    offset = columns.get("time_offset")
+    if offset is not None and "%z" not in time.strptime:
+        sign = pc.if_else(pc.starts_with(offset, "-"), -1, 1)
+        hours = pc.cast(pc.utf8_slice_codeunits(offset, 1, 3), pa.int64())
+        minutes = pc.cast(pc.utf8_slice_codeunits(offset, 3, 5), pa.int64())
+        seconds = pc.multiply(sign, pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)))
+        shift = pc.cast(pc.multiply(seconds, 1_000_000), pa.duration("us"))
+        columns["time"] = pc.subtract(columns["time"], shift)
+        del columns["time_offset"]
+    fraction = columns.get("time_fraction")
+    if fraction is not None:
+        micros = pc.cast(pc.round(pc.multiply(fraction, 1e6)), pa.int64())
+        shift = pc.cast(pc.fill_null(micros, 0), pa.duration("us"))
+        columns["time"] = pc.add(columns["time"], shift)
+        del columns["time_fraction"]
 
 
 def _add_request_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> None:
@@ -268,10 +318,17 @@ def _target_from_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> pa.Array
     return pc.binary_join_element_wise(path, query, "")
 
 
-def _cut_short(line: str, fmt: LogFormat) -> bool:
-    """A last line without newline that stops before the format's closing text was cut off."""
-    closing = fmt.pieces[-1]
-    return isinstance(closing, str) and not line.endswith(closing)
+def _truncated(shown: pa.Array, fmt: LogFormat, last_cut: bool) -> np.ndarray:
+    """Rejected lines that are the beginning of a line of the format: cut off by the writer.
+
+    A line must reach past its timestamp to count, except the last line of a source that ends
+    without a newline, which is known to be cut.
+    """
+    found = pc.match_substring_regex(shown, fmt.truncated_regex)
+    cut = found.to_numpy(zero_copy_only=False).astype(bool)
+    if last_cut and len(shown):
+        cut[-1] |= bool(pc.match_substring_regex(shown[-1:], fmt.cut_regex)[0].as_py())
+    return cut
 
 
 def _rejects(
@@ -293,8 +350,8 @@ def _rejects(
     reasons[not_utf8[rows]] = "not_utf8"
     if len(bad_time_rows):
         reasons[np.isin(rows, bad_time_rows)] = "bad_time"
-    if block.unterminated and _cut_short(shown[len(rows) - 1].as_py(), fmt):
-        reasons[rows == last] = "truncated"
+    cut = _truncated(shown, fmt, block.unterminated and rows[-1] == last)
+    reasons[cut & (reasons != "bad_time")] = "truncated"
     reasons[too_long[rows]] = "too_long"
     reasons[blank] = "empty"
     return pa.table(

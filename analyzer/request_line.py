@@ -15,7 +15,8 @@ TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 PROTOCOL = r"[A-Za-z][A-Za-z0-9+.-]*/[^ ]*"
 _TOKEN_ONLY = f"^{TOKEN}$"
 _PROTOCOL_ONLY = f"^{PROTOCOL}$"
-_GENERAL = f"^(?P<method>{TOKEN}) (?P<target>.*?)(?: (?P<protocol>{PROTOCOL}))?$"
+# servers accept runs of spaces between the parts (and after the version)
+_GENERAL = f"^(?P<method>{TOKEN}) +(?P<target>.*?)(?: +(?P<protocol>{PROTOCOL}))? *$"
 
 
 def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -38,7 +39,7 @@ def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     simple = pc.or_(is_three, is_two)
     null = pa.scalar(None, pa.string())
     method = pc.if_else(simple, first, null)
-    target = pc.if_else(simple, second, null)
+    target = _empty_to_null(pc.if_else(simple, second, null))
     protocol = pc.if_else(is_three, third, null)
     rest = np.flatnonzero(~simple.to_numpy(zero_copy_only=False) & (count >= 2))
     if len(rest):

@@ -184,11 +184,12 @@ def _plain_blocks(
         end = len(carry) + (got or 0)
         if not got:
             break
-        cut = buffer.rfind(b"\n", 0, end) + 1
-        if skipping:
-            skipping = cut == 0
-            carry = bytes(buffer[cut:end]) if cut else b""
+        if skipping:  # inside an over-long line: drop bytes up to its newline, keep the rest
+            first = buffer.find(b"\n", 0, end)
+            skipping = first < 0
+            carry = b"" if skipping else bytes(buffer[first + 1 : end])
             continue
+        cut = buffer.rfind(b"\n", 0, end) + 1
         if cut == 0:  # no newline in a whole block: one line longer than any we accept
             if end > max_line:
                 yield Problem(path, line, "too_long", bytes(buffer[:300]))
@@ -201,7 +202,13 @@ def _plain_blocks(
         line += lines
         carry = bytes(buffer[cut:end])
     if carry and not skipping:
-        yield Block(path, line, carry + b"\n", 1, unterminated=True)
+        cut = carry.rfind(b"\n") + 1
+        if cut:
+            lines = carry.count(b"\n", 0, cut)
+            yield Block(path, line, carry[:cut], lines)
+            line += lines
+        if cut < len(carry):
+            yield Block(path, line, carry[cut:] + b"\n", 1, unterminated=True)
 
 
 def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:

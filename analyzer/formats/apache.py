@@ -15,9 +15,9 @@ from .pieces import Piece, assign_columns
 
 # letter -> (column preferences, kind, priority: lower claims its preferred name first)
 _DIRECTIVES: dict[str, tuple[tuple[str, ...], Kind, int]] = {
-    "h": (("client", "remote_host"), Kind.TOKEN, 1),
-    "a": (("client", "client_ip"), Kind.TOKEN, 2),
-    "A": (("local_ip",), Kind.TOKEN, 5),
+    "h": (("client", "remote_host"), Kind.ADDRESS, 1),
+    "a": (("client", "client_ip"), Kind.ADDRESS, 2),
+    "A": (("local_ip",), Kind.ADDRESS, 5),
     "l": (("ident",), Kind.TOKEN, 5),
     "u": (("user",), Kind.TOKEN, 5),
     "r": (("request",), Kind.REQUEST, 1),
@@ -122,14 +122,15 @@ def _resolve(
         kind = Kind.INT if which in ("pid", "tid") else Kind.TOKEN
         return 5, (column,), FieldSpec(column, kind, directive)
     if letter == "h" and arg == "c":
-        return 5, ("peer_host",), FieldSpec("peer_host", Kind.TOKEN, directive)
+        return 5, ("peer_host",), FieldSpec("peer_host", Kind.ADDRESS, directive)
     if letter == "a" and arg == "c":
-        return 5, ("peer_ip",), FieldSpec("peer_ip", Kind.TOKEN, directive, escaped=False)
+        return 5, ("peer_ip",), FieldSpec("peer_ip", Kind.ADDRESS, directive, escaped=False)
     if letter not in _DIRECTIVES:
         raise UnknownFormatError(fmt, f"unknown directive {directive}")
     names, kind, priority = _DIRECTIVES[letter]
     escaped = letter not in "aA"
-    return priority, names, FieldSpec(names[0], kind, directive, escaped=escaped)
+    shape = {"U": "path", "q": "query"}.get(letter, "")
+    return priority, names, FieldSpec(names[0], kind, directive, escaped=escaped, shape=shape)
 
 
 def _resolve_named(
@@ -162,7 +163,12 @@ def _resolve_time(
     if text in _EPOCH_UNITS:
         return 1, names, FieldSpec("time", Kind.EPOCH, directive, scale=_EPOCH_UNITS[text])
     if text in ("msec_frac", "usec_frac"):
-        return 5, ("time_fraction",), FieldSpec("time_fraction", Kind.INT, directive)
+        scale = 1e-3 if text == "msec_frac" else 1e-6
+        return 5, ("time_fraction",), FieldSpec("time_fraction", Kind.SECONDS, directive,
+                                                scale=scale)
+    if text == "%z":  # the offset alone, as in "%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t"
+        return 5, ("time_offset",), FieldSpec("time_offset", Kind.TOKEN, directive,
+                                              shape="offset")
     pattern, strptime = _strftime_to_regex(text, directive, fmt)
     return 1, names, FieldSpec("time", Kind.TIME, directive, time_pattern=pattern,
                                strptime=strptime)

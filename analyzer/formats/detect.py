@@ -24,6 +24,9 @@ class Detection:
     tried: int
     # other formats that match sample lines the chosen one does not: a file of mixed formats
     others: tuple[tuple[str, int], ...] = ()
+    # those formats themselves, in the order the parser tries them on lines the chosen one
+    # does not match
+    fallbacks: tuple[LogFormat, ...] = ()
 
     def describe(self) -> str:
         text = f"{self.format.name} ({self.matched}/{self.tried} sample lines matched)"
@@ -36,10 +39,11 @@ class Detection:
 def detect_format(
     path: str, sample: Iterable[str], candidates: Sequence[LogFormat] | None = None
 ) -> Detection:
-    """The candidate that matches most non-blank sample lines (ties go to the more specific).
+    """The candidate that matches most non-blank sample lines (ties go to the one that fits the
+    server's escaping, then to the more specific), and the candidates that fit other lines.
 
-    Raises FormatDetectionError, showing a line that no candidate fits, when the best match
-    covers fewer than half the sample.
+    Raises FormatDetectionError, showing a line that no candidate fits, when all candidates
+    together cover fewer than half the sample.
     """
     lines = [line for line in sample if line.strip()][:SAMPLE_LINES]
     formats = list(candidates or PRESETS.values())
@@ -47,37 +51,66 @@ def detect_format(
         return Detection(PRESETS["combined"], 0, 0)
     formats += [x for x in (with_extra_fields(f, lines) for f in formats) if x is not None]
     hits = {fmt.name: [bool(fmt.python_regex.match(line)) for line in lines] for fmt in formats}
+    server = _server_hint(line for i, line in enumerate(lines)
+                          if any(h[i] for h in hits.values()))
     ranked = sorted(
-        formats, key=lambda f: (sum(hits[f.name]), -_extras(f), len(f.fields)), reverse=True
+        formats,
+        key=lambda f: (sum(hits[f.name]), server is not None and f.server == server,
+                       -_extras(f), len(f.fields)),
+        reverse=True,
     )
     best = ranked[0]
     matched = sum(hits[best.name])
-    if matched * 2 < len(lines):
+    covered = sum(any(h[i] for h in hits.values()) for i in range(len(lines)))
+    if covered * 2 < len(lines):
         failing = next(
             (line for i, line in enumerate(lines) if not any(h[i] for h in hits.values())),
             lines[0],
         )
         raise FormatDetectionError(path, failing, best.name if matched else None, matched,
                                    len(lines))
-    return Detection(best, matched, len(lines), _others(best, formats, hits))
+    others = _others(best, ranked, hits)
+    by_name = {f.name: f for f in formats}
+    return Detection(best, matched, len(lines), others,
+                     tuple(by_name[name] for name, _ in others))
 
 
 def _extras(fmt: LogFormat) -> int:
     return sum(1 for f in fmt.fields if f.column.startswith("extra_"))
 
 
+# Apache writes \xhh in lowercase and \" \\ for a quote and a backslash; NGINX writes \xHH in
+# uppercase, with \x22 and \x5C for them
+_APACHE_ESCAPES = re.compile(r'\\(?:x(?:[a-f][0-9a-f]|[0-9][a-f])|["\\])')
+_NGINX_ESCAPES = re.compile(r"\\x(?:[A-F][0-9A-F]|[0-9][A-F]|22)")
+
+
+def _server_hint(lines: Iterable[str]) -> str | None:
+    """"apache" or "nginx" when the escapes in the lines show which server wrote them."""
+    apache = nginx = False
+    for line in lines:
+        apache = apache or bool(_APACHE_ESCAPES.search(line))
+        nginx = nginx or bool(_NGINX_ESCAPES.search(line))
+    if apache != nginx:
+        return "apache" if apache else "nginx"
+    return None
+
+
 def _others(
-    best: LogFormat, formats: list[LogFormat], hits: dict[str, list[bool]]
+    best: LogFormat, ranked: list[LogFormat], hits: dict[str, list[bool]]
 ) -> tuple[tuple[str, int], ...]:
-    chosen = hits[best.name]
+    """Formats that fit sample lines ``best`` does not, greediest first, with their gain."""
+    covered = list(hits[best.name])
     extra: list[tuple[str, int]] = []
-    covered = list(chosen)
-    for fmt in formats:
-        gained = [h and not c for h, c in zip(hits[fmt.name], covered, strict=True)]
-        if any(gained):
-            extra.append((fmt.name, sum(gained)))
-            covered = [c or g for c, g in zip(covered, gained, strict=True)]
-    return tuple(extra)
+    while True:
+        gains = {f.name: sum(h and not c for h, c in zip(hits[f.name], covered, strict=True))
+                 for f in ranked}
+        # presets before extended ones, the chosen format's server first, then by rank
+        fmt = max(ranked, key=lambda f: (gains[f.name], -_extras(f), f.server == best.server))
+        if not gains[fmt.name]:
+            return tuple(extra)
+        extra.append((fmt.name, gains[fmt.name]))
+        covered = [c or h for c, h in zip(covered, hits[fmt.name], strict=True)]
 
 
 _EXTRA = re.compile(r' ("(?:[^"\\]|\\.)*"|[^\s"]+)')

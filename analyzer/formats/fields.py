@@ -16,7 +16,8 @@ class Kind(StrEnum):
     """How a field's text becomes a typed column."""
 
     TEXT = "text"  # free text; may contain spaces, so it must be quoted for the fast path
-    TOKEN = "token"  # no spaces: addresses, names, user
+    TOKEN = "token"  # no spaces: names, user
+    ADDRESS = "address"  # a client or server address: IPv4, IPv6, a host name, unix:
     REQUEST = "request"  # the request line, split into method / target / protocol
     STATUS = "status"  # three digits -> int16
     INT = "int"  # digits or "-" -> Int64
@@ -31,6 +32,15 @@ _QUOTED_FAST = r'[^"\\\r\n\x00]*'
 _TOKEN_SLOW = r"\S*"
 _TOKEN_FAST = r'[^\s"\\]*'
 _INT = r"-|\d{1,18}"
+# IPv4, IPv6 (with a zone), host names from HostnameLookups, NGINX's "unix:"; never escaped
+_ADDRESS = r"[0-9A-Za-z_.:%\[\]-]*"
+# Apache %U (the path, never a "?") and %q (empty, or "?" and the query string)
+_SHAPES = {
+    # shape: (quoted slow, quoted fast, unquoted)
+    "path": (r'(?:[^"\\?]|\\.)*', r'[^"\\\r\n\x00?]*', r"[^?\n]*?"),
+    "query": (r'(?:\?(?:[^"\\]|\\.)*)?', r'(?:\?[^"\\\r\n\x00]*)?', r"(?:\?[^\n]*?)?"),
+    "offset": (r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}"),
+}
 _DECIMAL = r"-|\d{1,15}(?:\.\d{1,9})?"
 CLF_TIME = r"\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
 CLF_STRPTIME = "%d/%b/%Y:%H:%M:%S %z"
@@ -49,6 +59,7 @@ class FieldSpec:
     strptime: str = ""  # TIME only
     scale: float = 1.0  # SECONDS / EPOCH: multiply the number by this to get seconds
     escaped: bool = True  # the server escapes this field's bytes
+    shape: str = ""  # a narrower value shape than the kind's (see ``_SHAPES``)
 
     @property
     def spaces(self) -> int:
@@ -57,6 +68,9 @@ class FieldSpec:
 
     def pattern(self, *, quoted: bool, fast: bool) -> str:
         """The regex for this field's text; ``quoted`` when it sits between double quotes."""
+        if self.shape:
+            slow, fast_quoted, unquoted = _SHAPES[self.shape]
+            return (fast_quoted if fast else slow) if quoted else unquoted
         if self.kind is Kind.TIME:
             return self.time_pattern
         if self.kind is Kind.STATUS:
@@ -66,7 +80,9 @@ class FieldSpec:
         if self.kind is Kind.SECONDS:
             return _DECIMAL
         if self.kind is Kind.EPOCH:
-            return r"\d{1,12}(?:\.\d{1,9})?"
+            return r"\d{1,18}(?:\.\d{1,9})?"
+        if self.kind is Kind.ADDRESS:
+            return _ADDRESS
         if self.kind is Kind.TOKEN:
             return _TOKEN_FAST if fast else _TOKEN_SLOW
         if quoted:

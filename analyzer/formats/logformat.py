@@ -14,6 +14,7 @@ from .pieces import Piece, merge_literals
 from .tokens import TokenPlan, build_plan
 
 _MAX_FIELDS = 64
+_NUMBERS = (Kind.INT, Kind.PORT, Kind.SECONDS)
 _MAX_FORMAT_LENGTH = 4096
 
 
@@ -87,6 +88,43 @@ class LogFormat:
         return "^" + self._pattern(fast=True, groups=False) + r"\n$"
 
     @cached_property
+    def truncated_regex(self) -> str:
+        """Lines cut short after the timestamp: a proper prefix of a line of this format that
+        holds at least everything up to the first time field (or the first field)."""
+        return self._prefix_pattern(strong=True)
+
+    @cached_property
+    def cut_regex(self) -> str:
+        """Any prefix of a line of this format (for a last line known to be cut off)."""
+        return self._prefix_pattern(strong=False)
+
+    def _prefix_pattern(self, *, strong: bool) -> str:
+        pieces = self.pieces
+        quoted = _quote_states(pieces)
+        full = [self._piece_pattern(p, q) for p, q in zip(pieces, quoted, strict=True)]
+        partial = [_partial(p, q) for p, q in zip(pieces, quoted, strict=True)]
+        keep = 0
+        if strong:
+            times = [i for i, p in enumerate(pieces) if isinstance(p, FieldSpec)
+                     and p.kind in (Kind.TIME, Kind.EPOCH)]
+            firsts = [i for i, p in enumerate(pieces) if isinstance(p, FieldSpec)]
+            keep = (times or firsts)[0] + 1
+        tail = ""
+        for i in range(len(pieces) - 1, keep - 1, -1):
+            tail = f"(?:{partial[i]}|{full[i]}{tail})" if tail else partial[i]
+        return "^" + "".join(full[:keep]) + (f"(?:{tail})?" if tail else "") + "$"
+
+    def _piece_pattern(self, piece: Piece, quoted: bool) -> str:
+        if isinstance(piece, str):
+            return regex_escape(piece)
+        pattern = piece.pattern(quoted=quoted, fast=False)
+        if quoted and piece.free_text and self.escape == "none":
+            pattern = r"[^\n]*?"
+        if self.escape == "json" and piece.kind in _NUMBERS:
+            pattern = f"(?:{pattern})?"
+        return f"(?:{pattern})"
+
+    @cached_property
     def token_plan(self) -> TokenPlan | None:
         if self.escape == "none":
             return None
@@ -105,11 +143,31 @@ class LogFormat:
             pattern = piece.pattern(quoted=quoted, fast=fast)
             if quoted and piece.free_text and self.escape == "none" and not fast:
                 pattern = r"[^\n]*?"
+            if self.escape == "json" and piece.kind in _NUMBERS:
+                pattern = f"(?:{pattern})?"  # a variable that is not found logs as ""
             parts.append(f"(?P<{piece.column}>{pattern})" if groups else f"(?:{pattern})")
         return "".join(parts)
 
     def describe(self) -> str:
         return self.name if self.name != "custom" else f"{self.dialect} format {self.source!r}"
+
+
+def _partial(piece: Piece, quoted: bool) -> str:
+    """A pattern for any beginning of the piece's text (possibly empty)."""
+    if isinstance(piece, str):
+        nested = ""
+        for ch in reversed(piece):
+            nested = f"(?:{regex_escape(ch)}{nested})?"
+        return nested
+    if piece.kind in (Kind.TEXT, Kind.REQUEST) and quoted:
+        return r'(?:[^"\\]|\\.)*\\?'
+    if piece.kind in (Kind.ADDRESS, Kind.TOKEN):
+        return f"(?:{piece.pattern(quoted=quoted, fast=False)})"
+    loose = {
+        Kind.TIME: r"[\[\]0-9A-Za-z/:.,+ -]*", Kind.STATUS: r"\d{0,3}", Kind.INT: r"-?\d*",
+        Kind.PORT: r"-?\d*", Kind.SECONDS: r"-?[\d.]*", Kind.EPOCH: r"[\d.]*",
+    }
+    return "(?:" + loose.get(piece.kind, r"[^\n]*") + ")"
 
 
 def _quote_states(pieces: tuple[Piece, ...]) -> list[bool]:
@@ -149,8 +207,8 @@ def _validated(fmt: str, pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
 
 
 def _ambiguous(a: FieldSpec, b: FieldSpec) -> bool:
-    free = (Kind.TEXT, Kind.REQUEST, Kind.TOKEN)
-    return a.kind in free and b.kind in free and not (a.column == "path" and b.column == "query")
+    free = (Kind.TEXT, Kind.REQUEST, Kind.TOKEN, Kind.ADDRESS)
+    return a.kind in free and b.kind in free and not (a.shape == "path" and b.shape == "query")
 
 
 def _apache(fmt: str, name: str, server: str | None = "apache") -> LogFormat:

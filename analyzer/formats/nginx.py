@@ -18,9 +18,9 @@ _ISO = dict(time_pattern=ISO_TIME, strptime=ISO_STRPTIME)
 
 # variable -> (column preferences, kind, priority, extra FieldSpec arguments)
 _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {
-    "remote_addr": (("client", "remote_addr"), Kind.TOKEN, 1, {}),
+    "remote_addr": (("client", "remote_addr"), Kind.ADDRESS, 1, {}),
     "binary_remote_addr": (("binary_remote_addr",), Kind.TEXT, 5, {}),
-    "realip_remote_addr": (("peer_ip",), Kind.TOKEN, 5, {}),
+    "realip_remote_addr": (("peer_ip",), Kind.ADDRESS, 5, {}),
     "remote_user": (("user",), Kind.TOKEN, 5, {}),
     "remote_port": (("remote_port",), Kind.PORT, 5, {}),
     "time_local": (("time", "time_local"), Kind.TIME, 1, _CLF),
@@ -41,7 +41,7 @@ _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {
     "request_time": (("duration", "request_time"), Kind.SECONDS, 1, {}),
     "host": (("vhost", "host"), Kind.TOKEN, 1, {}),
     "server_name": (("vhost", "server_name"), Kind.TOKEN, 2, {}),
-    "server_addr": (("local_ip",), Kind.TOKEN, 5, {}),
+    "server_addr": (("local_ip",), Kind.ADDRESS, 5, {}),
     "server_port": (("port", "server_port"), Kind.PORT, 1, {}),
     "scheme": (("scheme",), Kind.TOKEN, 5, {}),
     "https": (("https",), Kind.TOKEN, 5, {}),
@@ -54,7 +54,7 @@ _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {
 }
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
-_ESCAPE_PREFIX = re.compile(r"^\s*escape=(default|json|none)\s+")
+_ESCAPE_PREFIX = re.compile(r"^\s*escape=(\S*)\s+")
 
 
 def split_escape(fmt: str) -> tuple[str, str]:
@@ -62,6 +62,8 @@ def split_escape(fmt: str) -> tuple[str, str]:
     match = _ESCAPE_PREFIX.match(fmt)
     if not match:
         return "default", _strip_config_quotes(fmt)
+    if match[1] not in ("default", "json", "none"):
+        raise UnknownFormatError(fmt, "escape must be default, json or none")
     return match[1], _strip_config_quotes(fmt[match.end() :])
 
 
@@ -81,17 +83,24 @@ def compile_nginx(fmt: str) -> list[Piece]:
     pos = 0
     for match in _VARIABLE.finditer(fmt):
         if match.start() > pos:
-            pieces.append(fmt[pos : match.start()])
+            pieces.append(_check_literal(fmt, fmt[pos : match.start()]))
         pos = match.end()
         name = match[1] or match[2]
         priority, names, spec = _resolve(name, match[0])
         wanted.append((priority, names, spec))
         pieces.append(spec)
     if pos < len(fmt):
-        pieces.append(fmt[pos:])
+        pieces.append(_check_literal(fmt, fmt[pos:]))
     if not wanted:
         raise UnknownFormatError(fmt, "no $variables in this NGINX format")
     return assign_columns(pieces, wanted)
+
+
+def _check_literal(fmt: str, literal: str) -> str:
+    if "$" in literal:  # NGINX refuses these too ("invalid variable name")
+        bad = literal[literal.index("$") :][:16]
+        raise UnknownFormatError(fmt, f"malformed variable at {bad!r}")
+    return literal
 
 
 def _resolve(name: str, written: str) -> tuple[int, tuple[str, ...], FieldSpec]:
