@@ -21,9 +21,10 @@ the target resource supports, and an empty value means none):
     server-wide rule), all of that method's refusals on the vhost. Values are compared as sets,
     so ``GET,POST`` and ``POST, GET`` agree.
 
-Everything is computed with pandas group-bys over a canonical frame, or over a
-:class:`~analyzer.summary.Summary` (whose ``allow`` part has no targets: the directory check and
-the examples need the frame).
+Everything is computed with pandas group-bys over a canonical frame, or over a merged
+:class:`~analyzer.summary.Summary`. A Summary's ``allow`` part keeps counts but no targets: the
+counts are the same, the directory check is skipped (``directory_checked`` is false), and the
+examples are the Summary's example requests where they are certain to belong to the group.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class AllowChecks:
     inconsistent: tuple[Inconsistency, ...] = ()
     notes: tuple[str, ...] = ()
     fix: dict[str, Any] | None = None
+    directory_checked: bool = True  # False from a Summary, which keeps no targets per Allow
 
     @property
     def missing_count(self) -> int:
@@ -168,6 +170,7 @@ class AllowChecks:
             "refused_method_listed": {"count": self.listed_count,
                                       "groups": [g.to_dict() for g in self.refused_method_listed]},
             "inconsistent": [i.to_dict() for i in self.inconsistent],
+            "directory_checked": self.directory_checked,
             "notes": list(self.notes),
             "fix": self.fix,
         }
@@ -181,6 +184,7 @@ def check_allow(data: Any, *, server: str | None = None) -> AllowChecks:
     """
     server = server if server in ("apache", "nginx") else "unknown"
     rows, successes, logged = _rows(data)
+    complete = isinstance(data, pd.DataFrame)
     n405 = int(rows.loc[rows["status"] == 405, "count"].sum())
     if not logged:
         how = HOW_TO_LOG.get(server) or f"{HOW_TO_LOG['apache']}; {HOW_TO_LOG['nginx']}"
@@ -191,7 +195,8 @@ def check_allow(data: Any, *, server: str | None = None) -> AllowChecks:
     missing = rows[is405 & allow.isna()]
     empty = rows[is405 & allow.notna() & (allow.str.strip() == "")]
     listed = _listing_refused(rows)
-    inconsistent = (*_by_directory(rows), *_by_method(rows, successes))
+    by_directory = _by_directory(rows) if complete else []
+    inconsistent = (*by_directory, *_by_method(rows, successes, complete))
 
     notes = []
     if len(missing) and server in ("nginx", "unknown"):
@@ -211,6 +216,7 @@ def check_allow(data: Any, *, server: str | None = None) -> AllowChecks:
         inconsistent=inconsistent,
         notes=tuple(notes),
         fix=guidance_dict(server, "allow_missing") if len(missing) else None,
+        directory_checked=complete,
     )
 
 
@@ -252,12 +258,12 @@ def _frame_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
 
 
 def _summary_rows(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    allow = summary.part("allow").to_pandas()
-    requests = summary.part("requests").to_pandas()
-    for frame in (allow, requests):
-        for name in ("vhost", "method", "allow"):
-            if name in frame:
-                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    """Rows from a Summary's ``allow`` part. Where every refusal of a (vhost, method, status)
+    carried the same Allow value, the ``examples`` part's requests are exact examples: they
+    become rows of their own (count 1, with source, line and target) beside the remainder."""
+    allow = _objects(summary.part("allow").to_pandas())
+    requests = _objects(summary.part("requests").to_pandas())
+    examples = _objects(summary.part("examples").to_pandas())
     refused = requests[requests["status"].isin(_REFUSED)]
     logged = bool(len(allow)) or not len(refused)
     if not len(allow):  # no Allow column: still count the refusals
@@ -265,10 +271,41 @@ def _summary_rows(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
         allow = allow.reset_index().assign(allow=None)
     rows = allow.assign(target=None, source=None, line=pd.NA)
     rows["status"] = rows["status"].astype("int64")
+    if logged and len(examples):
+        rows = _with_examples(rows, examples[examples["status"].isin(_REFUSED)])
     worked = requests[requests["status"].between(200, 399) & requests["method"].notna()]
     successes = (_keyed(worked).groupby(["vhost", "method"])["count"].sum()
                  .rename("successes").reset_index())
     return rows.loc[:, _COLUMNS], successes, logged
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in ("vhost", "method", "allow", "target", "source"):
+        if name in frame:
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame
+
+
+def _with_examples(rows: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
+    keys = ["vhost", "method", "status"]
+    keyed = _keyed(rows)
+    single = keyed.groupby(keys)["allow"].agg(lambda a: a.nunique(dropna=False) == 1)
+    single = single[single].index
+    if not len(single) or examples.empty:
+        return rows
+    shown = _keyed(examples.assign(status=examples["status"].astype("int64")))
+    shown = shown[shown.set_index(keys).index.isin(single)]
+    if shown.empty:
+        return rows
+    allow_of = keyed.drop_duplicates(keys).set_index(keys)["allow"]
+    shown = shown.assign(allow=allow_of.reindex(shown.set_index(keys).index).to_numpy(),
+                         count=1)
+    taken = shown.groupby(keys).size().rename("taken")
+    rest = keyed.join(taken, on=keys).fillna({"taken": 0})
+    rest = rest.assign(count=rest["count"] - rest["taken"].astype("int64"))
+    rest = rest[rest["count"] > 0].drop(columns="taken")
+    out = pd.concat([shown.loc[:, _COLUMNS], rest.loc[:, _COLUMNS]], ignore_index=True)
+    return out.assign(vhost=out["vhost"].where(out["vhost"] != _NO_HOST, None))
 
 
 def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
@@ -330,7 +367,8 @@ def _by_directory(rows: pd.DataFrame) -> list[Inconsistency]:
     return out
 
 
-def _by_method(rows: pd.DataFrame, successes: pd.DataFrame) -> list[Inconsistency]:
+def _by_method(rows: pd.DataFrame, successes: pd.DataFrame, complete: bool = True
+               ) -> list[Inconsistency]:
     """A method that never succeeds on a vhost and is refused in two or more directories (or
     anywhere, when targets are not known) is refused by a server-wide rule: the Allow values of
     its refusals should all agree."""
@@ -343,8 +381,7 @@ def _by_method(rows: pd.DataFrame, successes: pd.DataFrame) -> list[Inconsistenc
     refused = _with_prefix(refused).assign(norm=_normalised(refused["allow"]))
     out = []
     for (vhost, method), group in refused.groupby(["vhost", "method"], sort=True):
-        targets_known = group["target"].notna().any()
-        if targets_known and group["prefix"].nunique() < 2:
+        if complete and group["prefix"].nunique() < 2:
             continue
         if group["norm"].nunique() > 1:
             out.append(Inconsistency("vhost", _unkey(vhost), None, _values(group),
