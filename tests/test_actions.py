@@ -1,0 +1,91 @@
+"""The glue that puts reproduction commands, fix guidance and Allow checks into reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzer.actions import (
+    action_evidence,
+    allow_check_lines,
+    protocol_actions,
+    verdict_actions,
+    with_base_url,
+)
+from analyzer.allow_checks import AllowChecks, AllowGroup
+from analyzer.guidance import Guidance
+
+
+@dataclass(frozen=True)
+class V:
+    vhost: str | None
+    method: str
+    verdict: str
+    examples: tuple[dict[str, object], ...] = ()
+    reproduce: tuple[str, ...] = ()
+    guidance: Guidance | None = None
+
+
+@dataclass(frozen=True)
+class P:
+    protocol: str
+    examples: tuple[dict[str, object], ...] = ()
+    reproduce: tuple[str, ...] = ()
+    guidance: Guidance | None = None
+
+
+@dataclass(frozen=True)
+class R:
+    verdicts: tuple[V, ...] = ()
+    protocols: tuple[P, ...] = field(default_factory=tuple)
+
+
+def test_verdict_and_protocol_actions() -> None:
+    v = V("www.example.test", "PATCH", "never_allowed", ({"target": "/a"},))
+    commands, guidance = verdict_actions(v, "nginx")
+    assert commands[0] == "curl -i -X PATCH http://www.example.test/a"
+    assert guidance is not None and guidance.server == "nginx"
+    assert verdict_actions({**v.__dict__, "verdict": "bogus"}, "nginx")[1] is None
+    commands, guidance = protocol_actions(P("HTTP/2.0", ({"target": "/"},)), "apache")
+    assert commands[1].startswith("printf 'GET / HTTP/2.0\\r\\n")
+    assert guidance is not None and guidance.verdict == "version_not_supported"
+
+
+def test_with_base_url_rewrites_every_command() -> None:
+    v = V("www.example.test", "FOO", "capability_gap", ({"target": "/x"},))
+    report = with_base_url(R((v,), (P("HTTP/3.0"),)), "http://10.0.0.5:8080")
+    assert report.verdicts[0].reproduce[0] == (
+        "curl -i -X FOO -H 'Host: www.example.test' http://10.0.0.5:8080/x"
+    )
+    assert report.protocols[0].reproduce[1].endswith("| nc 10.0.0.5 8080")
+    assert with_base_url(report, None) is report
+
+
+def test_action_evidence_lines() -> None:
+    commands, guidance = verdict_actions(
+        V(None, "TRACE", "never_allowed", ({"target": "/"},)), "apache")
+    items = action_evidence(V(None, "TRACE", "never_allowed", (), commands, guidance))
+    assert items[0] == ("reproduce", ["curl -i -X TRACE http://localhost/",
+                                      "curl -i -X GET http://localhost/"])
+    label, lines = items[1]
+    assert label == ("fix: TRACE is refused: keep it that way with TraceEnable off "
+                     "(RFC 9110 §9.3.8, §15.5.6, §10.2.1)")
+    assert lines[-1] == "TraceEnable off"
+    assert all("\n" not in line for line in lines)
+    assert action_evidence(V(None, "X", "never_allowed")) == []
+
+
+def test_allow_check_lines() -> None:
+    assert allow_check_lines(None) == []
+    off = AllowChecks(False, "nginx", how_to_log="NGINX: add ...", responses_405=3)
+    assert allow_check_lines(off) == [
+        "3 responses were 405, but the log format does not record the Allow header. To check it:",
+        "  NGINX: add ...",
+    ]
+    on = AllowChecks(True, "nginx", responses_405=2, with_allow_405=1,
+                     missing_on_405=(AllowGroup("h", "PUT", 1, examples=("a.log:3",)),))
+    assert allow_check_lines(on) == [
+        "405 responses: 2, with Allow: 1, without: 1, empty: 0",
+        "",
+        "405 without Allow (RFC 9110 §15.5.6: MUST be sent): 1",
+        "  h PUT: 1  e.g. a.log:3",
+    ]
