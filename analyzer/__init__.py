@@ -6,6 +6,15 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .analysis import analyze, parse_when, summarize
+from .classify import (
+    ServerGuess,
+    classify,
+    client_table,
+    guess_server,
+    protocol_table,
+    verdict_table,
+)
 from .errors import (
     AnalyzerError,
     FormatDetectionError,
@@ -17,6 +26,8 @@ from .errors import (
 from .formats import PRESETS, LogFormat, detect_format
 from .frame import ParsedLog, SourceStats, iter_parsed, parse_log, read_log, read_logs
 from .report import Report, build_report
+from .summary import Summary
+from .trends import trend_table
 
 try:
     __version__ = version("logscan")
@@ -31,15 +42,26 @@ __all__ = [
     "LogFormat",
     "ParsedLog",
     "Report",
+    "ServerGuess",
     "SourceStats",
     "StrictModeError",
+    "Summary",
     "UnknownFieldError",
     "UnknownFormatError",
+    "analyze",
     "build_report",
+    "classify",
+    "client_table",
     "detect_format",
+    "guess_server",
     "iter_parsed",
     "parse_log",
+    "parse_when",
+    "protocol_table",
     "read_log",
     "read_logs",
+    "summarize",
+    "trend_table",
+    "verdict_table",
     "__version__",
 ]

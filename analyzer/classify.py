@@ -65,7 +65,7 @@ VERDICTS: tuple[str, ...] = (
 )
 SERVERS: tuple[str, ...] = ("auto", "apache", "nginx")
 NO_METHOD = "-"
-_NO_HOST = "\x00"
+_NO_HOST = "\uffff(no vhost)"  # not a NUL: numpy drops trailing NULs from strings
 _VERSION = r"^HTTP/(\d+)\.(\d+)$"
 
 
@@ -125,8 +125,9 @@ def guess_server(data: Summary | pd.DataFrame, server: str = "auto") -> ServerGu
     sources = _frame(summary.part("sources"))
     named = sorted({s for s in sources["server"] if s})
     if len(named) == 1:
-        formats = ", ".join(sorted({f for f in sources["format"] if f}))
-        return ServerGuess(named[0], "format", f"the log format ({formats}) is {named[0]}'s")
+        formats = ", ".join(sorted({f for f in sources["format"] if f})) or "the format"
+        title = {"apache": "Apache", "nginx": "NGINX"}.get(named[0], named[0])
+        return ServerGuess(named[0], "format", f"{formats} is written by {title}")
     return _guess_from_evidence(summary)
 
 
@@ -362,21 +363,34 @@ def protocol_table(data: Summary | pd.DataFrame, *, server: str = "auto") -> pd.
 
 # -- clients -----------------------------------------------------------------------------------
 
-def client_table(data: Summary | pd.DataFrame) -> pd.DataFrame:
-    """The classed requests by vhost, class, method, protocol, status, client and user agent,
-    with the user-agent family and client kind (``analyzer.clients``): one tidy table."""
-    summary = _summary_of(data)
-    hits = _frame(summary.part("hits"))
-    columns = ["class", "vhost", "method", "protocol", "status", "client", "user_agent",
-               "ua_family", "client_kind", "count"]
-    if hits.empty:
-        return pd.DataFrame(columns=columns)
+CLIENT_COLUMNS = ["class", "vhost", "method", "protocol", "status", "client", "user_agent",
+                  "ua_family", "client_kind", "count"]
+
+
+def client_hits(summary: Summary) -> pa.Table:
+    """:func:`client_table` as an Arrow table (what the report builder groups)."""
+    hits = summary.part("hits")
     described = classify_user_agents(hits["user_agent"])
-    return hits.assign(
-        **{"class": hits["status"].map(CLASS_BY_STATUS)},
-        ua_family=described["ua_family"].astype(str).to_numpy(),
-        client_kind=described["client_kind"].astype(str).to_numpy(),
-    ).loc[:, columns]
+    status = hits["status"].to_numpy(zero_copy_only=False) if hits.num_rows else np.array([])
+    names = np.select([status == code for code in CLASS_BY_STATUS],
+                      list(CLASS_BY_STATUS.values()), default="")
+    columns = {
+        "class": pa.array(names.astype(object) if len(names) else [], pa.string()),
+        **{name: hits[name] for name in ("vhost", "method", "protocol", "status", "client",
+                                         "user_agent")},
+        "ua_family": pa.array(described["ua_family"].astype(str).to_numpy(dtype=object),
+                              pa.string()),
+        "client_kind": pa.array(described["client_kind"].astype(str).to_numpy(dtype=object),
+                                pa.string()),
+        "count": hits["count"],
+    }
+    return pa.table(columns)
+
+
+def client_table(data: Summary | pd.DataFrame) -> pd.DataFrame:
+    """The classed requests by class, vhost, method, protocol, status, client and user agent,
+    with the user-agent family and client kind (``analyzer.clients``): one tidy table."""
+    return _frame(client_hits(_summary_of(data))).loc[:, CLIENT_COLUMNS]
 
 
 # -- explanations ------------------------------------------------------------------------------

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .analysis import analyze as analyze_logs
+from .analysis import parse_when
+from .classify import SERVERS
 from .errors import AnalyzerError
-from .frame import parse_log
+from .render.csv import render_csv
 from .render.json import render_json
+from .render.markdown import render_markdown
 from .render.text import render_text
-from .report import Report, build_report
+from .report import Report
+from .thresholds import Threshold, crossed
 
-RENDERERS: dict[str, Callable[[Report], str]] = {"text": render_text, "json": render_json}
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": render_text, "json": render_json, "markdown": render_markdown, "csv": render_csv,
+}
 
 
 class UserError(click.ClickException):
@@ -54,22 +62,69 @@ def main() -> None:
     """
 
 
+class FailOn(click.ParamType):
+    """A ``--fail-on`` expression: ``not_implemented>0``, ``method:PATCH>=1``, ..."""
+
+    name = "condition"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Threshold):
+            return value
+        try:
+            return Threshold.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class When(click.ParamType):
+    """An ISO date/time or a duration before now (``24h``, ``7d``)."""
+
+    name = "when"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return parse_when(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @main.command("analyze")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)), default="text",
+              show_default=True, help="Report format (csv: one table of method x status x "
+              "client counts of the 501/405/505 requests).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of stdout.")
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
                    "nginx_main) or an Apache LogFormat / NGINX log_format string. "
                    "Detected from the first lines when absent.")
+@click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
+              help="The server that wrote the log, for the explanations; auto: from the log "
+                   "format, else from the statuses.")
+@click.option("--client-field", default="client", show_default=True, metavar="FIELD",
+              help="Who a client is: client (the address), x-forwarded-for (its first "
+                   "address), or any other logged field.")
+@click.option("--since", type=When(), metavar="WHEN",
+              help="Only requests at or after WHEN: an ISO date/time (UTC unless it has an "
+                   "offset) or a duration before now (30m, 24h, 7d, 2w; now is the clock, not "
+                   "the newest line of the log).")
+@click.option("--until", type=When(), metavar="WHEN", help="Only requests before WHEN.")
+@click.option("--fail-on", "fail_on", type=FailOn(), multiple=True, metavar="CONDITION",
+              help="Exit 1 when it holds: CLASS OP N (not_implemented>0, "
+                   "method_not_allowed>=50, version_not_supported>0), method:NAME>N, "
+                   "protocol:NAME>N, verdict:NAME>N or rejected>N. Repeatable.")
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
 def analyze(
     files: tuple[str, ...],
     output_format: str,
     output: Path | None,
     log_format: str | None,
+    server: str,
+    client_field: str,
+    since: datetime | None,
+    until: datetime | None,
+    fail_on: tuple[Threshold, ...],
     strict: bool,
 ) -> None:
     """Report on access logs: FILES are paths, globs, rotated sets, or - for stdin.
@@ -80,13 +135,25 @@ def analyze(
     \b
     logscan /var/log/apache2/access.log
     logscan 'access.log*' --format json --output report.json
-    zcat old.log.gz | logscan - --log-format vhost_combined
+    logscan access.log --since 24h --fail-on not_implemented>0 --fail-on method:PATCH>0
+    zcat old.log.gz | logscan - --log-format vhost_combined --server apache
     """
     try:
-        report = build_report(parse_log(list(files), log_format, strict=strict))
+        report = analyze_logs(list(files), log_format=log_format, server=server,
+                              client_field=client_field, since=since, until=until,
+                              strict=strict)
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
-    emit(RENDERERS[output_format](report), output)
+    if output_format == "text":
+        text = render_text(report, color=output is None and sys.stdout.isatty())
+    else:
+        text = RENDERERS[output_format](report)
+    emit(text, output)
+    hits = crossed(report, fail_on)
+    if hits:
+        shown = "; ".join(f"{t} (is {value})" for t, value in hits)
+        click.echo(f"logscan: --fail-on crossed: {shown}", err=True)
+        sys.exit(1)
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -1,14 +1,39 @@
-"""``Report``: the pure-data result that every renderer reads (renderers never compute)."""
+"""``Report``: the pure-data result that every renderer reads (renderers never compute).
+
+:func:`build_report` turns a merged :class:`~analyzer.summary.Summary` into a Report: the classes
+with their clients, the verdicts with their evidence, the protocol findings and the trends.
+Everything in a Report is plain data (frozen dataclasses, strings, ints, dicts, tuples; times as
+ISO 8601 strings in UTC), and :meth:`Report.to_dict` is the JSON contract of DESIGN.md section 5.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .frame import ParsedLog
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .classify import (
+    NO_METHOD,
+    ServerGuess,
+    client_hits,
+    guess_server,
+    protocol_table,
+    verdict_table,
+)
+from .summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
+from .trends import SPIKE_K, choose_bucket, find_spikes, seen_table, span, trend_table
 
 SCHEMA = "logscan.report/1"
 MAX_REJECT_EXAMPLES = 20
+TOP = 10  # clients, families, resources... shown per class and per verdict
+EXAMPLES = 5
+STATUS_OF_CLASS = {name: status for status, name in CLASS_BY_STATUS.items()}
+CLASS_KEY = {"not_implemented": "method", "method_not_allowed": "method",
+             "version_not_supported": "protocol"}
 
 
 @dataclass(frozen=True)
@@ -37,11 +62,252 @@ class RejectReport:
 
 
 @dataclass(frozen=True)
+class ClientCount:
+    """One client address, its requests, and the user-agent family and kind it mostly sent."""
+
+    client: str
+    count: int
+    ua_family: str
+    client_kind: str
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Who sent a set of requests: top addresses, user-agent families and client kinds."""
+
+    top_clients: tuple[ClientCount, ...] = ()
+    ua_families: tuple[tuple[str, int], ...] = ()
+    client_kinds: tuple[tuple[str, int], ...] = ()
+    distinct: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "top_clients": [
+                {"client": c.client, "count": c.count, "family": c.ua_family, "kind": c.client_kind}
+                for c in self.top_clients
+            ],
+            "top_families": [{"family": f, "count": n} for f, n in self.ua_families],
+            "client_kinds": {k: n for k, n in self.client_kinds},
+            "distinct_clients": self.distinct,
+        }
+
+
+@dataclass(frozen=True)
+class Example:
+    """One logged request: where it is (source:line) and what it asked for."""
+
+    source: str
+    line: int
+    status: int
+    target: str | None = None
+    request: str | None = None
+    time: str | None = None
+    client: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """One class (not_implemented, method_not_allowed, version_not_supported)."""
+
+    name: str
+    status: int
+    count: int
+    key: str  # "method", or "protocol" for version_not_supported
+    by: dict[str, int]
+    clients: Clients = field(default_factory=Clients)
+    by_key: dict[str, Clients] = field(default_factory=dict)  # the clients of each method
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        clients = self.clients.to_dict()
+        return {
+            "status": self.status,
+            "count": self.count,
+            "key": self.key,
+            "by": dict(self.by),
+            "top_clients": clients.pop("top_clients"),
+            **clients,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            f"by_{self.key}": {k: c.to_dict() for k, c in self.by_key.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A per-(vhost, method) verdict and its evidence."""
+
+    vhost: str | None
+    method: str
+    verdict: str
+    counts: dict[str, int]
+    registered: bool
+    requests: int
+    successes: int
+    first_seen: str | None
+    last_seen: str | None
+    explanation: str
+    notes: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    success_examples: tuple[Example, ...] = ()
+    resources: tuple[tuple[str, int], ...] = ()
+    resources_complete: bool = True
+    clients: Clients = field(default_factory=Clients)
+    allow: tuple[tuple[str, int], ...] = ()
+    succeeded_elsewhere: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        clients = self.clients.to_dict()
+        return {
+            "vhost": self.vhost,
+            "method": self.method,
+            "verdict": self.verdict,
+            "counts": dict(self.counts),
+            "registered": self.registered,
+            "requests": self.requests,
+            "successes": self.successes,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "explanation": self.explanation,
+            "notes": list(self.notes),
+            "examples": [asdict(e) for e in self.examples],
+            "success_examples": [asdict(e) for e in self.success_examples],
+            "resources": [{"resource": r, "count": n} for r, n in self.resources],
+            "resources_complete": self.resources_complete,
+            "top_clients": clients.pop("top_clients"),
+            **clients,
+            "allow": [{"allow": a, "count": n} for a, n in self.allow],
+            "succeeded_elsewhere": list(self.succeeded_elsewhere),
+        }
+
+
+@dataclass(frozen=True)
+class ProtocolReport:
+    """How one protocol string was answered, and what does not fit."""
+
+    protocol: str
+    requests: int
+    counts: dict[str, int]
+    version_not_supported: int
+    findings: tuple[str, ...]
+    explanation: str
+    examples: tuple[Example, ...] = ()
+    clients: Clients = field(default_factory=Clients)
+
+    def to_dict(self) -> dict[str, Any]:
+        clients = self.clients.to_dict()
+        return {
+            "protocol": self.protocol,
+            "requests": self.requests,
+            "counts": dict(self.counts),
+            "version_not_supported": self.version_not_supported,
+            "findings": list(self.findings),
+            "explanation": self.explanation,
+            "examples": [asdict(e) for e in self.examples],
+            "top_clients": clients.pop("top_clients"),
+            **clients,
+        }
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """Counts per bucket of one class and key (method, or protocol for 505)."""
+
+    cls: str
+    key: str
+    total: int
+    first_seen: str | None
+    last_seen: str | None
+    counts: tuple[int, ...]  # one per Trends.buckets
+
+
+@dataclass(frozen=True)
+class Spike:
+    cls: str
+    key: str  # "*" for the class as a whole
+    bucket: str
+    count: int
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Trends:
+    bucket: str = "hour"
+    start: str | None = None
+    end: str | None = None
+    buckets: tuple[str, ...] = ()
+    totals: tuple[int, ...] = ()  # all requests per bucket
+    series: tuple[TrendSeries, ...] = ()
+    spikes: tuple[Spike, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "start": self.start,
+            "end": self.end,
+            "spike_rule": f"count > median + {SPIKE_K:g} * max(1.4826 * MAD, 1) over the buckets",
+            "buckets": list(self.buckets),
+            "totals": list(self.totals),
+            "series": [
+                {
+                    "class": s.cls, "key": s.key, "total": s.total,
+                    "first_seen": s.first_seen, "last_seen": s.last_seen,
+                    "points": [[b, n] for b, n in zip(self.buckets, s.counts, strict=True)],
+                }
+                for s in self.series
+            ],
+            "spikes": [
+                {"class": s.cls, "key": s.key, "time": s.bucket, "count": s.count,
+                 "threshold": round(s.threshold, 3)}
+                for s in self.spikes
+            ],
+        }
+
+
+CLIENT_COLUMNS = ("class", "vhost", "method", "protocol", "status", "client", "ua_family",
+                  "client_kind", "count")
+
+
+@dataclass(frozen=True)
+class ClientCounts:
+    """The tidy table of classed requests by method x status x client (the CSV output), held
+    column by column: ``values[i]`` is the column named ``CLIENT_COLUMNS[i]``."""
+
+    values: tuple[tuple[Any, ...], ...] = tuple(() for _ in CLIENT_COLUMNS)
+    columns: tuple[str, ...] = CLIENT_COLUMNS
+
+    def __len__(self) -> int:
+        return len(self.values[0]) if self.values else 0
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.values, strict=True)
+
+
+@dataclass(frozen=True)
+class Window:
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     sources: tuple[SourceReport, ...]
     status_counts: dict[str, int]
     rejects: RejectReport
     extra: dict[str, Any] = field(default_factory=dict)
+    classes: dict[str, ClassReport] = field(default_factory=dict)
+    verdicts: tuple[Verdict, ...] = ()
+    protocols: tuple[ProtocolReport, ...] = ()
+    trends: Trends = field(default_factory=Trends)
+    server: ServerGuess = field(default_factory=lambda: ServerGuess("unknown", "none", ""))
+    window: Window = field(default_factory=Window)
+    client_field: str = "client"
+    client_counts: ClientCounts = field(default_factory=ClientCounts)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -51,17 +317,36 @@ class Report:
             "rejected": sum(s.rejected for s in self.sources),
         }
 
+    @property
+    def requests(self) -> int:
+        """Requests counted (inside the window, when there is one)."""
+        return sum(self.status_counts.values())
+
+    def class_count(self, name: str) -> int:
+        cls = self.classes.get(name)
+        return cls.count if cls else 0
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report contract (DESIGN.md section 5)."""
+        """The JSON report contract (DESIGN.md section 5), plus evidence and explanations."""
         sources = [
             {k: v for k, v in asdict(s).items() if k != "detection" or v is not None}
             for s in self.sources
         ]
+        classes = {name: _empty_class(name).to_dict() for name in CLASSES}
+        classes.update({name: c.to_dict() for name, c in self.classes.items()})
         return {
             "schema": SCHEMA,
             "sources": sources,
             "totals": self.totals,
+            "requests": self.requests,
+            "window": asdict(self.window),
+            "server": asdict(self.server),
+            "client_field": self.client_field,
             "status_counts": dict(self.status_counts),
+            "classes": classes,
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "protocols": [p.to_dict() for p in self.protocols],
+            "trends": self.trends.to_dict(),
             "rejects": {
                 "count": self.rejects.count,
                 "reasons": dict(self.rejects.reasons),
@@ -71,20 +356,347 @@ class Report:
         }
 
 
-def build_report(parsed: ParsedLog) -> Report:
-    frame, rejects = parsed.frame, parsed.rejects
-    statuses = frame["status"].value_counts().sort_index() if "status" in frame else None
-    status_counts = {} if statuses is None else {str(k): int(v) for k, v in statuses.items()}
-    reasons = rejects["reason"].value_counts()
-    examples = tuple(
-        RejectExample(str(r.source), int(r.line), str(r.reason), str(r.text))
-        for r in rejects.head(MAX_REJECT_EXAMPLES).itertuples(index=False)
-    )
+def _empty_class(name: str) -> ClassReport:
+    return ClassReport(name, STATUS_OF_CLASS[name], 0, CLASS_KEY[name], {})
+
+
+# -- building -----------------------------------------------------------------------------------
+
+def build_report(
+    summary: Summary,
+    *,
+    server: str = "auto",
+    window: Window | None = None,
+    client_field: str = "client",
+    top: int = TOP,
+) -> Report:
+    """The Report of a merged Summary: every verdict is computed here, after the merge."""
+    guess = guess_server(summary, server)
+    clients = _keyed(client_hits(summary))
     return Report(
-        sources=tuple(
-            SourceReport(s.path, s.format, s.lines, s.parsed, s.rejected, s.detection)
-            for s in parsed.sources
-        ),
-        status_counts=status_counts,
-        rejects=RejectReport(len(rejects), {str(k): int(v) for k, v in reasons.items()}, examples),
+        sources=_sources(summary),
+        status_counts=_status_counts(summary),
+        rejects=_rejects(summary),
+        classes=_classes(summary, clients, top),
+        verdicts=_verdicts(summary, clients, guess.name, top),
+        protocols=_protocols(summary, clients, guess.name, top),
+        trends=_trends(summary),
+        server=guess,
+        window=window or Window(),
+        client_field=client_field,
+        client_counts=_client_counts(clients),
     )
+
+
+def _iso(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    return str(value)
+
+
+def _sources(summary: Summary) -> tuple[SourceReport, ...]:
+    rows = sorted(summary.part("sources").to_pylist(), key=lambda r: (r["order"], r["source"]))
+    return tuple(
+        SourceReport(r["source"], r["format"] or "(frame)", r["lines"], r["parsed"],
+                     r["rejected"], r["detection"])
+        for r in rows
+    )
+
+
+def _status_counts(summary: Summary) -> dict[str, int]:
+    requests = summary.part("requests").to_pandas()
+    if requests.empty:
+        return {}
+    counts = requests.dropna(subset=["status"]).groupby("status")["count"].sum().sort_index()
+    return {str(int(k)): int(v) for k, v in counts.items()}
+
+
+def _rejects(summary: Summary) -> RejectReport:
+    rejects = summary.part("rejects").to_pandas()
+    reasons = (rejects.groupby("reason")["count"].sum().sort_values(ascending=False)
+               if not rejects.empty else pd.Series(dtype="int64"))
+    examples = tuple(
+        RejectExample(r["source"], r["line"], r["reason"], r["text"])
+        for r in summary.part("reject_examples").to_pylist()[:MAX_REJECT_EXAMPLES]
+    )
+    return RejectReport(int(reasons.sum()), {str(k): int(v) for k, v in reasons.items()},
+                        examples)
+
+
+def _clients_of(rows: pa.Table, top: int) -> Clients:
+    """Top addresses (each with its most frequent family and kind), families and kinds."""
+    if rows.num_rows == 0:
+        return Clients()
+    per_client = _sum_by(rows, ["client"])
+    ranked = per_client.sort_by([("count", "descending"), ("client", "ascending")])
+    chosen = ranked.slice(0, top)
+    detail = _sum_by(rows.filter(pc.is_in(rows["client"], chosen["client"])),
+                     ["client", "ua_family", "client_kind"])
+    detail = detail.sort_by([("count", "descending"), ("ua_family", "ascending")])
+    main: dict[str, tuple[str, str]] = {}
+    for client, family, kind in zip(detail["client"].to_pylist(),
+                                    detail["ua_family"].to_pylist(),
+                                    detail["client_kind"].to_pylist(), strict=True):
+        main.setdefault(client, (family, kind))
+    top_clients = tuple(
+        ClientCount(c, n, *main[c])
+        for c, n in zip(chosen["client"].to_pylist(), chosen["count"].to_pylist(), strict=True)
+    )
+    return Clients(
+        top_clients=top_clients,
+        ua_families=_top(_sum_by(rows, ["ua_family"]), "ua_family", top),
+        client_kinds=_top(_sum_by(rows, ["client_kind"]), "client_kind", None),
+        distinct=per_client.num_rows,
+    )
+
+
+def _sum_by(table: pa.Table, keys: list[str]) -> pa.Table:
+    summed = table.group_by(keys, use_threads=False).aggregate([("count", "sum")])
+    return summed.rename_columns([*keys, "count"])
+
+
+def _top(table: pa.Table, key: str, top: int | None) -> tuple[tuple[str, int], ...]:
+    ranked = table.filter(pc.greater(table["count"], 0)).sort_by(
+        [("count", "descending"), (key, "ascending")])
+    if top is not None:
+        ranked = ranked.slice(0, top)
+    return tuple(zip(ranked[key].to_pylist(), ranked["count"].to_pylist(), strict=True))
+
+
+def _keyed(hits: pa.Table) -> pa.Table:
+    """The client hits with ``client`` ``-`` where unknown and ``key``: the method (the protocol
+    for 505), ``-`` where there is none."""
+    status = hits["status"]
+    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
+    hits = hits.set_column(hits.schema.get_field_index("client"), "client",
+                           pc.fill_null(hits["client"], NO_METHOD))
+    return hits.append_column("key", pc.fill_null(key, NO_METHOD))
+
+
+def _where(table: pa.Table, **equal: object) -> pa.Table:
+    """Rows whose columns equal the given values (None matches null; a list: any of them)."""
+    mask = None
+    for name, value in equal.items():
+        column = table[name]
+        if value is None:
+            test = pc.is_null(column)
+        elif isinstance(value, list):
+            test = pc.is_in(column, pa.array(value, column.type))
+        else:
+            test = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
+        mask = test if mask is None else pc.and_(mask, test)
+    return table if mask is None else table.filter(mask)
+
+
+def _keyed(hits: pa.Table) -> pa.Table:
+    """The client hits with ``client`` ``-`` where unknown and ``key``: the method (the protocol
+    for 505), ``-`` where there is none."""
+    status = hits["status"]
+    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
+    hits = hits.set_column(hits.schema.get_field_index("client"), "client",
+                           pc.fill_null(hits["client"], NO_METHOD))
+    return hits.append_column("key", pc.fill_null(key, NO_METHOD))
+
+
+def _where(table: pa.Table, **equal: object) -> pa.Table:
+    """Rows whose columns equal the given values (None matches null; a list: any of them)."""
+    mask = None
+    for name, value in equal.items():
+        column = table[name]
+        if value is None:
+            test = pc.is_null(column)
+        elif isinstance(value, list):
+            test = pc.is_in(column, pa.array(value, column.type))
+        else:
+            test = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
+        mask = test if mask is None else pc.and_(mask, test)
+    return table if mask is None else table.filter(mask)
+
+
+def _ranked(counts: pd.Series, top: int | None) -> tuple[tuple[str, int], ...]:
+    frame = counts.rename("count").reset_index()
+    frame.columns = ["name", "count"]
+    frame = frame[frame["count"] > 0].sort_values(["count", "name"], ascending=[False, True])
+    if top is not None:
+        frame = frame.head(top)
+    return tuple((str(n), int(c)) for n, c in frame.itertuples(index=False))
+
+
+def _key_column(frame: pd.DataFrame) -> pd.Series:
+    """method, or protocol for 505; ``-`` where there is none."""
+    key = frame["method"].where(frame["status"] != 505, frame["protocol"])
+    return key.astype(object).where(key.notna(), NO_METHOD)
+
+
+def _classes(summary: Summary, clients: pa.Table, top: int) -> dict[str, ClassReport]:
+    requests = summary.part("requests").to_pandas()
+    requests = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
+    requests = requests.assign(key=_key_column(requests)) if not requests.empty else requests
+    seen = seen_table(summary)
+    out: dict[str, ClassReport] = {}
+    for name in CLASSES:
+        status = STATUS_OF_CLASS[name]
+        rows = requests[requests["status"] == status] if not requests.empty else requests
+        if rows.empty:
+            out[name] = _empty_class(name)
+            continue
+        by = rows.groupby("key")["count"].sum().reset_index()
+        by = by.sort_values(["count", "key"], ascending=[False, True])
+        mine = _where(clients, status=status)
+        by_key = {str(key): _clients_of(_where(mine, key=str(key)), top) for key in by["key"]}
+        first = seen.loc[seen["class"] == name, "first"].min()
+        last = seen.loc[seen["class"] == name, "last"].max()
+        out[name] = ClassReport(
+            name=name, status=status, count=int(rows["count"].sum()), key=CLASS_KEY[name],
+            by={str(k): int(n) for k, n in zip(by["key"], by["count"], strict=True)},
+            clients=_clients_of(mine, top), by_key=by_key,
+            first_seen=_iso(first), last_seen=_iso(last),
+        )
+    return out
+
+
+def _examples(table: pa.Table, limit: int) -> tuple[Example, ...]:
+    """The first ``limit`` rows by (source, line) as Examples."""
+    if table.num_rows == 0:
+        return ()
+    rows = table.sort_by([("source", "ascending"), ("line", "ascending")]).slice(0, limit)
+    return tuple(
+        Example(source=r["source"], line=r["line"], status=r["status"], target=r.get("target"),
+                request=r.get("request"), time=_iso(r.get("time")), client=r.get("client"))
+        for r in rows.to_pylist()
+    )
+
+
+def _successful(table: pa.Table) -> pa.Table:
+    status = table["status"]
+    return table.filter(pc.and_(pc.greater_equal(status, 200), pc.less(status, 400)))
+
+
+_VERDICT_ORDER = {v: i for i, v in enumerate(
+    ["capability_gap", "partial_implementation", "never_allowed", "resource_restriction"])}
+
+
+def _verdicts(
+    summary: Summary, clients: pa.Table, server: str, top: int
+) -> tuple[Verdict, ...]:
+    table = verdict_table(summary, server=server)
+    if table.empty:
+        return ()
+    examples, firsts = summary.part("examples"), summary.part("firsts")
+    resources = summary.part("resources")
+    resources = resources.set_column(resources.schema.get_field_index("resource"), "resource",
+                                     pc.fill_null(resources["resource"], NO_METHOD))
+    classed = [405, 501]
+    out = []
+    for row in table.to_dict("records"):
+        vhost, method = _text(row["vhost"]), str(row["method"])
+        res = _where(resources, vhost=vhost, method=method, status=classed)
+        per_status = res.group_by(["status"]).aggregate([([], "count_all")])["count_all"]
+        out.append(Verdict(
+            vhost=vhost, method=method, verdict=str(row["verdict"]),
+            counts=dict(row["counts"]), registered=bool(row["registered"]),
+            requests=int(row["requests"]), successes=int(row["successes"]),
+            first_seen=_iso(row["first_seen"]), last_seen=_iso(row["last_seen"]),
+            explanation=str(row["explanation"]), notes=tuple(row["notes"]),
+            examples=_examples(_where(examples, vhost=vhost, method=method, status=classed),
+                               EXAMPLES),
+            success_examples=_examples(_successful(_where(firsts, vhost=vhost, method=method)),
+                                       3),
+            resources=_top(_sum_by(res, ["resource"]), "resource", top),
+            resources_complete=all(n < RESOURCES_PER_GROUP for n in per_status.to_pylist()),
+            clients=_clients_of(_where(clients, vhost=vhost, method=method, status=classed),
+                                top),
+            allow=tuple(row["allow"]),
+            succeeded_elsewhere=tuple(row["succeeded_elsewhere"]),
+        ))
+    return tuple(sorted(out, key=lambda v: (_VERDICT_ORDER[v.verdict], -v.requests,
+                                            v.vhost or "", v.method)))
+
+
+def _protocols(
+    summary: Summary, clients: pa.Table, server: str, top: int
+) -> tuple[ProtocolReport, ...]:
+    table = protocol_table(summary, server=server)
+    if table.empty:
+        return ()
+    examples, firsts = summary.part("examples"), summary.part("firsts")
+    out = []
+    for row in table.to_dict("records"):
+        protocol = str(row["protocol"])
+        logged = None if protocol == NO_METHOD else protocol
+        shown = _examples(_where(examples, protocol=logged, status=505), EXAMPLES)
+        if len(shown) < EXAMPLES:
+            shown += _examples(_where(firsts, protocol=logged, status=400), EXAMPLES - len(shown))
+        out.append(ProtocolReport(
+            protocol=protocol, requests=int(row["requests"]), counts=dict(row["counts"]),
+            version_not_supported=int(row["version_not_supported"]),
+            findings=tuple(row["findings"]), explanation=str(row["explanation"]),
+            examples=shown, clients=_clients_of(_where(clients, status=505, key=protocol), top),
+        ))
+    return tuple(sorted(out, key=lambda p: (-p.version_not_supported, -len(p.findings),
+                                            -p.requests, p.protocol)))
+
+
+def _trends(summary: Summary) -> Trends:
+    start, end = span(summary)
+    if start is None or end is None:
+        return Trends()
+    bucket = choose_bucket(start, end)
+    long = trend_table(summary, bucket=bucket)
+    volume = summary.part("volume").to_pandas()
+    totals = (volume.assign(bucket=volume["minute"].dt.floor({"minute": "min", "hour": "h",
+                                                               "day": "D"}[bucket]))
+              .groupby("bucket")["count"].sum())
+    index = pd.date_range(totals.index.min(), totals.index.max(),
+                          freq={"minute": "min", "hour": "h", "day": "D"}[bucket])
+    totals = totals.reindex(index, fill_value=0)
+    buckets = tuple(_iso(b) or "" for b in index)
+    seen = seen_table(summary)
+    series: list[TrendSeries] = []
+    spikes: list[Spike] = []
+    if not long.empty:
+        wide = long.pivot_table(index="bucket", columns=["class", "key"], values="count",
+                                aggfunc="sum", fill_value=0).reindex(index, fill_value=0)
+        for cls in CLASSES:
+            columns = [c for c in wide.columns if c[0] == cls]
+            if not columns:
+                continue
+            whole = wide[columns].sum(axis=1)
+            spikes += [Spike(cls, "*", _iso(b) or "", int(n), float(t))
+                       for b, n, t in find_spikes(whole).itertuples(index=False)]
+            for _, key in sorted(columns, key=lambda c: (-int(wide[c].sum()), str(c[1]))):
+                counts = wide[(cls, key)]
+                row = seen[(seen["class"] == cls) & (seen["key"] == key)]
+                series.append(TrendSeries(
+                    cls, str(key), int(counts.sum()),
+                    _iso(row["first"].min()) if not row.empty else None,
+                    _iso(row["last"].max()) if not row.empty else None,
+                    tuple(int(n) for n in counts.to_numpy()),
+                ))
+                spikes += [Spike(cls, str(key), _iso(b) or "", int(n), float(t))
+                           for b, n, t in find_spikes(counts).itertuples(index=False)]
+    return Trends(
+        bucket=bucket, start=_iso(start), end=_iso(end), buckets=buckets,
+        totals=tuple(int(n) for n in totals.to_numpy()), series=tuple(series),
+        spikes=tuple(spikes),
+    )
+
+
+def _client_counts(clients: pa.Table) -> ClientCounts:
+    keys = list(CLIENT_COLUMNS[:-1])
+    if clients.num_rows == 0:
+        return ClientCounts()
+    summed = _sum_by(clients, keys).sort_by(
+        [("status", "ascending"), ("method", "ascending"), ("count", "descending"),
+         ("client", "ascending"), ("vhost", "ascending"), ("protocol", "ascending"),
+         ("ua_family", "ascending")])
+    return ClientCounts(tuple(tuple(summed[name].to_pylist()) for name in CLIENT_COLUMNS))

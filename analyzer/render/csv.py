@@ -1,0 +1,32 @@
+"""The CSV report: one tidy table of the classed requests, by method x status x client.
+
+One row per (class, vhost, method, protocol, status, client, user-agent family, client kind)
+with its count; missing values are empty cells. A cell that a spreadsheet would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..report import Report
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A string cell that cannot start a spreadsheet formula; other values as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(report.client_counts.columns)
+    writer.writerows([neutralise(v) for v in row] for row in report.client_counts.rows())
+    return buffer.getvalue()
