@@ -1,0 +1,99 @@
+"""``logscan explain STATUS``: one page per status, a list without argument, exit 2 otherwise."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.cli import main
+from analyzer.explain import PAGES, UnknownStatusError, explain, page_for, render_index
+
+LISTED = (400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505)
+KNOWN = "400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_the_listed_statuses() -> None:
+    assert tuple(sorted(PAGES)) == LISTED
+
+
+@pytest.mark.parametrize("status", LISTED)
+def test_every_status_page(runner: CliRunner, status: int) -> None:
+    result = runner.invoke(main, ["explain", str(status), "--width", "80"])
+    assert result.exit_code == 0, result.output
+    page = PAGES[status]
+    lines = result.output.splitlines()
+    assert lines[0] == f"{status} {page.name}"
+    assert lines[1] == "=" * len(lines[0])
+    for heading in ("How it differs", "What servers do", "How to investigate"):
+        assert heading in lines
+    assert any(line.startswith("  Apache httpd:  ") for line in lines)
+    assert any(line.startswith("  NGINX:         ") for line in lines)
+    assert all(len(line) <= 80 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("status", "needles"),
+    [
+        (501, ["AH00135", "Never answers a method with 501", "Transfer-Encoding",
+               "RFC 9110 §15.6.2"]),
+        (405, ['"405 Not Allowed" and never an Allow header', "TraceEnable off",
+               "RFC 9110 §15.5.6"]),
+        (505, ["Never sends 505", "major version 2 or", "RFC 9110 §15.6.6"]),
+        (400, ["client sent invalid method", "\\x16\\x03\\x01"]),
+        (417, ["AH00570", "Never sends 417"]),
+        (444, ["return 444", "No equivalent; Apache never logs 444."]),
+        (499, ["NGX_HTTP_CLIENT_CLOSED_REQUEST", "$upstream_response_time"]),
+    ],
+)
+def test_pages_say_what_servers_do(status: int, needles: list[str]) -> None:
+    text = " ".join(explain(status, 100).split())  # undo the wrapping
+    for needle in needles:
+        assert needle in text
+
+
+def test_no_argument_lists_the_statuses(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["explain", "--width", "100"])
+    assert result.exit_code == 0
+    assert result.output == render_index(100)
+    lines = result.output.splitlines()
+    assert lines[0] == "Statuses logscan can explain (logscan explain STATUS):"
+    listed = [int(line.split()[0]) for line in lines[2:] if line[2:5].isdigit()]
+    assert listed == list(LISTED)
+    assert "  501  Not Implemented: the server does not implement the method" in result.output
+
+
+@pytest.mark.parametrize("status", ["999", "abc", "200"])
+def test_unknown_status(runner: CliRunner, status: str) -> None:
+    result = runner.invoke(main, ["explain", status])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"Error: no explanation for status {status}; known: {KNOWN}\n"
+
+
+def test_library_errors() -> None:
+    with pytest.raises(UnknownStatusError, match="no explanation for status 999; known: 400"):
+        page_for(999)
+    assert page_for(" 501 ") is PAGES[501]
+
+
+@pytest.mark.parametrize("width", [40, 60, 100])
+def test_wraps_to_the_width(width: int) -> None:
+    for status in LISTED:
+        assert all(len(line) <= width for line in explain(status, width).splitlines())
+
+
+def test_width_comes_from_the_terminal(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["explain", "505"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.output.splitlines()) <= 60
+
+
+def test_help(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["explain", "--help"])
+    assert result.exit_code == 0
+    assert "logscan explain 501" in result.output
