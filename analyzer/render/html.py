@@ -1,0 +1,194 @@
+"""The HTML report: one self-contained file (inline CSS, charts as data: URIs, no script, no
+remote resource, a restrictive Content-Security-Policy), or a fragment for Jupyter.
+
+Every value taken from a log goes through Jinja2's autoescaping; the template never marks a log
+value ``|safe``. Charts are matplotlib SVG embedded as
+``<img src="data:image/svg+xml;base64,...">``: an SVG loaded as an image can run no script and
+load nothing, and being base64 its text cannot break out of the attribute.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import jinja2
+import matplotlib
+from matplotlib.axes import Axes
+
+from .. import plots
+from ..methods import is_registered
+
+__all__ = ["CSP", "render_html", "report_html"]
+
+#: The page's Content-Security-Policy: nothing may load but inline styles and data: images.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+_CLASS_TITLES = {
+    "not_implemented": ("501", "Not Implemented"),
+    "method_not_allowed": ("405", "Method Not Allowed"),
+    "version_not_supported": ("505", "HTTP Version Not Supported"),
+}
+
+#: What each verdict means (DESIGN.md section 4), shown beside it when the Report has no
+#: explanation of its own.
+_VERDICTS = {
+    "capability_gap": (
+        "Capability gap",
+        "501 and the method never succeeded: the server does not implement it at all.",
+    ),
+    "partial_implementation": (
+        "Partial implementation",
+        "501 here, but the method succeeded elsewhere: 501 is likely the wrong status (405 "
+        "fits), or one backend lacks it.",
+    ),
+    "resource_restriction": (
+        "Resource restriction",
+        "405 here and the method succeeded elsewhere: a correct use of 405.",
+    ),
+    "never_allowed": (
+        "Never allowed",
+        "405 and the method never succeeded: behaves like a capability gap, unless it is a "
+        "deliberate ban.",
+    ),
+}
+_VERDICT_CLASS = {
+    "capability_gap": "not_implemented",
+    "partial_implementation": "not_implemented",
+    "resource_restriction": "method_not_allowed",
+    "never_allowed": "method_not_allowed",
+}
+
+# verdict keys shown in their own place; any other key is listed as further evidence
+_SHOWN_KEYS = frozenset({
+    "vhost", "method", "verdict", "class", "counts", "registered", "requests", "successes",
+    "first_seen", "last_seen", "explanation", "notes", "examples", "success_examples",
+    "resources", "resources_complete", "top_clients", "top_families", "client_kinds",
+    "distinct_clients", "allow", "succeeded_elsewhere",
+})  # fmt: skip
+# top-level keys with a section of their own; others (a scheduled run's history...) go under
+# "Details"
+_SECTIONS = frozenset({
+    "schema", "sources", "totals", "requests", "window", "server", "client_field",
+    "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
+})  # fmt: skip
+
+_CHARTS: dict[str, Callable[..., Axes]] = {
+    "trend": plots.trend_plot,
+    "status_heatmap": plots.status_heatmap,
+    "top_clients": plots.top_clients_plot,
+}
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("analyzer.render", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _number
+    env.filters["when"] = _when
+    env.filters["pct"] = _percent
+    env.filters["clip"] = _clip
+    return env
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _percent(part: object, whole: object) -> str:
+    if not isinstance(part, int | float) or not isinstance(whole, int | float) or not whole:
+        return ""
+    share = 100 * part / whole
+    return f"{share:.1f}%" if share >= 0.1 or share == 0 else "<0.1%"
+
+
+def _when(value: object) -> str:
+    """An ISO timestamp as ``2026-11-22 06:35:34 UTC``."""
+    text = "" if value is None else str(value)
+    if len(text) >= 19 and text[10] == "T":
+        zone = text[19:]
+        suffix = " UTC" if zone in ("Z", "+00:00", "") else f" {zone}"
+        return text[:10] + " " + text[11:19] + suffix
+    return text
+
+
+def _clip(value: object, limit: int = 200) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chart(draw: Callable[..., Axes], report: Any) -> str | None:
+    """One chart as an SVG data: URI, or None when drawing fails (the report is still shown)."""
+    try:
+        figure = draw(report).figure
+    except (ValueError, TypeError, KeyError):
+        return None
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "logscan", "svg.fonttype": "path"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    if isinstance(report, Mapping):
+        return dict(report)
+    return report.to_dict()
+
+
+def report_html(report: Any, *, fragment: bool = False, charts: bool = True) -> str:
+    """The report as HTML: a whole page, or (``fragment=True``) a ``<div>`` with its own
+    scoped style for Jupyter (``Report._repr_html_``)."""
+    data = _as_dict(report)
+    verdicts = list(data.get("verdicts") or [])
+    by_class: dict[str, list[dict[str, Any]]] = {name: [] for name in _CLASS_TITLES}
+    other: list[dict[str, Any]] = []
+    for verdict in verdicts:
+        cls = verdict.get("class") or _VERDICT_CLASS.get(str(verdict.get("verdict")))
+        (by_class[cls] if cls in by_class else other).append(verdict)
+    methods = data.get("methods") or []
+    if isinstance(methods, Mapping):
+        method_rows = [(str(name), dict(m)) for name, m in methods.items()]
+    else:
+        method_rows = [(str(m.get("method", "-")), dict(m)) for m in methods]
+    images = {name: _chart(draw, report) for name, draw in _CHARTS.items()} if charts else {}
+    return _environment().get_template("report.html.j2").render(
+        r=data,
+        fragment=fragment,
+        csp=CSP,
+        class_titles=_CLASS_TITLES,
+        verdict_names=_VERDICTS,
+        verdicts_by_class=by_class,
+        other_verdicts=other,
+        method_rows=method_rows,
+        unregistered=_unregistered(data),
+        extra_sections=[(k, v) for k, v in data.items() if k not in _SECTIONS and v],
+        shown_keys=_SHOWN_KEYS,
+        charts=images,
+        version=_version(),
+    )
+
+
+def _unregistered(data: dict[str, Any]) -> frozenset[str]:
+    """The method names in the report that are not in the IANA registry (shown in italic)."""
+    names = {str(m) for cls in (data.get("classes") or {}).values() for m in cls.get("by") or {}}
+    names |= {str(v.get("method")) for v in data.get("verdicts") or []}
+    return frozenset(n for n in names if n != "-" and not is_registered(n))
+
+
+def render_html(report: Any) -> str:
+    """The ``--format html`` renderer: a whole, self-contained page."""
+    return report_html(report)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
