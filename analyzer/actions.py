@@ -13,17 +13,23 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
+from collections.abc import Iterable
 from typing import Any
 
 from .guidance import Guidance, guidance_for
+from .render.safety import terminal_safe
 from .reproduce import reproduce
 
 __all__ = [
     "action_evidence",
+    "action_markdown",
     "allow_check_lines",
+    "allow_check_markdown",
     "protocol_actions",
     "verdict_actions",
+    "with_actions",
     "with_base_url",
 ]
 
@@ -41,6 +47,19 @@ def protocol_actions(protocol: Any, server: str | None, *, base_url: str | None 
     """(reproduction commands, fix guidance) for a protocol finding."""
     return (tuple(reproduce(protocol, base_url=base_url)),
             _guidance(server, "version_not_supported", None))
+
+
+def with_actions(findings: Iterable[Any], server: str | None) -> tuple[Any, ...]:
+    """Verdicts or protocol findings (dataclasses with ``reproduce`` and ``guidance`` fields)
+    with those fields filled in."""
+    out = []
+    for finding in findings:
+        if _get(finding, "verdict"):
+            commands, guidance = verdict_actions(finding, server)
+        else:
+            commands, guidance = protocol_actions(finding, server)
+        out.append(dataclasses.replace(finding, reproduce=commands, guidance=guidance))
+    return tuple(out)
 
 
 def with_base_url(report: Any, base_url: str | None) -> Any:
@@ -72,6 +91,26 @@ def action_evidence(finding: Any) -> list[tuple[str, list[str]]]:
         items.append((f"fix: {guidance.title} ({guidance.rfc})",
                       [*_wrap(guidance.why), "", *guidance.snippet.splitlines()]))
     return items
+
+
+def action_markdown(finding: Any) -> list[str]:
+    """A verdict's or protocol finding's reproduction and fix as Markdown: a label, then the
+    commands and the snippet as fenced code blocks (log values cannot close the fence)."""
+    out: list[str] = []
+    commands = list(getattr(finding, "reproduce", ()) or ())
+    if commands:
+        out += ["", "**Reproduce:**", "", *_fenced(commands, "sh")]
+    guidance = getattr(finding, "guidance", None)
+    if guidance is not None:
+        out += ["", f"**Fix: {_md_text(guidance.title)}** ({_md_text(guidance.rfc)})", "",
+                _md_text(guidance.why), "", *_fenced(guidance.snippet.splitlines(), "")]
+    return out
+
+
+def allow_check_markdown(checks: Any) -> list[str]:
+    """The Allow checks as a fenced text block (hostile values stay inert)."""
+    lines = allow_check_lines(checks)
+    return _fenced(lines, "text") if lines else []
 
 
 def allow_check_lines(checks: Any) -> list[str]:
@@ -117,6 +156,22 @@ def allow_check_lines(checks: Any) -> list[str]:
         out += ["", f"Fix: {checks.fix['title']} ({checks.fix['rfc']})",
                 *(f"  {line}" for line in checks.fix["snippet"].splitlines())]
     return out
+
+
+def _fenced(lines: list[str], info: str) -> list[str]:
+    safe = [terminal_safe(line) for line in lines]
+    longest = max((len(run) for line in safe for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *safe, fence]
+
+
+def _md_text(text: str) -> str:
+    return terminal_safe(text).translate(_MD_ESCAPES)
+
+
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "`": "\\`",
+                             "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]",
+                             "\\": "\\\\"})
 
 
 def _guidance(server: str | None, verdict: Any, method: Any) -> Guidance | None:

@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 
 from analyzer.actions import (
     action_evidence,
+    action_markdown,
     allow_check_lines,
+    allow_check_markdown,
     protocol_actions,
     verdict_actions,
+    with_actions,
     with_base_url,
 )
 from analyzer.allow_checks import AllowChecks, AllowGroup
@@ -89,3 +92,25 @@ def test_allow_check_lines() -> None:
         "405 without Allow (RFC 9110 §15.5.6: MUST be sent): 1",
         "  h PUT: 1  e.g. a.log:3",
     ]
+
+
+def test_with_actions_fills_the_fields() -> None:
+    filled = with_actions((V("h", "FOO", "capability_gap", ({"target": "/"},)),
+                           P("HTTP/2.0", ({"target": "/"},))), "apache")
+    assert filled[0].reproduce[0] == "curl -i -X FOO http://h/"
+    assert filled[0].guidance is not None and filled[0].guidance.verdict == "capability_gap"
+    assert filled[1].reproduce[0] == "curl -i --http1.1 -X GET http://localhost/"
+    assert filled[1].guidance is not None and filled[1].guidance.server == "apache"
+
+
+def test_markdown_fences_cannot_be_closed_from_the_log() -> None:
+    hostile = V("h", "FOO", "capability_gap", (), ("curl -i 'http://h/```\n<script>'",), None)
+    lines = action_markdown(hostile)
+    assert lines[:4] == ["", "**Reproduce:**", "", "````sh"]
+    assert lines[4] == "curl -i 'http://h/```\\x0a<script>'"
+    assert lines[5] == "````"
+    checks = AllowChecks(True, "nginx", responses_405=1,
+                         missing_on_405=(AllowGroup("```", "PUT", 1),))
+    block = allow_check_markdown(checks)
+    assert block[0] == "````text" and block[-1] == "````"
+    assert allow_check_markdown(None) == []
