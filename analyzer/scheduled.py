@@ -18,12 +18,11 @@ from .errors import AnalyzerError
 from .formats import LogFormat
 from .history import RunRecord, StateStore, new_run_id
 from .incremental import SourceRun, expand_live, read_new
-from .report import RejectExample, RejectReport, Report, SourceReport
+from .report import Report, build_report
 from .summary import CLASS_BY_STATUS, CLASSES, Summary
 
 DEFAULT_WINDOW = timedelta(days=7)
 NOVELTY_CONDITIONS = ("new_method", "new_client")
-TOP_CLIENTS = 10
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NO_METHOD = "-"
@@ -187,12 +186,17 @@ def run_report(
     window: timedelta = DEFAULT_WINDOW,
     log_format: str | LogFormat | None = None,
     wait: float = 0.0,
+    server: str = "auto",
     strict: bool = False,
     clock: Callable[[], datetime] | None = None,
     workers: int | None = None,
 ) -> ScheduledReport:
     """Read what was added to ``inputs`` since the last run on ``state``, store it, and report
-    over the last ``window`` of runs (DESIGN.md section 5, Scheduled)."""
+    over the last ``window`` of runs (DESIGN.md section 5, Scheduled).
+
+    The Report is :func:`analyzer.report.build_report` of the merged Summaries of the runs that
+    finished in the window; ``server`` is as for :func:`analyzer.analyze`.
+    """
     now = clock or (lambda: datetime.now(UTC))
     fmt = LogFormat.resolve(log_format) if log_format is not None else None
     paths = expand_live(inputs)
@@ -218,7 +222,7 @@ def run_report(
     comparison = compare(in_window, before, start=finished - window, end=finished,
                          window=window, runs=len(current), previous_runs=len(previous))
     novelty = novel(this, earlier)
-    report = report_from_summary(in_window)
+    report = build_report(in_window, server=server)
     report = replace(report, extra={
         **report.extra,
         "history": {"window": format_duration(window), "start": (finished - window).isoformat(),
@@ -324,48 +328,6 @@ def novel(run: Summary, earlier: Summary) -> Novelty:
     methods = set(method_counts(run)) - set(method_counts(earlier))
     clients = _clients(run) - _clients(earlier)
     return Novelty(tuple(sorted(methods)), tuple(sorted(clients)), baseline=True)
-
-
-# -- the report over the window -----------------------------------------------------------------
-
-
-def report_from_summary(summary: Summary) -> Report:
-    """A Report (the JSON contract of DESIGN.md section 5) from a merged Summary."""
-    sources = sorted(summary.part("sources").to_pylist(), key=lambda r: (r["order"], r["source"]))
-    requests = summary.part("requests").select(["status", "count"]).to_pylist()
-    status_counts: dict[int, int] = {}
-    for row in requests:
-        if row["status"] is not None:
-            status_counts[row["status"]] = status_counts.get(row["status"], 0) + row["count"]
-    reasons: dict[str, int] = {}
-    for row in summary.part("rejects").to_pylist():
-        reasons[row["reason"]] = reasons.get(row["reason"], 0) + row["count"]
-    examples = tuple(
-        RejectExample(r["source"], r["line"], r["reason"], r["text"])
-        for r in summary.part("reject_examples").to_pylist()
-    )
-    by_class, clients = class_counts(summary), class_clients(summary)
-    classes = {
-        name: {
-            "count": sum(by_class[name].values()),
-            "by": dict(sorted(by_class[name].items(), key=lambda kv: (-kv[1], kv[0]))),
-            "top_clients": [
-                {"client": c, "count": n}
-                for c, n in sorted(clients[name].items(), key=lambda kv: (-kv[1], kv[0]))
-            ][:TOP_CLIENTS],
-        }
-        for name in CLASSES
-    }
-    return Report(
-        sources=tuple(
-            SourceReport(r["source"], r["format"] or "", r["lines"], r["parsed"], r["rejected"],
-                         r["detection"])
-            for r in sources
-        ),
-        status_counts={str(k): v for k, v in sorted(status_counts.items())},
-        rejects=RejectReport(sum(reasons.values()), reasons, examples),
-        extra={"classes": classes, "verdicts": []},
-    )
 
 
 # -- metrics ------------------------------------------------------------------------------------
