@@ -182,6 +182,17 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class ReportCondition(FailOn):
+    """A ``--fail-on`` of ``logscan report``: a threshold, or ``new_method`` / ``new_client``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .scheduled import NOVELTY_CONDITIONS
+
+        if value in NOVELTY_CONDITIONS:
+            return value
+        return super().convert(value, param, ctx)
+
+
 @main.command("report")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--state", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -196,12 +207,16 @@ class Duration(click.ParamType):
               help="Write the Markdown report over the window here.")
 @click.option("--prometheus", "prometheus_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write metrics for node_exporter's textfile collector here (a .prom file).")
-@click.option("--fail-on", "fail_on", multiple=True, metavar="CONDITION",
+@click.option("--fail-on", "fail_on", type=ReportCondition(), multiple=True, metavar="CONDITION",
               help="Exit 1 when it holds: new_method (a method no earlier run of the window "
-                   "saw), new_client (a client of 501/405/505 no earlier run saw). Repeatable.")
+                   "saw), new_client (a client of 501/405/505 no earlier run saw), or a "
+                   "threshold over the window as for `logscan FILE` (not_implemented>0, "
+                   "method:PATCH>0, ...). Repeatable.")
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name or format string; detected from each file's first lines when "
                    "absent.")
+@click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
+              help="The server that wrote the logs, for the explanations.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another run on the same state before giving up.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (alerts still go "
@@ -214,8 +229,9 @@ def report(
     html_path: Path | None,
     markdown_path: Path | None,
     prometheus_path: Path | None,
-    fail_on: tuple[str, ...],
+    fail_on: tuple[Threshold | str, ...],
     log_format: str | None,
+    server: str,
     wait: float,
     quiet: bool,
 ) -> None:
@@ -235,17 +251,17 @@ def report(
     from .history import write_atomic
     from .render.prometheus import render_prometheus, write_textfile
     from .render.scheduled import render_run_text
-    from .scheduled import check_conditions, run_report
+    from .scheduled import run_report
 
     files_out = [(p, name) for p, name in ((json_path, "json"), (html_path, "html"),
                                            (markdown_path, "markdown")) if p is not None]
     missing = [name for _, name in files_out if name not in RENDERERS]
+    thresholds = [c for c in fail_on if isinstance(c, Threshold)]
     try:
         if missing:
             raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
-        check_conditions(fail_on)
         result = run_report(list(files), str(state), window=window, log_format=log_format,
-                            wait=wait)
+                            wait=wait, server=server)
         for path, name in files_out:
             _write(path, RENDERERS[name](result.report), write_atomic)
         if prometheus_path is not None:
@@ -254,7 +270,10 @@ def report(
         raise UserError(str(exc)) from None
     if not quiet:
         click.echo(render_run_text(result) + render_text(result.report), nl=False)
-    alerts = result.triggered(fail_on)
+    alerts = result.triggered(c for c in fail_on if isinstance(c, str))
+    hits = crossed(result.report, thresholds)
+    if hits:
+        alerts.append("crossed: " + "; ".join(f"{t} (is {value})" for t, value in hits))
     for alert in alerts:
         click.echo(f"logscan: --fail-on {alert}", err=True)
     if alerts:
@@ -266,31 +285,6 @@ def _write(path: Path, text: str, writer: Callable[..., None]) -> None:
         writer(path, text)
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
-
-
-@main.command("explain")
-@click.argument("status", required=False)
-@click.option("--width", type=click.IntRange(min=20), metavar="COLUMNS",
-              help="Wrap to this width (default: the terminal's, at most 100).")
-def explain(status: str | None, width: int | None) -> None:
-    """What an HTTP status means, how it differs from its neighbours, what Apache, NGINX and
-    others really do with it, and how to investigate. Without STATUS: the list.
-
-    \b
-    logscan explain
-    logscan explain 501
-    """
-    import shutil
-
-    from .explain import explain as explain_status
-    from .explain import render_index
-
-    columns = width or shutil.get_terminal_size((80, 24)).columns
-    try:
-        text = explain_status(status, columns) if status else render_index(columns)
-    except AnalyzerError as exc:
-        raise UserError(str(exc)) from None
-    click.echo(text, nl=False)
 
 
 def run() -> None:  # pragma: no cover - the console-script entry without click's wrapper noise

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import AnalyzerError
 from .formats import LogFormat
 from .history import RunRecord, StateStore, new_run_id
 from .incremental import SourceRun, expand_live, read_new
@@ -388,14 +387,6 @@ def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta) -
         Metric("logscan_last_run_duration_seconds", "gauge", "How long the last run took.",
                ((labels(), (run.finished - run.started).total_seconds()),)),
     )
-
-
-def check_conditions(conditions: Iterable[str]) -> None:
-    for condition in conditions:
-        if condition not in NOVELTY_CONDITIONS:
-            raise AnalyzerError(
-                f"--fail-on {condition!r}: not a condition; use {' or '.join(NOVELTY_CONDITIONS)}"
-            )
 
 
 __all__ = [

@@ -105,11 +105,20 @@ def test_fail_on_new_method_and_client(runner: CliRunner, log: Path, tmp_path: P
     assert again.exit_code == 0
 
 
+def test_fail_on_threshold_over_the_window(runner: CliRunner, log: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    args = ("--state", state, "-q", "--fail-on", "not_implemented>1", "--fail-on", "new_method")
+    assert report(runner, log, *args).exit_code == 0  # one 501 so far
+    append(log, line(8, "FOO", 501))
+    result = report(runner, log, *args)
+    assert result.exit_code == 1
+    assert result.stderr == "logscan: --fail-on crossed: not_implemented>1 (is 2)\n"
+
+
 def test_fail_on_unknown_condition(runner: CliRunner, log: Path, tmp_path: Path) -> None:
     result = report(runner, log, "--state", tmp_path / "state", "--fail-on", "sometimes")
     assert result.exit_code == 2
-    assert result.stderr == (
-        "Error: --fail-on 'sometimes': not a condition; use new_method or new_client\n")
+    assert "Invalid value for '--fail-on': 'sometimes' is not SUBJECT OP NUMBER" in result.stderr
     assert not (tmp_path / "state").exists()
 
 
