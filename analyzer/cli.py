@@ -25,9 +25,18 @@ from .render.text import render_text
 from .report import Report
 from .thresholds import Threshold, crossed
 
+
+def render_html(report: Report) -> str:
+    from .render.html import render_html  # matplotlib and Jinja2 load only when asked for
+
+    return render_html(report)
+
+
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text, "json": render_json, "markdown": render_markdown, "csv": render_csv,
+    "html": render_html,
 }
+PLOT_SUFFIXES = (".png", ".svg")
 
 
 class UserError(click.ClickException):
@@ -76,6 +85,19 @@ class FailOn(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class PlotPath(click.Path):
+    """A file name for a figure: ``.png`` or ``.svg``."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if Path(path).suffix.lower() not in PLOT_SUFFIXES:
+            self.fail(f"{str(value)!r}: the file name must end in .png or .svg", param, ctx)
+        return path
+
+
 class When(click.ParamType):
     """An ISO date/time or a duration before now (``24h``, ``7d``)."""
 
@@ -114,6 +136,11 @@ class When(click.ParamType):
               help="Exit 1 when it holds: CLASS OP N (not_implemented>0, "
                    "method_not_allowed>=50, version_not_supported>0), method:NAME>N, "
                    "protocol:NAME>N, verdict:NAME>N or rejected>N. Repeatable.")
+@click.option("--plot", type=PlotPath(), metavar="PATH",
+              help="Also write the trend figure (501/405/505 over time) here: .png or .svg.")
+@click.option("--plot-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Also write every figure into DIR (created if needed): trend.png, "
+                   "status_heatmap.png, top_clients.png.")
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
 def analyze(
     files: tuple[str, ...],
@@ -125,6 +152,8 @@ def analyze(
     since: datetime | None,
     until: datetime | None,
     fail_on: tuple[Threshold, ...],
+    plot: Path | None,
+    plot_dir: Path | None,
     strict: bool,
 ) -> None:
     """Report on access logs: FILES are paths, globs, rotated sets, or - for stdin.
@@ -136,6 +165,7 @@ def analyze(
     logscan /var/log/apache2/access.log
     logscan 'access.log*' --format json --output report.json
     logscan access.log --since 24h --fail-on not_implemented>0 --fail-on method:PATCH>0
+    logscan access.log --format html -o report.html --plot-dir figures/
     zcat old.log.gz | logscan - --log-format vhost_combined --server apache
     """
     try:
@@ -149,6 +179,8 @@ def analyze(
     else:
         text = RENDERERS[output_format](report)
     emit(text, output)
+    if plot is not None or plot_dir is not None:
+        write_plots(report, plot, plot_dir)
     hits = crossed(report, fail_on)
     if hits:
         shown = "; ".join(f"{t} (is {value})" for t, value in hits)
@@ -164,6 +196,21 @@ def emit(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> None:
+    from .plots import save_plots, trend_plot
+
+    try:
+        if plot is not None:
+            trend_plot(report).figure.savefig(plot, dpi=120)
+        if plot_dir is not None:
+            save_plots(report, plot_dir)
+    except OSError as exc:
+        where = exc.filename or plot or plot_dir
+        raise UserError(f"{where}: cannot write ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise UserError(f"cannot plot this report: {exc}") from None
 
 
 class Duration(click.ParamType):

@@ -212,6 +212,24 @@ def test_every_string_of_a_report_is_escaped():
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") > 40
 
 
+def test_cli_format_html(hostile_log, tmp_path):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, [str(hostile_log), "--log-format", "vhost_combined",
+                                       "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert {"http-equiv": "Content-Security-Policy", "content": CSP} in [
+        attrs for name, attrs in tags_of(page) if name == "meta"
+    ]
+    assert "<script" not in page.lower()
+
+
 # --- headless Chromium ---------------------------------------------------------------------------
 
 CHROMIUM = next(

@@ -287,3 +287,111 @@ def test_save_plots(frame, tmp_path):
     for path in written:
         with open(path, "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# --- from a Report ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report(frame):
+    return analyzer.analyze(frame)
+
+
+def test_trend_plot_from_a_report_uses_its_buckets_and_spikes(report):
+    trends = report.to_dict()["trends"]
+    assert trends["bucket"] == "hour"
+    ax = plots.trend_plot(report)
+    lines = labelled_lines(ax)
+    assert list(lines)[:4] == ["501 PATCH", "501 FOO", "405 PUT", "505 HTTP/2.0"]
+    assert list(lines["501 PATCH"].get_ydata()) == [1, 1, 1, 1, 1, 1, 13, 1, 1, 1]
+    assert ax.get_ylabel() == "requests per hour"
+    spike = [label for label in lines if label.startswith("spike")]
+    assert spike == ["spike (count > median + 5 * max(1.4826 * MAD, 1) over the buckets)"]
+    assert list(lines[spike[0]].get_ydata()) == [13]
+    render(ax)
+
+
+def test_status_heatmap_from_a_report(report):
+    ax = plots.status_heatmap(report)
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows == ["PATCH", "PUT", "FOO"]  # the methods with a verdict
+    assert ax.images[0].get_array().filled(0).tolist() == [[0, 22], [3, 0], [0, 2]]
+
+
+def test_top_clients_plot_from_a_report(report):
+    ax = plots.top_clients_plot(report, classes=["not_implemented", "method_not_allowed"])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "501 Not Implemented", "10.0.0.3", "10.0.0.2", "10.0.0.9",
+        "405 Method Not Allowed", "10.0.0.2",
+    ]  # fmt: skip
+    assert [p.get_width() for p in ax.patches] == [12, 10, 2, 3]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["scanner", "library",
+                                                                   "unknown"]
+
+
+def test_plots_reject_other_data():
+    with pytest.raises(TypeError, match="data must be a Report or a frame"):
+        plots.trend_plot([1, 2, 3])
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def log_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "access.log"
+    path.write_text("\n".join(sample_lines()) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_plot_png_and_svg(log_file, tmp_path):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    runner = CliRunner()
+    for name, magic in (("trend.png", b"\x89PNG"), ("trend.SVG", b"<?xml")):
+        result = runner.invoke(main, [str(log_file), "--format", "json", "--plot",
+                                      str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_bytes().startswith(magic)
+
+
+def test_cli_plot_dir(log_file, tmp_path):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    result = CliRunner().invoke(main, [str(log_file), "--plot-dir", str(tmp_path / "figs")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "status_heatmap.png", "top_clients.png", "trend.png",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["trend.jpg", "trend", "trend.pdf"])
+def test_cli_plot_other_extensions(log_file, tmp_path, name):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    result = CliRunner().invoke(main, [str(log_file), "--plot", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for '--plot': '{tmp_path / name}': the file name must end in "
+        ".png or .svg"
+    )
+    assert not (tmp_path / name).exists()
+
+
+def test_cli_plot_unwritable(log_file, tmp_path):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    target = tmp_path / "missing" / "trend.png"
+    result = CliRunner().invoke(main, [str(log_file), "--plot", str(target)])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: {target}: cannot write (No such file or directory)"
+    )
