@@ -29,6 +29,19 @@ from .report import Report, build_report
 from .summary import Summary
 from .trends import trend_table
 
+# the plotting helpers load matplotlib on first use, so that `import analyzer` (and the CLI)
+# stays quick
+_PLOTS = ("trend_plot", "status_heatmap", "top_clients_plot", "save_plots")
+
+
+def __getattr__(name: str) -> object:
+    if name in _PLOTS:
+        from . import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
+
+
 try:
     __version__ = version("logscan")
 except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
@@ -60,7 +73,11 @@ __all__ = [
     "protocol_table",
     "read_log",
     "read_logs",
+    "save_plots",
+    "status_heatmap",
     "summarize",
+    "top_clients_plot",
+    "trend_plot",
     "trend_table",
     "verdict_table",
     "__version__",
