@@ -114,9 +114,14 @@ class ServerGuess:
     reason: str
 
 
-def guess_server(data: Summary | pd.DataFrame, server: str = "auto") -> ServerGuess:
+def guess_server(
+    data: Summary | pd.DataFrame, server: str | ServerGuess = "auto"
+) -> ServerGuess:
     """The server named by ``--server``, else the one the log format belongs to, else the one
-    the statuses point at (505s or 405s for unknown methods: NGINX; 501s for methods: Apache)."""
+    the statuses point at (505s or 405s for unknown methods: NGINX; 501s for methods: Apache).
+    A ServerGuess given as ``server`` is returned as it is."""
+    if isinstance(server, ServerGuess):
+        return server
     if server not in SERVERS:
         raise ValueError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
     if server != "auto":
@@ -267,7 +272,9 @@ def explain_verdicts(table: pd.DataFrame, server: str) -> pd.DataFrame:
     )
 
 
-def verdict_table(data: Summary | pd.DataFrame, *, server: str = "auto") -> pd.DataFrame:
+def verdict_table(
+    data: Summary | pd.DataFrame, *, server: str | ServerGuess = "auto"
+) -> pd.DataFrame:
     """Per (vhost, method) verdicts with their counts, first/last seen and explanations."""
     summary = _summary_of(data)
     guess = guess_server(summary, server)
@@ -290,13 +297,15 @@ def verdict_table(data: Summary | pd.DataFrame, *, server: str = "auto") -> pd.D
 # -- protocols ---------------------------------------------------------------------------------
 
 def protocol_counts(summary: Summary) -> pd.DataFrame:
-    """Requests by protocol string (``-`` for none) and status."""
+    """Requests by protocol string (``-`` for none), status, and whether the method is ``PRI``
+    (the HTTP/2 connection preface, ``PRI * HTTP/2.0``, sent to an HTTP/1 port)."""
     counts = method_status_counts(summary)
     if counts.empty:
-        return pd.DataFrame(columns=["protocol", "status", "count"])
+        return pd.DataFrame(columns=["protocol", "status", "preface", "count"])
     return (
-        counts.assign(protocol=counts["protocol"].fillna(NO_METHOD))
-        .groupby(["protocol", "status"], sort=True)["count"].sum().reset_index()
+        counts.assign(protocol=counts["protocol"].fillna(NO_METHOD),
+                      preface=counts["method"] == "PRI")
+        .groupby(["protocol", "status", "preface"], sort=True)["count"].sum().reset_index()
     )
 
 
@@ -310,24 +319,33 @@ def parse_versions(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def protocol_findings(counts: pd.DataFrame) -> pd.DataFrame:
-    """Adds ``finding`` to each (protocol, status) row where the status does not fit."""
+    """Adds ``finding`` to each (protocol, status, preface) row where the status does not fit:
+    ``505_for_http1`` (505 to HTTP/1.x), ``400_for_unsupported_version`` (400 to a well-formed
+    ``HTTP/d.d`` whose major version is not 1: 505 would say it), ``400_for_http1_minor`` (400
+    to HTTP/1.2 and up, which RFC 9110 says to serve as HTTP/1.1) and ``400_for_h2_preface``
+    (the HTTP/2 preface on an HTTP/1 port: expected, and no version problem)."""
     well_formed = counts["major"].notna()
     major = counts["major"].fillna(-1)
     minor = counts["minor"].fillna(-1)
     status = counts["status"]
+    preface = counts["preface"].astype(bool)
     finding = np.select(
         [
             (status == 505) & (major == 1),
+            (status == 400) & preface & (major == 2),
             (status == 400) & well_formed & (major != 1),
             (status == 400) & (major == 1) & (minor >= 2),
         ],
-        ["505_for_http1", "400_for_unsupported_version", "400_for_http1_minor"],
+        ["505_for_http1", "400_for_h2_preface", "400_for_unsupported_version",
+         "400_for_http1_minor"],
         default="",
     )
     return counts.assign(finding=finding)
 
 
-def protocol_table(data: Summary | pd.DataFrame, *, server: str = "auto") -> pd.DataFrame:
+def protocol_table(
+    data: Summary | pd.DataFrame, *, server: str | ServerGuess = "auto"
+) -> pd.DataFrame:
     """One row per protocol worth a look (anything but HTTP/1.0 and HTTP/1.1, and any protocol
     answered 505): counts by status, findings and an explanation."""
     summary = _summary_of(data)
@@ -344,8 +362,8 @@ def protocol_table(data: Summary | pd.DataFrame, *, server: str = "auto") -> pd.
         if protocol in ("HTTP/1.0", "HTTP/1.1") and not n505:
             continue
         findings = sorted({f for f in group["finding"] if f})
-        counts_by_status = {str(s): int(c) for s, c in zip(group["status"], group["count"],
-                                                          strict=True)}
+        by_status = group.groupby("status")["count"].sum()
+        counts_by_status = {str(s): int(c) for s, c in by_status.items()}
         major = group["major"].iloc[0]
         rows.append({
             "protocol": protocol,
@@ -399,6 +417,10 @@ def _none(value: object) -> object:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def _explain(row: object, server: str) -> tuple[str, list[str]]:
     method: str = row.method  # type: ignore[attr-defined]
     vhost = _none(row.vhost)  # type: ignore[attr-defined]
@@ -409,22 +431,22 @@ def _explain(row: object, server: str) -> tuple[str, list[str]]:
     where = f" on {vhost}" if vhost else ""
     notes: list[str] = []
     if verdict == "capability_gap":
-        text = (f"{method} was answered 501 Not Implemented {n501} times{where} and never "
+        text = (f"{method} was answered 501 Not Implemented {_times(n501)}{where} and never "
                 "succeeded: the server does not implement it.")
     elif verdict == "partial_implementation":
-        text = (f"{method} was answered 501 {n501} times{where} but succeeded {ok} times: it is "
-                "implemented for some resources, so 501 is likely the wrong status there (405 "
-                "fits), or one backend lacks it.")
+        text = (f"{method} was answered 501 {_times(n501)}{where} but succeeded {_times(ok)}: "
+                "it is implemented for some resources, so 501 is likely the wrong status there "
+                "(405 fits), or one backend lacks it.")
     elif verdict == "resource_restriction":
-        text = (f"{method} was answered 405 Method Not Allowed {n405} times{where} and succeeded "
-                f"{ok} times: it works on some resources and is refused on others, a correct "
+        text = (f"{method} was answered 405 Method Not Allowed {_times(n405)}{where} and succeeded "
+                f"{_times(ok)}: it works on some resources and is refused on others, a correct "
                 "use of 405.")
     else:
-        text = (f"{method} was answered 405 {n405} times{where} and never succeeded: this "
+        text = (f"{method} was answered 405 {_times(n405)}{where} and never succeeded: this "
                 "behaves like a capability gap (501 would describe a server-wide gap), unless "
                 "it is a deliberate ban.")
     if n501 and n405:
-        notes.append(f"It was also answered 405 {n405} times: different handlers or backends "
+        notes.append(f"It was also answered 405 {_times(n405)}: different handlers or backends "
                      "disagree about this method.")
     if method in BODY_METHODS and n501 and (ok or server == "nginx"):
         notes.append(f"A 501 on {method}, a method that carries a body, is more likely an "
@@ -485,8 +507,11 @@ def _explain_protocol(
     if "400_for_unsupported_version" in findings:
         parts.append(f"400 for a well-formed {protocol} request line: 505 would name the problem "
                      "(NGINX answers 505 to HTTP/2.0 and above on an HTTP/1 line); Apache "
-                     "answers 400 to an explicit HTTP/0.9, and both answer 400 to the HTTP/2 "
-                     "preface (PRI * HTTP/2.0) on an HTTP/1-only port.")
+                     "and NGINX answer 400 to an explicit HTTP/0.9.")
+    if "400_for_h2_preface" in findings:
+        parts.append("400 for PRI * HTTP/2.0: the HTTP/2 connection preface (h2c with prior "
+                     "knowledge) sent to a port that speaks only HTTP/1; expected, not a "
+                     "version gap.")
     if "400_for_http1_minor" in findings:
         parts.append(f"400 for {protocol}: RFC 9110 section 2.5 says to handle a higher HTTP/1 "
                      "minor version as HTTP/1.1 (Apache and NGINX serve HTTP/1.2).")

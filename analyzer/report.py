@@ -378,8 +378,8 @@ def build_report(
         status_counts=_status_counts(summary),
         rejects=_rejects(summary),
         classes=_classes(summary, clients, top),
-        verdicts=_verdicts(summary, clients, guess.name, top),
-        protocols=_protocols(summary, clients, guess.name, top),
+        verdicts=_verdicts(summary, clients, guess, top),
+        protocols=_protocols(summary, clients, guess, top),
         trends=_trends(summary),
         server=guess,
         window=window or Window(),
@@ -586,7 +586,7 @@ _VERDICT_ORDER = {v: i for i, v in enumerate(
 
 
 def _verdicts(
-    summary: Summary, clients: pa.Table, server: str, top: int
+    summary: Summary, clients: pa.Table, server: ServerGuess, top: int
 ) -> tuple[Verdict, ...]:
     table = verdict_table(summary, server=server)
     if table.empty:
@@ -623,7 +623,7 @@ def _verdicts(
 
 
 def _protocols(
-    summary: Summary, clients: pa.Table, server: str, top: int
+    summary: Summary, clients: pa.Table, server: ServerGuess, top: int
 ) -> tuple[ProtocolReport, ...]:
     table = protocol_table(summary, server=server)
     if table.empty:

@@ -1,0 +1,215 @@
+"""Summary: one piece or many pieces merged in any order give the same counts and report;
+serialisation round trips."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import analyzer
+from analyzer.parse import REJECT_SCHEMA, ParsedBlock
+from analyzer.report import build_report
+from analyzer.summary import EXAMPLES_PER_GROUP, RESOURCES_PER_GROUP, Summary
+
+TS = pa.timestamp("us", tz="UTC")
+START = pd.Timestamp("2025-10-01T00:00:00Z").value // 1000  # microseconds
+
+request_rows = st.fixed_dictionaries({
+    "method": st.sampled_from(["GET", "POST", "PATCH", "FOO", "get", "TRACE", None]),
+    "protocol": st.sampled_from(["HTTP/1.1", "HTTP/2.0", "HTTP/1.0", None]),
+    "status": st.sampled_from([200, 201, 304, 400, 404, 405, 501, 505]),
+    "target": st.sampled_from(["/", "/a?x=1", "/a?x=2", "/api/items/7", None]),
+    "client": st.sampled_from(["192.0.2.1", "192.0.2.2", "2001:db8::1", None]),
+    "user_agent": st.sampled_from(["curl/8.5.0", "Nikto/2.5", "Mozilla/5.0 Firefox/120", None]),
+    "vhost": st.sampled_from(["a.example", "b.example", None]),
+    "allow": st.sampled_from(["GET, HEAD", None]),
+    # minutes and seconds from the start: repeats on purpose
+    "offset": st.integers(min_value=0, max_value=3 * 24 * 3600),
+})
+reject_rows = st.fixed_dictionaries({
+    "reason": st.sampled_from(["no_match", "empty", "not_utf8"]),
+    "text": st.sampled_from(["junk", "", "\\xff"]),
+})
+lines = st.lists(st.one_of(request_rows, reject_rows), min_size=0, max_size=60)
+
+
+def _table(rows: list[tuple[int, dict]]) -> pa.Table:
+    def column(name: str) -> list[object]:
+        return [r[name] for _, r in rows]
+
+    def request(r: dict) -> str:
+        parts = [r["method"], r["target"], r["protocol"]]
+        return " ".join(p for p in parts if p) if r["method"] else "-"
+
+    return pa.table({
+        "line": pa.array([n for n, _ in rows], pa.int64()),
+        "client": pa.array(column("client"), pa.string()),
+        "time": pa.array([START + r["offset"] * 1_000_000 for _, r in rows], pa.int64()).cast(TS),
+        "request": pa.array([request(r) for _, r in rows], pa.string()),
+        "status": pa.array(column("status"), pa.int16()),
+        "user_agent": pa.array(column("user_agent"), pa.string()),
+        "vhost": pa.array(column("vhost"), pa.string()),
+        "allow": pa.array(column("allow"), pa.string()),
+        "method": pa.array(column("method"), pa.string()),
+        "target": pa.array(column("target"), pa.string()),
+        "protocol": pa.array(column("protocol"), pa.string()),
+    })
+
+
+def _block(source: str, first: int, items: list[dict]) -> ParsedBlock:
+    numbered = list(enumerate(items, start=first))
+    requests = [(n, r) for n, r in numbered if "status" in r]
+    rejects = [(n, r) for n, r in numbered if "status" not in r]
+    reject_table = pa.table({
+        "line": pa.array([n for n, _ in rejects], pa.int64()),
+        "reason": [r["reason"] for _, r in rejects], "text": [r["text"] for _, r in rejects],
+    }, schema=REJECT_SCHEMA)
+    return ParsedBlock(source, len(items), _table(requests), reject_table)
+
+
+def _summaries(sources: dict[str, list[dict]], cuts: dict[str, list[int]]) -> list[Summary]:
+    out = []
+    for order, (source, items) in enumerate(sources.items()):
+        bounds = [0, *sorted(set(c for c in cuts.get(source, []) if 0 < c < len(items))),
+                  len(items)]
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            out.append(Summary.from_block(_block(source, start + 1, items[start:end]),
+                                          format="combined", order=order))
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    a=lines, b=lines,
+    cuts_a=st.lists(st.integers(0, 60), max_size=6),
+    cuts_b=st.lists(st.integers(0, 60), max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_split_and_merged_in_any_order_equals_whole(a, b, cuts_a, cuts_b, seed):
+    sources = {"access.log": a, "other.log": b}
+    whole = Summary.merge_all(_summaries(sources, {}))
+    pieces = _summaries(sources, {"access.log": cuts_a, "other.log": cuts_b})
+    rng = random.Random(seed)
+    rng.shuffle(pieces)
+    # merged one by one from the left, and as a random tree
+    left = Summary.empty()
+    for piece in pieces:
+        left = left.merge(piece)
+    tree = list(pieces)
+    while len(tree) > 1:
+        i = rng.randrange(len(tree) - 1)
+        tree[i:i + 2] = [tree[i + 1].merge(tree[i])]
+    tree_merged = tree[0] if tree else Summary.empty()
+    assert left == whole
+    assert tree_merged == whole
+    assert Summary.merge_all(pieces) == whole
+    # equal summaries make equal reports; check the one a user sees all the same
+    assert build_report(tree_merged).to_dict() == build_report(whole).to_dict()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=lines, cut=st.integers(0, 60))
+def test_a_frame_summarises_like_its_blocks(a, cut):
+    block = _block("access.log", 1, a)
+    if block.table.num_rows == 0:
+        return  # an empty frame names no source at all
+    frame = block.table.to_pandas()
+    frame.insert(0, "source", "access.log")
+    from_frame = Summary.from_frame(frame)
+    first, second = _block("access.log", 1, a[:cut]), _block("access.log", cut + 1, a[cut:])
+    merged = Summary.from_table(first.table, source="access.log").merge(
+        Summary.from_table(second.table, source="access.log"))
+    assert merged == from_frame
+
+
+def test_merge_is_associative_and_commutative():
+    rng = random.Random(7)
+    rows = [{"method": rng.choice(["GET", "PUT", "FOO"]), "protocol": "HTTP/1.1",
+             "status": rng.choice([200, 405, 501]), "target": f"/p{rng.randrange(5)}",
+             "client": f"10.0.0.{rng.randrange(4)}", "user_agent": "curl/8", "vhost": None,
+             "allow": None, "offset": rng.randrange(600)} for _ in range(90)]
+    a, b, c = (Summary.from_block(_block("x.log", 1 + 30 * i, rows[30 * i:30 * (i + 1)]))
+               for i in range(3))
+    assert a.merge(b).merge(c) == a.merge(b.merge(c)) == c.merge(a).merge(b)
+
+
+def test_examples_are_the_smallest_lines_and_resources_a_bottom_k():
+    rows = [{"method": "FOO", "protocol": "HTTP/1.1", "status": 501, "target": f"/r{i}",
+             "client": "10.0.0.1", "user_agent": "x", "vhost": None, "allow": None,
+             "offset": i} for i in range(RESOURCES_PER_GROUP + 20)]
+    whole = Summary.from_block(_block("x.log", 1, rows))
+    examples = whole.part("examples")
+    assert examples["line"].to_pylist() == list(range(1, EXAMPLES_PER_GROUP + 1))
+    resources = whole.part("resources")
+    assert resources.num_rows == RESOURCES_PER_GROUP
+    assert resources["hash"].to_pylist() == sorted(resources["hash"].to_pylist())
+    report = build_report(whole)
+    assert report.verdicts[0].resources_complete is False
+
+
+def test_summary_counts_lines_and_rejects():
+    items = [{"method": "GET", "protocol": "HTTP/1.1", "status": 200, "target": "/",
+              "client": "c", "user_agent": None, "vhost": None, "allow": None, "offset": 0},
+             {"reason": "no_match", "text": "junk"}]
+    summary = Summary.from_block(_block("x.log", 1, items), format="combined")
+    assert summary.part("sources").to_pylist() == [{
+        "source": "x.log", "format": "combined", "detection": None, "server": None,
+        "lines": 2, "parsed": 1, "rejected": 1, "order": 0,
+    }]
+    assert summary.part("rejects").to_pylist() == [
+        {"source": "x.log", "reason": "no_match", "count": 1}
+    ]
+    assert summary.requests == 1
+
+
+# -- serialisation ----------------------------------------------------------------------------
+
+def _real_summary() -> Summary:
+    return analyzer.summarize("/work/shared/real_logs/apachelogs_vhost_combined.log").merge(
+        analyzer.summarize("/work/shared/real_logs/advertools_combined_latin1_tail_gzip.log"))
+
+
+def test_dict_round_trip_through_json():
+    summary = _real_summary()
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert data["schema"] == "logscan.summary/1"
+    assert Summary.from_dict(data) == summary
+
+
+def test_arrow_round_trip_through_parquet(tmp_path):
+    summary = _real_summary()
+    pq.write_table(summary.to_arrow(), tmp_path / "summary.parquet")
+    assert Summary.from_arrow(pq.read_table(tmp_path / "summary.parquet")) == summary
+
+
+def test_empty_round_trips():
+    empty = Summary.empty()
+    assert Summary.from_dict(empty.to_dict()) == empty
+    assert Summary.from_arrow(empty.to_arrow()) == empty
+    assert empty.merge(empty) == empty
+    assert empty.requests == 0
+
+
+def test_from_dict_rejects_other_schemas():
+    with pytest.raises(ValueError, match="logscan.summary/1"):
+        Summary.from_dict({"schema": "something/2", "parts": {}})
+
+
+def test_since_until_keep_the_window():
+    items = [{"method": "FOO", "protocol": "HTTP/1.1", "status": 501, "target": "/",
+              "client": "c", "user_agent": None, "vhost": None, "allow": None,
+              "offset": 3600 * h} for h in range(5)]
+    block = _block("x.log", 1, items)
+    since = pd.Timestamp("2025-10-01T01:00:00Z").to_pydatetime()
+    until = pd.Timestamp("2025-10-01T03:00:00Z").to_pydatetime()
+    summary = Summary.from_block(block, since=since, until=until)
+    assert summary.requests == 2
+    # the line accounting still covers every line read
+    assert summary.part("sources")["lines"].to_pylist() == [5]
