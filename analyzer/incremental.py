@@ -21,13 +21,14 @@ Nothing here writes the checkpoints: :mod:`analyzer.history` stores them with th
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, BinaryIO
 
 from .errors import InputError, StrictModeError
@@ -135,13 +136,15 @@ class _Plan:
     note: str | None = None
 
 
-def expand_live(inputs: Sequence[str]) -> list[str]:
+def expand_live(inputs: Sequence[str], known: Iterable[str] = ()) -> list[str]:
     """The live logs named by ``inputs`` (paths or globs; never stdin), without rotated copies.
 
     A glob such as ``/var/log/apache2/*access.log`` names several live logs; their rotated
     copies are found by each run itself, so a glob that also matches them (``access.log*``)
-    keeps only the live file.
+    keeps only the live file. A path in ``known`` (read by an earlier run) may be missing for a
+    while: rotated away, not created again yet.
     """
+    remembered = set(known)
     paths: list[str] = []
     for item in inputs:
         if item == "-":
@@ -160,7 +163,8 @@ def expand_live(inputs: Sequence[str]) -> list[str]:
             continue  # a rotated copy of a live log that is also named
         kept.append(path)
     for path in kept:
-        _check_file(path)
+        if not (path in remembered and not os.path.lexists(path)):
+            _check_file(path)
     return kept
 
 
@@ -198,44 +202,66 @@ def read_new(
     new_checkpoints: dict[str, Checkpoint] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for order, path in enumerate(paths):
-            saved = checkpoints.get(path)
-            with open_raw(path) as live:
-                info = os.fstat(live.fileno())
-                plan = _plan(path, live, info, saved)
-                done: list[Segment] = []
-                for segment in plan.segments:
-                    reader = _Reader(pool, path, fixed, order, strict, block_size, workers * 2)
-                    raw = live if segment.file == path else None
-                    pieces.extend(reader.read(segment, raw))
-                    done.append(Segment(segment.file, segment.from_offset, segment.first_line,
-                                        segment.final, reader.end, reader.lines))
-                last = done[-1]
-                head = read_head(path, min(FINGERPRINT_SIZE, last.to_offset), live)
-            new_checkpoints[path] = Checkpoint(
-                path, info.st_dev, info.st_ino, digest(head), len(head), last.to_offset,
-                last.first_line + last.lines,
-            )
-            runs.append(SourceRun(
-                path,
-                from_offset=saved.offset if saved else 0,
-                to_offset=last.to_offset,
-                new_lines=sum(s.lines for s in done),
-                rotated=plan.rotated,
-                truncated=plan.truncated,
-                segments=tuple(done),
-                note=plan.note,
-            ))
+            reader = _Reader(pool, path, fixed, order, strict, block_size, workers * 2)
+            run, checkpoint = _read_source(path, checkpoints.get(path), reader, pieces)
+            runs.append(run)
+            if checkpoint is not None:
+                new_checkpoints[path] = checkpoint
     summary = Summary.merge_all(pieces) if pieces else Summary.empty()
     return NewLines(summary, tuple(runs), new_checkpoints)
+
+
+def _read_source(
+    path: str, saved: Checkpoint | None, reader: _Reader, pieces: list[Summary]
+) -> tuple[SourceRun, Checkpoint | None]:
+    """Read one input's new lines (appending their Summaries to ``pieces``)."""
+    try:
+        live: BinaryIO | None = open_raw(path)
+    except InputError:
+        if saved is None or os.path.exists(path):
+            raise
+        live = None  # rotated away and not created again (yet): finish the old file
+    with live or contextlib.nullcontext():
+        plan = _plan(path, live, saved) if live is not None else _plan_gone(path, saved)
+        done: list[Segment] = []
+        for segment in plan.segments:
+            pieces.extend(reader.read(segment, live if segment.file == path else None))
+            done.append(replace(segment, to_offset=reader.end, lines=reader.lines))
+        checkpoint = _identify(path, done[-1], live) if done else saved
+    return SourceRun(
+        path,
+        from_offset=saved.offset if saved else 0,
+        to_offset=done[-1].to_offset if done else (saved.offset if saved else 0),
+        new_lines=sum(s.lines for s in done),
+        rotated=plan.rotated,
+        truncated=plan.truncated,
+        segments=tuple(done),
+        note=plan.note,
+    ), checkpoint
+
+
+def _identify(path: str, last: Segment, live: BinaryIO | None) -> Checkpoint:
+    """The checkpoint after reading ``last``: the identity of its file and where it stopped
+    (the file at ``path``, or the rotated file read last when ``path`` is missing)."""
+    handle = live if last.file == path and live is not None else open_raw(last.file)
+    try:
+        info = os.fstat(handle.fileno())
+        head = read_head(last.file, min(FINGERPRINT_SIZE, last.to_offset), handle)
+    finally:
+        if handle is not live:
+            handle.close()
+    return Checkpoint(path, info.st_dev, info.st_ino, digest(head), len(head), last.to_offset,
+                      last.first_line + last.lines)
 
 
 # -- what to read -------------------------------------------------------------------------------
 
 
-def _plan(path: str, live: BinaryIO, info: os.stat_result, saved: Checkpoint | None) -> _Plan:
+def _plan(path: str, live: BinaryIO, saved: Checkpoint | None) -> _Plan:
     fresh = Segment(path, 0, 1, final=False)
     if saved is None:
         return _Plan((fresh,))
+    info = os.fstat(live.fileno())
     same_inode = (info.st_dev, info.st_ino) == (saved.dev, saved.ino)
     same_start = _fingerprint_matches(read_head(path, saved.fingerprint_size, live), saved)
     long_enough = info.st_size >= saved.offset
@@ -255,6 +281,18 @@ def _plan(path: str, live: BinaryIO, info: os.stat_result, saved: Checkpoint | N
     lost = f"the previous file was not found beside {path}; lines added to it after offset " \
            f"{saved.offset} are not counted"
     return _Plan((fresh,), rotated=True, note=lost)
+
+
+def _plan_gone(path: str, saved: Checkpoint) -> _Plan:
+    """Nothing at ``path``: finish the file it was, and any rotated after it."""
+    found = _find_rotated(path, saved)
+    if found is None:
+        return _Plan((), rotated=True, note=f"{path} is missing, and so is the file it was")
+    old, newer = found
+    segments = [Segment(old, saved.offset, saved.line, final=True)]
+    segments += [Segment(f, 0, 1, final=True) for f in newer]
+    return _Plan(tuple(segments), rotated=True,
+                 note=f"{path} is missing (rotated, not created again yet)")
 
 
 def _fingerprint_matches(head: bytes, saved: Checkpoint) -> bool:
@@ -332,6 +370,8 @@ class _Reader:
         self.lines = 0
 
     def read(self, segment: Segment, raw: BinaryIO | None) -> Iterator[Summary]:
+        """The Summaries of a segment's blocks; then ``end`` and ``lines`` tell what it read."""
+        self.end, self.lines = segment.from_offset, 0
         fmt = self.fixed or _detect(segment.file, raw)
         own = raw if raw is not None else open_raw(segment.file)
         try:

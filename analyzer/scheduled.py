@@ -198,8 +198,8 @@ def run_report(
     """
     now = clock or (lambda: datetime.now(UTC))
     fmt = LogFormat.resolve(log_format) if log_format is not None else None
-    paths = expand_live(inputs)
     store = StateStore(state)
+    paths = expand_live(inputs, known=store.load().checkpoints)
     with store.locked(wait):
         started = now()
         saved = store.load()

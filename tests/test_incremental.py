@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from _scheduled import append, copytruncate, line, lines, rotate
+from _scheduled import append, compress_file, copytruncate, line, lines, rotate
 
 from analyzer.errors import InputError
 from analyzer.incremental import (
@@ -193,6 +193,43 @@ def test_deleted_and_recreated(log: Path) -> None:
     log.write_bytes(lines(3, 5))
     assert reader.run().new_lines == 2
     assert reader.total == 5
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_rotated_away_not_created_yet(log: Path, compress: bool) -> None:
+    """Between the rename and the new file (logrotate's nocreate: the server creates it on its
+    next write), the old file is finished; the new one is read whole when it appears."""
+    log.write_bytes(lines(0, 3))
+    reader = Reader(log)
+    reader.run()
+    append(log, lines(3, 5))
+    os.rename(log, f"{log}.1")
+    gone = reader.run()
+    assert gone.new_lines == 2
+    assert gone.sources[0].note == f"{log} is missing (rotated, not created again yet)"
+    if compress:
+        compress_file(Path(f"{log}.1"))
+    assert reader.run().new_lines == 0  # the rotated file is not read twice
+    log.write_bytes(lines(5, 8))
+    back = reader.run()
+    assert back.new_lines == 3
+    assert [(Path(s.file).name, s.lines) for s in back.sources[0].segments] == [
+        ("access.log.1.gz" if compress else "access.log.1", 0), ("access.log", 3)
+    ]
+    assert reader.total == 8
+
+
+def test_missing_and_lost(log: Path) -> None:
+    log.write_bytes(lines(0, 2))
+    reader = Reader(log)
+    reader.run()
+    os.unlink(log)
+    result = reader.run()
+    assert result.new_lines == 0
+    assert result.sources[0].note == f"{log} is missing, and so is the file it was"
+    assert expand_live([str(log)], known=[str(log)]) == [str(log)]
+    with pytest.raises(InputError, match="no such file"):
+        expand_live([str(log)])
 
 
 def test_empty_file_then_rotated(log: Path) -> None:
