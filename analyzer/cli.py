@@ -334,6 +334,31 @@ def _write(path: Path, text: str, writer: Callable[..., None]) -> None:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
+@main.command("explain")
+@click.argument("status", required=False)
+@click.option("--width", type=click.IntRange(min=20), metavar="COLUMNS",
+              help="Wrap to this width (default: the terminal's, at most 100).")
+def explain(status: str | None, width: int | None) -> None:
+    """What an HTTP status means, how it differs from its neighbours, what Apache, NGINX and
+    others really do with it, and how to investigate. Without STATUS: the list.
+
+    \b
+    logscan explain
+    logscan explain 501
+    """
+    import shutil
+
+    from .explain import explain as explain_status
+    from .explain import render_index
+
+    columns = width or shutil.get_terminal_size((80, 24)).columns
+    try:
+        text = explain_status(status, columns) if status else render_index(columns)
+    except AnalyzerError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(text, nl=False)
+
+
 def run() -> None:  # pragma: no cover - the console-script entry without click's wrapper noise
     try:
         main()
