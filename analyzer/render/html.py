@@ -27,10 +27,10 @@ __all__ = ["CSP", "render_html", "report_html"]
 #: The page's Content-Security-Policy: nothing may load but inline styles and data: images.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-_CLASS_TITLES = {
-    "not_implemented": ("501", "Not Implemented"),
-    "method_not_allowed": ("405", "Method Not Allowed"),
-    "version_not_supported": ("505", "HTTP Version Not Supported"),
+_CLASS_TITLES = {  # status, reason phrase, short label for the summary cards
+    "not_implemented": ("501", "Not Implemented", "Not Implemented"),
+    "method_not_allowed": ("405", "Method Not Allowed", "Method Not Allowed"),
+    "version_not_supported": ("505", "HTTP Version Not Supported", "Version Not Supported"),
 }
 
 #: What each verdict means (DESIGN.md section 4), shown beside it when the Report has no
