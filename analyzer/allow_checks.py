@@ -188,6 +188,11 @@ def check_allow(data: Any, *, server: str | None = None) -> AllowChecks:
     n405 = int(rows.loc[rows["status"] == 405, "count"].sum())
     if not logged:
         how = HOW_TO_LOG.get(server) or f"{HOW_TO_LOG['apache']}; {HOW_TO_LOG['nginx']}"
+        unnamed = _unnamed_fields(data)
+        if unnamed:
+            how += (f" (Some fields were not named when the format was detected ({unnamed}): "
+                    "if one of them is the Allow header, pass the whole format with "
+                    "--log-format.)")
         return AllowChecks(False, server, how_to_log=how, responses_405=n405)
 
     allow = rows["allow"]
@@ -218,6 +223,14 @@ def check_allow(data: Any, *, server: str | None = None) -> AllowChecks:
         fix=guidance_dict(server, "allow_missing") if len(missing) else None,
         directory_checked=complete,
     )
+
+
+def _unnamed_fields(data: Any) -> str:
+    """The detected formats that end in unnamed extra fields, or the extra_N columns."""
+    if isinstance(data, pd.DataFrame):
+        return ", ".join(c for c in data.columns if str(c).startswith("extra_"))
+    formats = data.part("sources").column("format").to_pylist()
+    return ", ".join(sorted({f for f in formats if f and "extra" in f}))
 
 
 # -- rows --------------------------------------------------------------------------------------

@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .actions import with_actions
+from .allow_checks import AllowChecks, check_allow
 from .classify import (
     NO_METHOD,
     ServerGuess,
@@ -24,8 +27,9 @@ from .classify import (
     protocol_table,
     verdict_table,
 )
+from .guidance import Guidance
 from .summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
-from .trends import SPIKE_K, choose_bucket, find_spikes, seen_table, span, trend_table
+from .trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
 
 SCHEMA = "logscan.report/1"
 MAX_REJECT_EXAMPLES = 20
@@ -160,6 +164,8 @@ class Verdict:
     clients: Clients = field(default_factory=Clients)
     allow: tuple[tuple[str, int], ...] = ()
     succeeded_elsewhere: tuple[str, ...] = ()
+    reproduce: tuple[str, ...] = ()  # analyzer.reproduce: commands that confirm it
+    guidance: Guidance | None = None  # analyzer.guidance: how to fix it on this server
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
@@ -183,6 +189,8 @@ class Verdict:
             **clients,
             "allow": [{"allow": a, "count": n} for a, n in self.allow],
             "succeeded_elsewhere": list(self.succeeded_elsewhere),
+            "reproduce": list(self.reproduce),
+            "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
 
@@ -198,6 +206,8 @@ class ProtocolReport:
     explanation: str
     examples: tuple[Example, ...] = ()
     clients: Clients = field(default_factory=Clients)
+    reproduce: tuple[str, ...] = ()
+    guidance: Guidance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
@@ -211,6 +221,8 @@ class ProtocolReport:
             "examples": [asdict(e) for e in self.examples],
             "top_clients": clients.pop("top_clients"),
             **clients,
+            "reproduce": list(self.reproduce),
+            "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
 
@@ -308,6 +320,7 @@ class Report:
     window: Window = field(default_factory=Window)
     client_field: str = "client"
     client_counts: ClientCounts = field(default_factory=ClientCounts)
+    allow_checks: AllowChecks | None = None  # analyzer.allow_checks: is Allow honest?
 
     @property
     def totals(self) -> dict[str, int]:
@@ -347,6 +360,7 @@ class Report:
             "verdicts": [v.to_dict() for v in self.verdicts],
             "protocols": [p.to_dict() for p in self.protocols],
             "trends": self.trends.to_dict(),
+            "allow_checks": self.allow_checks.to_dict() if self.allow_checks else None,
             "rejects": {
                 "count": self.rejects.count,
                 "reasons": dict(self.rejects.reasons),
@@ -378,13 +392,14 @@ def build_report(
         status_counts=_status_counts(summary),
         rejects=_rejects(summary),
         classes=_classes(summary, clients, top),
-        verdicts=_verdicts(summary, clients, guess, top),
-        protocols=_protocols(summary, clients, guess, top),
+        verdicts=with_actions(_verdicts(summary, clients, guess, top), guess.name),
+        protocols=with_actions(_protocols(summary, clients, guess, top), guess.name),
         trends=_trends(summary),
         server=guess,
         window=window or Window(),
         client_field=client_field,
         client_counts=_client_counts(clients),
+        allow_checks=check_allow(summary, server=guess.name),
     )
 
 
@@ -647,47 +662,38 @@ def _protocols(
 
 
 def _trends(summary: Summary) -> Trends:
-    start, end = span(summary)
-    if start is None or end is None:
+    found = bucket_series(summary)
+    if found is None:
         return Trends()
-    bucket = choose_bucket(start, end)
-    long = trend_table(summary, bucket=bucket)
-    volume = summary.part("volume").to_pandas()
-    totals = (volume.assign(bucket=volume["minute"].dt.floor({"minute": "min", "hour": "h",
-                                                               "day": "D"}[bucket]))
-              .groupby("bucket")["count"].sum())
-    index = pd.date_range(totals.index.min(), totals.index.max(),
-                          freq={"minute": "min", "hour": "h", "day": "D"}[bucket])
-    totals = totals.reindex(index, fill_value=0)
-    buckets = tuple(_iso(b) or "" for b in index)
-    seen = seen_table(summary)
+    start, end = span(summary)
+    buckets = tuple(b.strftime("%Y-%m-%dT%H:%M:%SZ") for b in found.index)
+    seen = {(c, k): (f, last) for c, k, f, last in
+            seen_table(summary)[["class", "key", "first", "last"]].itertuples(index=False)}
     series: list[TrendSeries] = []
     spikes: list[Spike] = []
-    if not long.empty:
-        wide = long.pivot_table(index="bucket", columns=["class", "key"], values="count",
-                                aggfunc="sum", fill_value=0).reindex(index, fill_value=0)
-        for cls in CLASSES:
-            columns = [c for c in wide.columns if c[0] == cls]
-            if not columns:
-                continue
-            whole = wide[columns].sum(axis=1)
-            spikes += [Spike(cls, "*", _iso(b) or "", int(n), float(t))
-                       for b, n, t in find_spikes(whole).itertuples(index=False)]
-            for _, key in sorted(columns, key=lambda c: (-int(wide[c].sum()), str(c[1]))):
-                counts = wide[(cls, key)]
-                row = seen[(seen["class"] == cls) & (seen["key"] == key)]
-                series.append(TrendSeries(
-                    cls, str(key), int(counts.sum()),
-                    _iso(row["first"].min()) if not row.empty else None,
-                    _iso(row["last"].max()) if not row.empty else None,
-                    tuple(int(n) for n in counts.to_numpy()),
-                ))
-                spikes += [Spike(cls, str(key), _iso(b) or "", int(n), float(t))
-                           for b, n, t in find_spikes(counts).itertuples(index=False)]
+
+    def spiking(cls: str, key: str, values: np.ndarray) -> list[Spike]:
+        if len(values) < 3:
+            return []
+        threshold = spike_threshold(values.astype(float))
+        return [Spike(cls, key, buckets[i], int(values[i]), threshold)
+                for i in np.flatnonzero(values > threshold)]
+
+    for cls in CLASSES:
+        keys = sorted((k for c, k in found.series if c == cls),
+                      key=lambda k: (-int(found.series[(cls, k)].sum()), k))
+        if not keys:
+            continue
+        spikes += spiking(cls, "*", sum(found.series[(cls, k)] for k in keys))
+        for key in keys:
+            values = found.series[(cls, key)]
+            first, last = seen.get((cls, key), (None, None))
+            series.append(TrendSeries(cls, key, int(values.sum()), _iso(first), _iso(last),
+                                      tuple(values.tolist())))
+            spikes += spiking(cls, key, values)
     return Trends(
-        bucket=bucket, start=_iso(start), end=_iso(end), buckets=buckets,
-        totals=tuple(int(n) for n in totals.to_numpy()), series=tuple(series),
-        spikes=tuple(spikes),
+        bucket=found.bucket, start=_iso(start), end=_iso(end), buckets=buckets,
+        totals=tuple(found.totals.tolist()), series=tuple(series), spikes=tuple(spikes),
     )
 
 

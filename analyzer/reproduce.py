@@ -46,6 +46,8 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63
                    r"|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$")
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$|\?)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_STATUS_OF = {"capability_gap": 501, "partial_implementation": 501,
+              "resource_restriction": 405, "never_allowed": 405}
 
 
 @dataclass(frozen=True)
@@ -169,11 +171,13 @@ def reproduce(verdict: Any, *, base_url: str | None = None,
     port = _int_or_none(data.get("port"))
     method = _str_or_none(data.get("method"))
     protocol = _str_or_none(data.get("protocol"))
-    target, example_method, request = _example(data)
     kind = str(data.get("verdict") or data.get("kind") or "")
+    target, example_method, request = _example(data, _STATUS_OF.get(kind))
     if method is None or kind in ("version_not_supported", "protocol") or (
         protocol is not None and "method" not in data
     ):
+        if example_method is None and request is None and not (target or "/").startswith("/"):
+            target = "/"  # the method that went with ``*`` or ``host:port`` is not known
         return version_commands(protocol, method=example_method, target=target, vhost=vhost,
                                 base_url=base_url, port=port, request=request)
     te = kind in ("partial_implementation", "capability_gap")
@@ -302,12 +306,16 @@ def _evidence(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return merged
 
 
-def _example(data: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(target, method, request line) of the first usable example request or resource;
-    origin-form targets first."""
+def _example(data: Mapping[str, Any], status: int | None = None
+             ) -> tuple[str | None, str | None, str | None]:
+    """(target, method, request line) of the first usable example request or resource:
+    examples answered ``status`` first, then origin-form targets first."""
     data = _evidence(data)
     candidates: list[tuple[str, str | None, str | None]] = []
-    for item in data.get("examples") or ():
+    examples = list(data.get("examples") or ())
+    if status is not None:
+        examples.sort(key=lambda item: _int_or_none(_field(item, "status")) != status)
+    for item in examples:
         target = _field(item, "target", "resource")
         if isinstance(target, str) and target:
             candidates.append((target, _str_or_none(_field(item, "method")),
