@@ -103,7 +103,6 @@ def test_log_values_are_escaped(page):
     assert "<svg" not in lowered
     assert "<img src=x" not in lowered
     assert "<img/src" not in lowered
-    assert "onerror=alert" not in lowered.replace("onerror=alert(1)&gt;", "")
     # ...and shown, as text
     assert "&lt;script&gt;alert(&#39;vhost&#39;)&lt;/script&gt;" in page
     assert "/&lt;img src=x onerror=alert(1)&gt;" in page

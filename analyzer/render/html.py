@@ -67,13 +67,14 @@ _SHOWN_KEYS = frozenset({
     "vhost", "method", "verdict", "class", "counts", "registered", "requests", "successes",
     "first_seen", "last_seen", "explanation", "notes", "examples", "success_examples",
     "resources", "resources_complete", "top_clients", "top_families", "client_kinds",
-    "distinct_clients", "allow", "succeeded_elsewhere",
+    "distinct_clients", "allow", "succeeded_elsewhere", "reproduce", "guidance",
 })  # fmt: skip
 # top-level keys with a section of their own; others (a scheduled run's history...) go under
 # "Details"
 _SECTIONS = frozenset({
     "schema", "sources", "totals", "requests", "window", "server", "client_field",
     "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
+    "allow_checks",
 })  # fmt: skip
 
 _CHARTS: dict[str, Callable[..., Axes]] = {
