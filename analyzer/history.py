@@ -6,7 +6,7 @@ Layout of a state directory (created 0700)::
       lock                                  flock'ed by the run in progress
       checkpoint.json                       the commit record (see below)
       history/day=YYYY-MM-DD/RUN.parquet    each run's Summary (Summary.to_arrow() + "run")
-      totals/RUN.parquet                    the Summary of every committed run (cumulative)
+      totals/RUN.parquet                    request counts of every committed run (cumulative)
 
 ``checkpoint.json`` names the committed runs, the offsets reached in each input, and the
 totals file. A run writes its Parquet files first, then replaces the checkpoint atomically

@@ -25,6 +25,7 @@ NOVELTY_CONDITIONS = ("new_method", "new_client")
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NO_METHOD = "-"
+TOTAL_PARTS = ("sources", "requests")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -207,7 +208,7 @@ def run_report(
         new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
         finished = max(now(), started)
         record = RunRecord(new_run_id(started), started, finished, new.new_lines)
-        totals = store.totals(saved).merge(new.summary)
+        totals = _counters(store.totals(saved).merge(_counters(new.summary)))
         committed = store.commit(saved, record, new.summary, new.checkpoints, totals)
         current = [r for r in committed.runs if finished - window < r.finished <= finished]
         previous = [r for r in committed.runs
@@ -232,6 +233,12 @@ def run_report(
     })
     return ScheduledReport(report, run, window, comparison, novelty,
                            metrics(totals, in_window, run, window))
+
+
+def _counters(summary: Summary) -> Summary:
+    """The parts of a Summary that the Prometheus counters need: their size is bounded by the
+    distinct (vhost, method, protocol, status) and inputs, not by time, unlike the others."""
+    return Summary({name: summary.part(name) for name in TOTAL_PARTS})
 
 
 def _merged(summaries: Iterable[Summary]) -> Summary:
