@@ -17,7 +17,7 @@ import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from .errors import InputError
 
@@ -26,6 +26,7 @@ BLOCK_SIZE = 16 << 20
 MAX_LINE = 1 << 20
 _READ_SIZE = 1 << 20
 _MAGIC_BYTES = 6
+_PIECE = 4 << 20  # most decompressed bytes handed on at once
 
 
 @dataclass(frozen=True)
@@ -228,16 +229,16 @@ def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterato
             if not data:
                 break
         try:
-            out = decoder.decompress(data)
+            for out in _pieces(codec, decoder, data):
+                if out:
+                    produced = True
+                    yield out
         except Exception as exc:  # each codec raises its own error type for bad data
             if not produced:
                 raise InputError(path, f"not a readable {codec.name} file ({exc})") from None
             yield Problem(path, 0, "corrupt_input", f"{codec.name} data damaged: {exc}".encode())
             return
         data = b""
-        if out:
-            produced = True
-            yield out
         if getattr(decoder, "eof", False):
             data = _next_member(path, decoder, raw)
             if not data:
@@ -251,6 +252,25 @@ def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterato
         if not produced:
             raise InputError(path, f"not a readable {codec.name} file (it ends too early)")
         yield Problem(path, 0, "truncated_input", f"{codec.name} stream ends early".encode())
+
+
+def _pieces(codec: _Codec, decoder: Any, data: bytes) -> Iterator[bytes]:
+    """All the output of ``data``, in pieces of at most ``_PIECE`` bytes, so that a highly
+    compressed over-long line cannot fill memory (zstandard's decompressobj has no limit)."""
+    if codec.name == "gzip":
+        out = decoder.decompress(data, _PIECE)
+        yield out
+        while not decoder.eof and (decoder.unconsumed_tail or len(out) == _PIECE):
+            out = decoder.decompress(decoder.unconsumed_tail, _PIECE)
+            if not out and not decoder.unconsumed_tail:
+                return
+            yield out
+    elif codec.name in ("bzip2", "xz"):
+        yield decoder.decompress(data, _PIECE)
+        while not decoder.eof and not decoder.needs_input:
+            yield decoder.decompress(b"", _PIECE)
+    else:
+        yield decoder.decompress(data)
 
 
 def _next_member(path: str, decoder: _Decompressor, raw: BinaryIO) -> bytes:
