@@ -115,7 +115,7 @@ def allow_check_markdown(checks: Any) -> list[str]:
 
 def allow_check_lines(checks: Any) -> list[str]:
     """The Allow checks as plain lines (no heading): counts, then each problem with examples."""
-    if checks is None:
+    if checks is None or (not checks.logged and not checks.responses_405):
         return []
     if not checks.logged:
         return [f"{checks.responses_405} responses were 405, but the log format does not "

@@ -44,7 +44,10 @@ _VERDICT_ALIASES = {
 
 @dataclass(frozen=True)
 class Guidance:
-    """One row of advice. ``snippet`` may hold ``{method}``, filled in by :func:`guidance_for`."""
+    """One row of advice. ``snippet`` may hold ``{method}`` and example Allow lists
+    (``{allow}``, ``{allow_re}``, ``{allow_options}``, ``{allow_methods}``, ``{static_allow}``,
+    ``{static_re}``), filled in by
+    :func:`guidance_for` so that they never list the refused method."""
 
     server: str
     verdict: str
@@ -80,7 +83,7 @@ _TRACE_NGINX = Guidance(
     snippet="server {\n"
             "    error_page 405 = @method_not_allowed;\n"
             "    location @method_not_allowed {\n"
-            '        add_header Allow "GET, HEAD" always;\n'
+            '        add_header Allow "{static_allow}" always;\n'
             "        return 405;\n"
             "    }\n"
             "}",
@@ -130,7 +133,7 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "RewriteCond %{REQUEST_METHOD} ^{method}$\n"
                 "RewriteRule ^/legacy/ - [R=405,L]\n"
                 '<Location "/legacy/">\n'
-                '    Header always set Allow "GET, HEAD, POST"\n'
+                '    Header always set Allow "{allow}"\n'
                 "</Location>\n"
                 "ErrorDocument 405 /errors/405.html",
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1",
@@ -145,8 +148,8 @@ GUIDANCE: tuple[Guidance, ...] = (
             "off), but a 405 from mod_allowmethods carries only 'Allow: TRACE', so add the real "
             "list with mod_headers. <Limit>/<LimitExcept> with Require answer 403, not 405.",
         snippet='<Location "/uploads/">\n'
-                "    AllowMethods GET POST OPTIONS\n"
-                '    Header always set Allow "GET, HEAD, POST, OPTIONS"\n'
+                "    AllowMethods {allow_methods}\n"
+                '    Header always set Allow "{allow_options}"\n'
                 "</Location>\n"
                 "ErrorDocument 405 /errors/405.html",
         rfc="RFC 9110 §15.5.6, §10.2.1",
@@ -167,8 +170,8 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "\n"
                 "# Banned on purpose: 405 with an explicit Allow (mod_allowmethods, mod_headers)\n"
                 '<Location "/">\n'
-                "    AllowMethods GET POST OPTIONS\n"
-                '    Header always set Allow "GET, HEAD, POST, OPTIONS"\n'
+                "    AllowMethods {allow_methods}\n"
+                '    Header always set Allow "{allow_options}"\n'
                 "</Location>",
         rfc="RFC 9110 §9.1, §15.5.6, §10.2.1",
     ),
@@ -204,7 +207,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         why="RFC 9110 says a 405 MUST carry Allow. Apache's own 405s always do; one without "
             "it was passed through from a backend (or Allow was unset).",
         snippet='<Location "/api/">\n'
-                '    Header always set Allow "GET, HEAD, POST" "expr=%{REQUEST_STATUS} == 405"\n'
+                '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
                 "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
@@ -236,8 +239,8 @@ GUIDANCE: tuple[Guidance, ...] = (
             "Transfer-Encoding NGINX does not accept (anything but exactly 'chunked'). Fix the "
             "backend, or answer for it in NGINX; NGINX never adds Allow by itself.",
         snippet="location /legacy/ {\n"
-                "    if ($request_method !~ ^(GET|HEAD|POST)$) {\n"
-                '        add_header Allow "GET, HEAD, POST" always;\n'
+                "    if ($request_method !~ ^({allow_re})$) {\n"
+                '        add_header Allow "{allow}" always;\n'
                 "        return 405;\n"
                 "    }\n"
                 "    proxy_pass http://127.0.0.1:8080;\n"
@@ -255,7 +258,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         snippet="server {\n"
                 "    error_page 405 = @method_not_allowed;\n"
                 "    location @method_not_allowed {\n"
-                '        add_header Allow "GET, HEAD" always;\n'
+                '        add_header Allow "{static_allow}" always;\n'
                 "        return 405;\n"
                 "    }\n"
                 "}",
@@ -275,8 +278,8 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "}\n"
                 "# Banned on purpose: 405 with Allow\n"
                 "location / {\n"
-                "    if ($request_method !~ ^(GET|HEAD)$) {\n"
-                '        add_header Allow "GET, HEAD" always;\n'
+                "    if ($request_method !~ ^({static_re})$) {\n"
+                '        add_header Allow "{static_allow}" always;\n'
                 "        return 405;\n"
                 "    }\n"
                 "}",
@@ -317,7 +320,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         snippet="server {\n"
                 "    error_page 405 = @method_not_allowed;\n"
                 "    location @method_not_allowed {\n"
-                '        add_header Allow "GET, HEAD" always;\n'
+                '        add_header Allow "{static_allow}" always;\n'
                 "        return 405;\n"
                 "    }\n"
                 "}",
@@ -348,10 +351,10 @@ GUIDANCE: tuple[Guidance, ...] = (
             "Transfer-Encoding on body-carrying methods.",
         snippet="# The application behind the proxy, for a resource without {method}:\n"
                 "HTTP/1.1 405 Method Not Allowed\n"
-                "Allow: GET, HEAD, POST\n"
+                "Allow: {allow}\n"
                 "\n"
                 "# e.g. WSGI\n"
-                'start_response("405 Method Not Allowed", [("Allow", "GET, HEAD, POST")])',
+                'start_response("405 Method Not Allowed", [("Allow", "{allow}")])',
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2",
     ),
     Guidance(
@@ -360,7 +363,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         why="The method works on other resources and is refused on these with 405, as RFC 9110 "
             "asks. The 405 MUST list the methods the resource supports in Allow.",
         snippet="HTTP/1.1 405 Method Not Allowed\n"
-                "Allow: GET, HEAD, POST",
+                "Allow: {allow}",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
     Guidance(
@@ -374,7 +377,7 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "\n"
                 "# Banned on purpose:\n"
                 "HTTP/1.1 405 Method Not Allowed\n"
-                "Allow: GET, HEAD, POST",
+                "Allow: {allow}",
         rfc="RFC 9110 §9.1, §15.5.6, §15.6.2",
     ),
     Guidance(
@@ -407,7 +410,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         why="RFC 9110 says a 405 MUST carry an Allow header listing the methods the resource "
             "supports (an empty value means none).",
         snippet="HTTP/1.1 405 Method Not Allowed\n"
-                "Allow: GET, HEAD, POST",
+                "Allow: {allow}",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
 )
@@ -429,8 +432,27 @@ def guidance_for(server: str | None, verdict: str, method: str | None = None) ->
     if row is None:
         raise KeyError(f"no guidance for verdict {verdict!r}; known: {', '.join(VERDICTS)}")
     name = method if method and _SAFE_METHOD.match(method) else _PLACEHOLDER
-    return dataclasses.replace(row, snippet=row.snippet.replace("{method}", name),
+    snippet = row.snippet.replace("{method}", name)
+    for key, value in _allow_examples(method).items():
+        snippet = snippet.replace("{" + key + "}", value)
+    return dataclasses.replace(row, snippet=snippet,
                                method=method if method == row.method else row.method)
+
+
+def _allow_examples(method: str | None) -> dict[str, str]:
+    """Example Allow lists for the snippets, never listing the refused method itself."""
+    base = [m for m in ("GET", "HEAD", "POST") if m != method]
+    with_options = [*base, *(["OPTIONS"] if method != "OPTIONS" else [])]
+    static = [m for m in ("GET", "HEAD") if m != method]
+    return {
+        "static_allow": ", ".join(static),
+        "static_re": "|".join(static),
+        "allow": ", ".join(base),
+        "allow_re": "|".join(base),
+        "allow_options": ", ".join(with_options),
+        # AllowMethods: GET implies HEAD
+        "allow_methods": " ".join(m for m in with_options if m != "HEAD"),
+    }
 
 
 def guidance_dict(server: str | None, verdict: str, method: str | None = None

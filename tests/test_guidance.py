@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analyzer.guidance import GUIDANCE, SERVERS, VERDICTS, Guidance, guidance_dict, guidance_for
@@ -122,3 +124,29 @@ def test_aliases_and_unknown_verdicts() -> None:
     assert guidance_dict("nginx", "bogus") is None
     got = guidance_dict("nginx", "never_allowed", "FOO")
     assert got is not None and got["rfc"] == "RFC 9110 §9.1, §15.5.6, §10.2.1"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("verdict", VERDICTS)
+@pytest.mark.parametrize("method", ["POST", "GET", "HEAD", "OPTIONS", "PATCH", None])
+def test_example_allow_lists_never_list_the_refused_method(
+    server: str, verdict: str, method: str | None
+) -> None:
+    snippet = guidance_for(server, verdict, method).snippet
+    assert "{allow" not in snippet and "{method}" not in snippet
+    if method is None:
+        return
+    for line in snippet.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        if "Allow" in line or "request_method !~" in line:
+            assert not re.search(rf"\b{method}\b", line.split("Allow", 1)[-1]), line
+
+
+def test_post_refused_on_nginx() -> None:
+    lines = guidance_for("nginx", "partial_implementation", "POST").snippet.splitlines()
+    assert lines[1:3] == ["    if ($request_method !~ ^(GET|HEAD)$) {",
+                          '        add_header Allow "GET, HEAD" always;']
+    apache = guidance_for("apache", "never_allowed", "OPTIONS").snippet
+    assert "    AllowMethods GET POST\n" in apache
+    assert '    Header always set Allow "GET, HEAD, POST"\n' in apache

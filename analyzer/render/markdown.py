@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..actions import action_markdown, allow_check_markdown
 from ..report import Report
 from . import common
 from .safety import terminal_safe
@@ -60,6 +61,7 @@ def render_markdown(report: Report) -> str:
                 else:
                     out.append(f"- **{cell(label)}**:")
                     out += [f"  - {cell(line)}" for line in lines]
+            out += action_markdown(v)
     else:
         out.append("No method was answered 501 or 405.")
 
@@ -70,6 +72,7 @@ def render_markdown(report: Report) -> str:
             if p.explanation:
                 out += ["", f"- **{cell(p.protocol)}**: {cell(p.explanation)}"]
             out += [f"  - {cell(common.example_text(e))}" for e in p.examples[:3]]
+            out += action_markdown(p)
 
     if report.trends.series:
         trends = report.trends
@@ -78,6 +81,10 @@ def render_markdown(report: Report) -> str:
                 *md_table(common.TREND_HEADERS, common.trend_rows(report))]
         if trends.spikes:
             out += ["", "Spikes:", "", *(f"- {cell(line)}" for line in common.spike_lines(report))]
+
+    allow = allow_check_markdown(report.allow_checks)
+    if allow:
+        out += ["", "## Allow checks", "", *allow]
 
     out += ["", "## Statuses", "",
             *md_table(["status", "requests"], [[k, v] for k, v in report.status_counts.items()])]

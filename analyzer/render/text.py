@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from ..actions import action_evidence, allow_check_lines
 from ..report import Report
 from . import common
 from .safety import terminal_safe
@@ -69,9 +70,9 @@ def render_text(report: Report, *, color: bool = False) -> str:
             out += ["", title, *wrap(v.explanation)]
             for note in v.notes:
                 out += wrap(note, "  - ", "    ")
-            for label, lines in common.verdict_evidence(v):
-                out.append(f"  {label}:")
-                out += [f"    {terminal_safe(line)}" for line in lines]
+            for label, lines in common.verdict_evidence(v) + action_evidence(v):
+                out.append(f"  {terminal_safe(label)}:")
+                out += [f"    {terminal_safe(line)}".rstrip() for line in lines]
     else:
         out.append("no method was answered 501 or 405")
 
@@ -85,6 +86,9 @@ def render_text(report: Report, *, color: bool = False) -> str:
                 out.append(f"    {terminal_safe(common.example_text(e))}")
             for line in common.client_lines(p.clients, 3):
                 out.append(f"    client {terminal_safe(line)}")
+            for label, lines in action_evidence(p):
+                out.append(f"  {terminal_safe(label)}:")
+                out += [f"    {terminal_safe(line)}".rstrip() for line in lines]
 
     if report.trends.series:
         trends = report.trends
@@ -93,6 +97,10 @@ def render_text(report: Report, *, color: bool = False) -> str:
                 *table(common.TREND_HEADERS, common.trend_rows(report))]
         if trends.spikes:
             out += ["", "Spikes:", *(f"  {line}" for line in common.spike_lines(report))]
+
+    allow = allow_check_lines(report.allow_checks)
+    if allow:
+        out += ["", heading("Allow checks"), *(terminal_safe(line) for line in allow)]
 
     out += ["", heading("Statuses"),
             *table(["status", "requests"], [[k, v] for k, v in report.status_counts.items()])]
