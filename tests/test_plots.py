@@ -276,19 +276,6 @@ def test_top_clients_plot_rejects_an_unknown_by(frame):
         plots.top_clients_plot(frame, by="ua")
 
 
-# --- files ---------------------------------------------------------------------------------------
-
-
-def test_save_plots(frame, tmp_path):
-    written = plots.save_plots(frame, tmp_path / "plots")
-    assert [p.rsplit("/", 1)[1] for p in written] == [
-        "trend.png", "status_heatmap.png", "top_clients.png",
-    ]  # fmt: skip
-    for path in written:
-        with open(path, "rb") as handle:
-            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
-
-
 # --- from a Report ------------------------------------------------------------------------------
 
 
