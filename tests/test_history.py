@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from _scheduled import append, line, lines, rotate
+from _scheduled import append, copytruncate, line, lines, rotate
 
 import analyzer.history as history
 from analyzer.errors import StateError, StateLockedError
@@ -92,6 +92,47 @@ def test_runs_accumulate_over_rotation(log: Path, state: Path) -> None:
     assert third.run.new_lines == 1
     assert third.report.totals["lines"] == 10
     assert StateStore(state).totals(StateStore(state).load()).requests == 10
+
+
+def test_every_change_between_runs(tmp_path: Path, state: Path) -> None:
+    """After each kind of change, this run's new lines and the window's totals are exact."""
+    log, other = tmp_path / "access.log", tmp_path / "other.log"
+    clock = Clock()
+    total = 0
+
+    def check(expected_new: int, *paths: Path) -> ScheduledReport:
+        nonlocal total
+        clock.now += timedelta(minutes=10)
+        result = run_report([str(p) for p in paths], str(state), log_format="combined",
+                            workers=2, clock=clock)
+        total += expected_new
+        assert result.run.new_lines == expected_new
+        assert result.report.totals == {"lines": total, "parsed": total, "rejected": 0}
+        assert result.report.requests == total
+        return result
+
+    log.write_bytes(lines(0, 5))
+    check(5, log)  # a new file
+    append(log, lines(5, 9))
+    check(4, log)  # appended
+    append(log, lines(9, 11) + line(11)[:30])
+    check(2, log)  # a partial last line waits
+    append(log, line(11)[30:] + lines(12, 13))
+    rotate(log)
+    append(log, lines(13, 16))
+    assert check(5, log).run.sources[0].rotated  # renamed: .1 finished, then the new file
+    append(log, lines(16, 18))
+    rotate(log, compress=True)
+    append(log, lines(18, 19))
+    check(3, log)  # renamed, then compressed
+    append(log, lines(19, 22))
+    copytruncate(log)
+    append(log, lines(22, 24))
+    assert check(5, log).run.sources[0].truncated  # copied and truncated
+    other.write_bytes(lines(100, 103))
+    append(log, lines(24, 25))
+    check(4, log, other)  # a file never seen before, beside a known one
+    check(0, log, other)  # nothing new
 
 
 class Crash(Exception):
