@@ -9,21 +9,26 @@ mostly zero does not call every single request a spike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .summary import CLASS_BY_STATUS, Summary
 
 __all__ = [
     "BUCKETS",
     "SPIKE_K",
-    "bucket_counts",
+    "BucketSeries",
+    "bucket_series",
     "choose_bucket",
     "find_spikes",
     "seen_table",
     "span",
+    "spike_threshold",
     "trend_table",
 ]
 
@@ -65,22 +70,11 @@ def span(summary: Summary) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return minutes.min(), minutes.max()
 
 
-def bucket_counts(
-    minutes: pd.DataFrame, bucket: str, start: pd.Timestamp, end: pd.Timestamp,
-    by: list[str],
-) -> pd.DataFrame:
-    """Counts per bucket from ``start`` to ``end`` (every bucket, zeros included), one column per
-    group of ``by`` (e.g. ``["class"]`` or ``["class", "key"]``)."""
-    index = pd.date_range(start.floor(_FREQ[bucket]), end.floor(_FREQ[bucket]),
-                          freq=_FREQ[bucket], name="bucket")
-    if minutes.empty:
-        return pd.DataFrame(index=index)
-    wide = (
-        minutes.assign(bucket=minutes["minute"].dt.floor(_FREQ[bucket]))
-        .groupby(["bucket", *by])["count"].sum()
-        .unstack(by, fill_value=0)
-    )
-    return wide.reindex(index, fill_value=0).astype("int64")
+def spike_threshold(values: np.ndarray, k: float = SPIKE_K) -> float:
+    """``median + k * max(1.4826 * MAD, 1)`` of the values."""
+    median = float(np.median(values))
+    mad = float(np.median(np.abs(values - median)))
+    return median + k * max(1.4826 * mad, 1.0)
 
 
 def find_spikes(counts: pd.Series, k: float = SPIKE_K) -> pd.DataFrame:
@@ -88,9 +82,7 @@ def find_spikes(counts: pd.Series, k: float = SPIKE_K) -> pd.DataFrame:
     values = counts.to_numpy(dtype=float)
     if len(values) < 3:
         return pd.DataFrame(columns=["bucket", "count", "threshold"])
-    median = float(np.median(values))
-    mad = float(np.median(np.abs(values - median)))
-    threshold = median + k * max(1.4826 * mad, 1.0)
+    threshold = spike_threshold(values, k)
     hits = counts[counts > threshold]
     return pd.DataFrame({
         "bucket": hits.index, "count": hits.to_numpy(dtype="int64"),
@@ -98,18 +90,62 @@ def find_spikes(counts: pd.Series, k: float = SPIKE_K) -> pd.DataFrame:
     })
 
 
+@dataclass(frozen=True)
+class BucketSeries:
+    """Counts per bucket over the whole span (zeros included): all requests, and the requests
+    of each (class, key) where key is the method, or the protocol for 505 (``-``: none)."""
+
+    bucket: str
+    index: pd.DatetimeIndex
+    totals: np.ndarray
+    series: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries | None:
+    """The span's buckets and counts, computed on integer bucket numbers (None: no times)."""
+    volume = summary.part("volume")
+    if volume.num_rows == 0:
+        return None
+    start, end = span(summary)
+    bucket = bucket or choose_bucket(start, end)
+    step = int(BUCKETS[bucket] / pd.Timedelta(microseconds=1))
+    micros = volume["minute"].cast(pa.int64()).to_numpy()
+    first = int(micros.min()) // step * step
+    n = (int(micros.max()) - first) // step + 1
+    totals = np.bincount((micros - first) // step, weights=volume["count"].to_numpy(),
+                         minlength=n).astype("int64")
+    index = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=n,
+                          freq=_FREQ[bucket], name="bucket")
+    minutes = summary.part("minutes")
+    series: dict[tuple[str, str], np.ndarray] = {}
+    if minutes.num_rows:
+        position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
+        status = minutes["status"]
+        key = pc.fill_null(pc.if_else(pc.equal(status, 505), minutes["protocol"],
+                                      minutes["method"]), "-")
+        grouped = pa.table({"status": status, "key": key, "position": position,
+                            "count": minutes["count"]}).group_by(
+            ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
+        for code, name, where, count in zip(*(grouped[c].to_pylist() for c in (
+                "status", "key", "position", "count_sum")), strict=True):
+            values = series.setdefault((CLASS_BY_STATUS[code], name), np.zeros(n, "int64"))
+            values[where] += count
+    return BucketSeries(bucket, index, totals, series)
+
+
 def trend_table(data: Summary | pd.DataFrame, *, bucket: str | None = None) -> pd.DataFrame:
     """Long table: bucket, class, key (method, or protocol for 505), count; every bucket of the
     span, zeros included, for every (class, key) that occurs."""
     summary = data if isinstance(data, Summary) else Summary.from_frame(data)
-    start, end = span(summary)
-    if start is None or end is None:
-        return pd.DataFrame(columns=["bucket", "class", "key", "count"])
-    bucket = bucket or choose_bucket(start, end)
-    wide = bucket_counts(_minutes(summary), bucket, start, end, ["class", "key"])
-    if wide.empty or not len(wide.columns):
-        return pd.DataFrame(columns=["bucket", "class", "key", "count"])
-    return wide.stack(["class", "key"], future_stack=True).rename("count").reset_index()
+    found = bucket_series(summary, bucket)
+    columns = ["bucket", "class", "key", "count"]
+    if found is None or not found.series:
+        return pd.DataFrame(columns=columns)
+    frames = [
+        pd.DataFrame({"bucket": found.index, "class": cls, "key": key, "count": values})
+        for (cls, key), values in sorted(found.series.items())
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def seen_table(summary: Summary) -> pd.DataFrame:
@@ -126,12 +162,3 @@ def seen_table(summary: Summary) -> pd.DataFrame:
         .agg(count=("count", "sum"), first=("first", "min"), last=("last", "max"))
         .reset_index()
     )
-
-
-def class_series(summary: Summary, bucket: str | None = None) -> tuple[str, pd.DataFrame]:
-    """(bucket name, wide counts per bucket with one column per class, zeros included)."""
-    start, end = span(summary)
-    if start is None or end is None:
-        return bucket or "hour", pd.DataFrame()
-    bucket = bucket or choose_bucket(start, end)
-    return bucket, bucket_counts(_minutes(summary), bucket, start, end, ["class"])

@@ -61,7 +61,7 @@ def header_lines(report: Report) -> list[str]:
              "evidence": "guessed from the statuses", "none": "not known"}.get(server.basis, "")
     lines = [
         f"{totals['lines']} lines: {totals['parsed']} parsed, {totals['rejected']} rejected; "
-        f"{report.requests} requests counted",
+        f"{report.requests} requests counted; times in UTC",
         f"server: {server.name} ({basis}{': ' + server.reason if server.reason else ''})",
     ]
     if report.window.since or report.window.until:
