@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from .actions import with_base_url
 from .analysis import analyze as analyze_logs
 from .analysis import parse_when
 from .classify import SERVERS
@@ -141,6 +142,9 @@ class When(click.ParamType):
 @click.option("--plot-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write every figure into DIR (created if needed): trend.png, "
                    "status_heatmap.png, top_clients.png.")
+@click.option("--base-url", metavar="URL", callback=lambda ctx, param, value: _base_url(value),
+              help="Aim the reproduction commands at this server (http://10.0.0.5:8080) "
+                   "instead of each vhost; the vhost becomes the Host header.")
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
 def analyze(
     files: tuple[str, ...],
@@ -154,6 +158,7 @@ def analyze(
     fail_on: tuple[Threshold, ...],
     plot: Path | None,
     plot_dir: Path | None,
+    base_url: str | None,
     strict: bool,
 ) -> None:
     """Report on access logs: FILES are paths, globs, rotated sets, or - for stdin.
@@ -174,6 +179,7 @@ def analyze(
                               strict=strict)
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
+    report = with_base_url(report, base_url)
     if output_format == "text":
         text = render_text(report, color=output is None and sys.stdout.isatty())
     else:
@@ -186,6 +192,17 @@ def analyze(
         shown = "; ".join(f"{t} (is {value})" for t, value in hits)
         click.echo(f"logscan: --fail-on crossed: {shown}", err=True)
         sys.exit(1)
+
+
+def _base_url(value: str | None) -> str | None:
+    from .reproduce import endpoint
+
+    if value:
+        try:
+            endpoint(None, base_url=value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -114,3 +114,36 @@ def test_markdown_fences_cannot_be_closed_from_the_log() -> None:
     block = allow_check_markdown(checks)
     assert block[0] == "````text" and block[-1] == "````"
     assert allow_check_markdown(None) == []
+
+
+def test_cli_json_carries_the_actions() -> None:
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    samples = Path(__file__).resolve().parents[1] / "sample_logs"
+    fmt = json.loads((samples / "formats.json").read_text())["nginx_timed.log"]["format"]
+    args = [str(samples / "nginx_timed.log"), "--log-format", fmt, "--format", "json"]
+    result = CliRunner().invoke(main, [*args, "--base-url", "http://127.0.0.1:8080"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    trace = next(v for v in data["verdicts"]
+                 if (v["vhost"], v["method"]) == ("static.example.test", "TRACE"))
+    assert trace["verdict"] == "never_allowed"
+    assert trace["reproduce"] == [
+        "curl -i -X TRACE -H 'Host: static.example.test' http://127.0.0.1:8080/",
+        "curl -i -X GET -H 'Host: static.example.test' http://127.0.0.1:8080/",
+    ]
+    assert trace["guidance"]["title"] == "NGINX always refuses TRACE with 405 (and no Allow header)"
+    assert set(trace["guidance"]) == {"title", "why", "snippet", "rfc"}
+    assert all(p["reproduce"] for p in data["protocols"])
+    checks = data["allow_checks"]
+    assert (checks["responses_405"], checks["with_allow_405"]) == (22, 2)
+    assert checks["missing_on_405"]["count"] == 20
+
+    bad = CliRunner().invoke(main, [*args, "--base-url", "ftp://x"])
+    assert bad.exit_code == 2
+    assert "Invalid value for '--base-url': base URL 'ftp://x': expected http://HOST" in bad.stderr
