@@ -171,6 +171,7 @@ def reproduce(verdict: Any, *, base_url: str | None = None,
     port = _int_or_none(data.get("port"))
     method = _str_or_none(data.get("method"))
     protocol = _str_or_none(data.get("protocol"))
+    protocol = None if protocol == "-" else protocol  # "-": the log line had no protocol
     kind = str(data.get("verdict") or data.get("kind") or "")
     target, example_method, request = _example(data, _STATUS_OF.get(kind))
     if method is None or kind in ("version_not_supported", "protocol") or (

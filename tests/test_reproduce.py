@@ -217,3 +217,8 @@ def test_the_same_method_where_it_succeeded() -> None:
     assert reproduce(given, working=["HEAD"])[1] == (
         "curl -i --head http://www.example.test/api/legacy/orders/9"
     )
+
+
+def test_no_protocol_is_an_http09_request() -> None:
+    got = reproduce({"protocol": "-", "examples": [{"target": "/", "status": 200}]})
+    assert got[1] == "printf 'GET /\\r\\n' | nc localhost 80"
