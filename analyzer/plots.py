@@ -275,9 +275,16 @@ def _trend_from_report(report: dict[str, Any], classes: list[str], top: int) -> 
     counts = counts[ranked]
     spikes: dict[tuple[str, str], list[pd.Timestamp]] = {c: [] for c in ranked}
     for spike in trends.get("spikes") or []:
-        col = (spike.get("class"), str(spike.get("key", spike.get("method", ""))))
-        if col in spikes:
-            spikes[col].append(pd.Timestamp(spike["time"]).tz_convert(None))
+        cls, key = spike.get("class"), str(spike.get("key", spike.get("method", "")))
+        when = pd.Timestamp(spike["time"]).tz_convert(None)
+        if key == "*" and when in counts.index:
+            # a spike of the class as a whole: ring its busiest line in that bucket
+            mine = [c for c in ranked if c[0] == cls]
+            if not mine:
+                continue
+            key = max(mine, key=lambda c: counts.at[when, c])[1]
+        if (cls, key) in spikes and when not in spikes[(cls, key)]:
+            spikes[(cls, key)].append(when)
     return _Trend(counts, unit, spikes, str(trends.get("spike_rule") or "classifier's spikes"))
 
 

@@ -298,6 +298,22 @@ def test_trend_plot_from_a_report_uses_its_buckets_and_spikes(report):
     render(ax)
 
 
+def test_trend_plot_rings_a_class_spike_on_its_busiest_line():
+    points = ["2026-03-01T00:00:00Z", "2026-03-01T01:00:00Z", "2026-03-01T02:00:00Z"]
+    def series(key, counts):
+        pairs = zip(points, counts, strict=True)
+        return {"class": "not_implemented", "key": key, "points": [[t, n] for t, n in pairs]}
+
+    data = {"trends": {
+        "bucket": "hour", "spike_rule": "rule",
+        "series": [series("PATCH", [0, 4, 0]), series("PUT", [1, 5, 0])],
+        "spikes": [{"class": "not_implemented", "key": "*", "time": points[1], "count": 9}],
+    }}  # fmt: skip
+    lines = labelled_lines(plots.trend_plot(data))
+    assert list(lines) == ["501 PUT", "501 PATCH", "spike (rule)"]
+    assert list(lines["spike (rule)"].get_ydata()) == [5]
+
+
 def test_status_heatmap_from_a_report(report):
     ax = plots.status_heatmap(report)
     rows = [t.get_text() for t in ax.get_yticklabels()]
