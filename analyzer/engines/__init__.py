@@ -23,7 +23,7 @@ from .units import UNIT_BLOCK_SIZE, Options, expand
 
 ENGINES = ("local", "dask")
 
-__all__ = ["ENGINES", "analyze", "summarize"]
+__all__ = ["ENGINES", "analyze", "read_logs", "summarize"]
 
 
 def summarize(
@@ -91,6 +91,31 @@ def analyze(
                         scheduler=scheduler, progress=progress)
     return build_report(summary, server=server, window=Window(_iso(start), _iso(end)),
                         client_field=client_field)
+
+
+def read_logs(
+    paths: Paths,
+    log_format: str | LogFormat | None = None,
+    *,
+    strict: bool = False,
+    engine: str = "pandas",
+    scheduler: Any = None,
+    range_size: int | None = None,
+) -> Any:
+    """The canonical frame of the logs: a pandas DataFrame (``engine="pandas"``, as
+    :func:`analyzer.read_log`), or a Dask DataFrame over files and byte ranges
+    (``engine="dask"``, partitions read on the cluster; ``scheduler`` as for :func:`summarize`).
+    """
+    if engine == "dask":
+        from .dask import PARTITION_SIZE, read_logs_dask
+
+        return read_logs_dask(expand(_inputs(paths)), log_format, strict=strict,
+                              scheduler=scheduler, range_size=range_size or PARTITION_SIZE)
+    if engine not in ("pandas", "local"):
+        raise AnalyzerError(f"unknown engine {engine!r}; choose one of: pandas, dask")
+    from ..frame import read_log
+
+    return read_log(paths, log_format, strict=strict)
 
 
 def _check_engine(engine: str) -> None:

@@ -319,14 +319,26 @@ def summarize_block(parsed: ParsedBlock, source: Source, options: Options) -> Su
 def summarize_unit(unit: Unit, options: Options, progress: Progress | None = None) -> Piece:
     """Read, parse and summarise one unit on its own (a thread, a process, a Dask worker)."""
     summarizer = Summarizer(unit.source, options)
-    items = unit_items(unit, options, progress)
-    head = _head(items) if unit.source.fmt is None else []
-    summarizer.detect(head)
-    for item in _chain(head, items):
-        summarizer.add(summarizer.parse(item))
+    for parsed in parsed_blocks(unit, options, summarizer, progress):
+        summarizer.add(parsed)
         if summarizer.strict is not None:
             break
     return summarizer.piece()
+
+
+def parsed_blocks(
+    unit: Unit, options: Options, summarizer: Summarizer, progress: Progress | None = None
+) -> Iterator[ParsedBlock]:
+    """The unit's parsed blocks in order; the format is detected from the first lines of a
+    source whose format is not known yet (``summarizer.source`` then says which)."""
+    items = unit_items(unit, options, progress)
+    try:
+        head = _head(items) if unit.source.fmt is None else []
+        summarizer.detect(head)
+        for item in _chain(head, items):
+            yield summarizer.parse(item)
+    finally:
+        items.close()  # type: ignore[attr-defined]
 
 
 def _chain(head: list[Block | Problem], rest: Iterator[Block | Problem]

@@ -1,0 +1,248 @@
+"""The Dask engine: partitions over files and byte ranges, on a Dask cluster.
+
+Each partition (a line-aligned byte range of a plain file, or a whole compressed file) is read
+by the worker that runs it: no log bytes travel through the scheduler. Each is summarised, and
+the Summaries are merged as an ordered tree (``split_every`` at a time) by the same
+``Summary.merge`` that the local engine uses, so both give the same Report.
+
+``scheduler`` is a ``distributed.Client``, the address of a running scheduler
+(``tcp://host:8786``), or None for a local cluster in this process. Inputs may be fsspec URLs
+(``s3://bucket/logs/*.gz``) when the matching fsspec backend is installed.
+
+:func:`read_logs_dask` gives the canonical frame as a Dask DataFrame, one partition per unit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..errors import AnalyzerError, StrictModeError
+from ..formats import LogFormat
+from ..frame import _with_source, to_frame
+from ..ranges import count_newlines, line_offset
+from ..summary import Summary
+from .units import (
+    Options,
+    Piece,
+    Summarizer,
+    Unit,
+    combine_many,
+    finish,
+    opener_for,
+    parsed_blocks,
+    plan,
+    summarize_unit,
+)
+
+PARTITION_SIZE = 128 << 20
+SPLIT_EVERY = 8
+_INSTALL = "the dask engine needs: pip install 'logscan[dask]'"
+_SAMPLE_LINES = 2000
+
+__all__ = ["PARTITION_SIZE", "read_logs_dask", "summarize_dask"]
+
+
+class DaskMissingError(AnalyzerError):
+    """Dask or distributed is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(_INSTALL)
+
+
+def require() -> tuple[Any, Any]:
+    """The dask and distributed modules, or a DaskMissingError that says how to install them."""
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        raise DaskMissingError() from None
+    return dask, distributed
+
+
+@contextlib.contextmanager
+def connect(scheduler: Any = None) -> Iterator[Any]:
+    """A ``distributed.Client``: the one given, one connected to an address, or a local
+    cluster of threads in this process (closed on exit; a given client is left open)."""
+    _, distributed = require()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        from .local import default_workers
+
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=default_workers(), processes=False,
+            dashboard_address=None,
+        )
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise AnalyzerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def summarize_dask(
+    paths: Sequence[str],
+    log_format: str | LogFormat | None,
+    options: Options,
+    *,
+    scheduler: Any = None,
+    range_size: int = PARTITION_SIZE,
+) -> Summary:
+    """The merged Summary of the inputs, computed on a Dask cluster."""
+    dask, _ = require()
+    units = plan(paths, log_format, range_size=range_size)
+    pieces = [dask.delayed(_summarize, pure=True)(unit, options) for unit in units]
+    while len(pieces) > 1:
+        pieces = [
+            dask.delayed(combine_many, pure=True)(pieces[i : i + SPLIT_EVERY])
+            for i in range(0, len(pieces), SPLIT_EVERY)
+        ]
+    if not pieces:
+        return Summary.empty()
+    with connect(scheduler) as client:
+        piece = client.compute(pieces[0]).result()
+    return finish(piece)
+
+
+def _summarize(unit: Unit, options: Options) -> Piece:
+    try:
+        return summarize_unit(unit, options)
+    except AnalyzerError as exc:  # subclasses keep extra arguments and do not unpickle
+        raise AnalyzerError(str(exc)) from None
+
+
+# -- the canonical frame as a Dask DataFrame ----------------------------------------------------
+
+def read_logs_dask(
+    paths: Sequence[str],
+    log_format: str | LogFormat | None = None,
+    *,
+    strict: bool = False,
+    scheduler: Any = None,
+    range_size: int = PARTITION_SIZE,
+) -> Any:
+    """The canonical frame (DESIGN.md section 2) as a Dask DataFrame, one partition per unit.
+
+    Line numbers are exact: the newlines of every range are counted first (on the cluster),
+    which reads the plain files once more; compressed files are one partition each.
+    """
+    dask, _ = require()
+    import dask.dataframe as dd
+
+    units = plan(paths, log_format, range_size=range_size)
+    if not units:
+        raise AnalyzerError("no input to read")
+    offsets = _line_offsets(units, scheduler)
+    meta = _meta(units)
+    options = Options(strict=strict)
+    return dd.from_map(
+        _frame_partition, units, offsets, meta=meta, options=options, columns_meta=meta,
+        enforce_metadata=False,
+    )
+
+
+def _line_offsets(units: list[Unit], scheduler: Any) -> list[int]:
+    """Lines before each unit's first line, within its source."""
+    dask, _ = require()
+    spans = [u.span for u in units]
+    counted = [i for i, u in enumerate(units) if u.span is not None and not u.span.last]
+    counts: dict[int, int] = {}
+    if counted:
+        tasks = [dask.delayed(count_newlines, pure=True)(spans[i], opener=opener_for(
+            units[i].source.path)) for i in counted]
+        with connect(scheduler) as client:
+            results = client.compute(tasks, sync=True)
+        counts = dict(zip(counted, results, strict=True))
+    offsets: list[int] = []
+    before: dict[str, list[int]] = {}
+    for i, unit in enumerate(units):
+        if unit.span is None:
+            offsets.append(0)
+            continue
+        seen = before.setdefault(unit.source.path, [])
+        offsets.append(line_offset(seen, unit.span))
+        seen.append(counts.get(i, 0))
+    return offsets
+
+
+def _frame_partition(unit: Unit, offset: int, *, options: Options, columns_meta: pd.DataFrame
+                     ) -> pd.DataFrame:
+    import pyarrow.compute as pc
+
+    tables = []
+    for parsed in parsed_blocks(unit, options, Summarizer(unit.source, options)):
+        if options.strict and parsed.rejects.num_rows:
+            hit = parsed.rejects.slice(0, 1).to_pylist()[0]
+            raise AnalyzerError(str(StrictModeError(unit.source.path, hit["line"] + offset,
+                                                    hit["reason"], hit["text"])))
+        table = parsed.table
+        if offset:
+            index = table.column_names.index("line")
+            table = table.set_column(index, "line", pc.add(table["line"], offset))
+        tables.append(_with_source(table, unit.source.path))
+    return _conform(to_frame(tables) if tables else columns_meta.iloc[:0], columns_meta)
+
+
+def _meta(units: list[Unit]) -> pd.DataFrame:
+    """An empty frame with the columns and types of the inputs, from a sample of each."""
+    from dask.dataframe.utils import clear_known_categories
+
+    frames = []
+    for unit in units:
+        if unit.span is not None and unit.span.start > 0:
+            continue  # a later range of a source already sampled
+        frames.append(_sample(unit))
+    columns: dict[str, Any] = {}
+    for frame in frames:
+        for name in frame.columns:
+            columns.setdefault(name, frame[name].iloc[:0])
+    from ..frame import _ordered
+
+    meta = pd.DataFrame({name: columns[name] for name in _ordered(list(columns))})
+    return clear_known_categories(meta)
+
+
+def _sample(unit: Unit) -> pd.DataFrame:
+    """The first lines of a unit as a frame (its columns and their types)."""
+    options = Options(block_size=1 << 16)
+    blocks = parsed_blocks(unit, options, Summarizer(unit.source, options))
+    try:
+        for parsed in blocks:
+            if parsed.table.num_rows:
+                return to_frame([_with_source(parsed.table, unit.source.path)]).iloc[:0]
+    finally:
+        blocks.close()  # type: ignore[attr-defined]
+    return to_frame([]).iloc[:0]
+
+
+def _conform(frame: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """The partition with the meta's columns, in order (absent ones all null)."""
+    out = {}
+    for name in meta.columns:
+        if name in frame.columns:
+            out[name] = frame[name]
+        else:
+            out[name] = pd.Series(pd.array([None] * len(frame), dtype=_nullable(meta[name])),
+                                  index=frame.index)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _nullable(column: pd.Series) -> Any:
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.CategoricalDtype()
+    return dtype
