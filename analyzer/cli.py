@@ -15,9 +15,10 @@ from typing import Any
 import click
 
 from .actions import with_base_url
-from .analysis import analyze as analyze_logs
 from .analysis import parse_when
 from .classify import SERVERS
+from .engines import ENGINES
+from .engines import analyze as analyze_logs
 from .errors import AnalyzerError
 from .render.csv import render_csv
 from .render.json import render_json
@@ -146,6 +147,18 @@ class When(click.ParamType):
               help="Aim the reproduction commands at this server (http://10.0.0.5:8080) "
                    "instead of each vhost; the vhost becomes the Host header.")
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: every core of this machine, memory bounded by the block size; "
+                   "dask: a Dask cluster (pip install 'logscan[dask]'), inputs may be URLs "
+                   "(s3://..., gs://...).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: the address of a running Dask scheduler "
+                   "(tcp://host:8786); a local cluster when absent.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Threads of the local engine (default: one per core).")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal and the input "
+                   "is large).")
 def analyze(
     files: tuple[str, ...],
     output_format: str,
@@ -160,6 +173,10 @@ def analyze(
     plot_dir: Path | None,
     base_url: str | None,
     strict: bool,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
+    progress: bool | None,
 ) -> None:
     """Report on access logs: FILES are paths, globs, rotated sets, or - for stdin.
 
@@ -172,11 +189,15 @@ def analyze(
     logscan access.log --since 24h --fail-on not_implemented>0 --fail-on method:PATCH>0
     logscan access.log --format html -o report.html --plot-dir figures/
     zcat old.log.gz | logscan - --log-format vhost_combined --server apache
+    logscan 's3://bucket/logs/*.gz' --engine dask --scheduler tcp://10.0.0.5:8786
     """
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     try:
         report = analyze_logs(list(files), log_format=log_format, server=server,
                               client_field=client_field, since=since, until=until,
-                              strict=strict)
+                              strict=strict, engine=engine, scheduler=scheduler,
+                              workers=workers, progress=progress)
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     report = with_base_url(report, base_url)
