@@ -204,6 +204,8 @@ def _exact(text: pa.Array, fmt: LogFormat) -> tuple[dict[str, pa.Array], np.ndar
     raw: dict[str, pa.Array] = {}
     for field in fmt.fields:
         values = hits.field(field.column)
+        if field.shape == "user" and fmt.escape == "apache":  # %u logs an empty name as ""
+            values = pc.if_else(pc.equal(values, '""'), pa.scalar("", pa.string()), values)
         if field.escaped and field.kind in _UNESCAPED_KINDS:
             values = _unescape(values, fmt.escape)
         raw[field.column] = values

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import glob
+import io
 import lzma
 import os
 import re
@@ -175,13 +176,18 @@ def _plain_blocks(
     """Uncompressed input, read straight into fresh block buffers (no copies of the data)."""
     carry, line = head, 1
     skipping = False
+    left = _size_left(raw)
     while True:
-        buffer = bytearray(block_size + len(carry))
+        # a small file gets a small buffer, not a whole block (it may still grow a little)
+        want = block_size if left is None else min(block_size, max(left, 0) + (1 << 16))
+        buffer = bytearray(want + len(carry))
         buffer[: len(carry)] = carry
         try:
             got = raw.readinto(memoryview(buffer)[len(carry) :])  # type: ignore[attr-defined]
         except OSError as exc:
             raise InputError(path, f"read failed: {exc.strerror or exc}") from None
+        if left is not None:
+            left -= got or 0
         end = len(carry) + (got or 0)
         if not got:
             break
@@ -210,6 +216,15 @@ def _plain_blocks(
             line += lines
         if cut < len(carry):
             yield Block(path, line, carry[cut:] + b"\n", 1, unterminated=True)
+
+
+def _size_left(raw: BinaryIO) -> int | None:
+    """Bytes left to read in a regular file; None for pipes and terminals."""
+    try:
+        info = os.fstat(raw.fileno())
+        return info.st_size - raw.tell() if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
 
 
 def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:

@@ -75,6 +75,12 @@ APACHE = [
     pytest.param("%h %l %u", "1.2.3.4 ident7 bob", {"ident": "ident7", "user": "bob"},
                  id="l-u-values"),
     pytest.param("%u %>s", "\\x7f\\\\x 200", {"user": "\x7f\\x"}, id="u-escaped"),
+    pytest.param("%h %l %u %t", "1.2.3.4 - John Smith " + "[01/Jan/2025:00:00:00 +0000]",
+                 {"user": "John Smith"}, id="u-with-spaces"),
+    pytest.param("%h %l %u %t", '1.2.3.4 - "" [01/Jan/2025:00:00:00 +0000]', {"user": ""},
+                 id="u-empty-logged-as-quotes"),
+    pytest.param("%h %l %u %t", '1.2.3.4 - \\"\\" [01/Jan/2025:00:00:00 +0000]',
+                 {"user": '""'}, id="u-two-quotes"),
     pytest.param("%t", CLF_TIME, {"time": CLF_UTC}, id="t-minus0700"),
     pytest.param("%t", "[22/Jan/2019:03:56:14 +0330]", {"time": utc(2019, 1, 22, 0, 26, 14)},
                  id="t-plus0330"),
@@ -180,6 +186,9 @@ NGINX = [
     pytest.param("$remote_addr - $remote_user", "1.2.3.4 - -", {"user": None}, id="user-dash"),
     pytest.param("$remote_addr - $remote_user", "1.2.3.4 - alice", {"user": "alice"},
                  id="user"),
+    pytest.param("$remote_addr - $remote_user [$time_local]",
+                 "1.2.3.4 - Jo Bloggs [01/Jan/2025:00:00:00 +0000]", {"user": "Jo Bloggs"},
+                 id="user-with-spaces"),
     pytest.param("[$time_local]", NGINX_TIME, {"time": CLF_UTC}, id="time_local"),
     pytest.param("$time_iso8601", "2000-10-10T13:55:36-07:00", {"time": CLF_UTC},
                  id="time_iso8601"),
@@ -361,6 +370,16 @@ def test_request_line_split(tmp_path, request_line, method, target, protocol):
     decoded = request_line.encode().decode("unicode_escape") if "\\x" in request_line else None
     assert row["request"] == (decoded if decoded is not None else request_line)
     assert (row["method"], row["target"], row["protocol"]) == (method, target, protocol)
+
+
+def test_a_vhost_line_is_not_read_as_a_combined_line_with_a_spaced_user(tmp_path):
+    lines = [
+        'www.example.org 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-"',
+        'www.example.org 1.2.3.4 - bob [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-"',
+    ]
+    parsed = parse_lines(tmp_path, "combined", *lines)
+    assert parsed.frame.empty
+    assert parsed.rejects["reason"].tolist() == ["no_match", "no_match"]
 
 
 def test_escaped_quote_inside_the_request_does_not_end_it(tmp_path):

@@ -34,12 +34,20 @@ _TOKEN_FAST = r'[^\s"\\]*'
 _INT = r"-|\d{1,18}"
 # IPv4, IPv6 (with a zone), host names from HostnameLookups, NGINX's "unix:"; never escaped
 _ADDRESS = r"[0-9A-Za-z_.:%\[\]-]*"
-# Apache %U (the path, never a "?") and %q (empty, or "?" and the query string)
+_WORD = r"(?:[^-\s]\S*|-\S+)"  # a word that is not "-"
+# shape: (quoted slow, quoted fast, unquoted slow, unquoted fast)
 _SHAPES = {
-    # shape: (quoted slow, quoted fast, unquoted)
-    "path": (r'(?:[^"\\?]|\\.)*', r'[^"\\\r\n\x00?]*', r"[^?\n]*?"),
-    "query": (r'(?:\?(?:[^"\\]|\\.)*)?', r'(?:\?[^"\\\r\n\x00]*)?', r"(?:\?[^\n]*?)?"),
-    "offset": (r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}"),
+    # Apache %U: the path, never a "?"
+    "path": (r'(?:[^"\\?]|\\.)*', r'[^"\\\r\n\x00?]*', r"[^?\n]*?", r"[^?\n]*?"),
+    # Apache %q: empty, or "?" and the query string
+    "query": (r'(?:\?(?:[^"\\]|\\.)*)?', r'(?:\?[^"\\\r\n\x00]*)?', r"(?:\?[^\n]*?)?",
+              r"(?:\?[^\n]*?)?"),
+    # %{%z}t
+    "offset": (r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}"),
+    # %u, $remote_user: a user name may hold spaces, which servers do not escape; words of
+    # "-" are not taken, or "%v %h %l %u" would read as "%h %l %u" with a user "- -"
+    "user": (_QUOTED_SLOW, _QUOTED_FAST, _TOKEN_SLOW + "|" + _WORD + "(?: " + _WORD + ")+",
+             _TOKEN_FAST),
 }
 _DECIMAL = r"-|\d{1,15}(?:\.\d{1,9})?"
 CLF_TIME = r"\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}"
@@ -69,8 +77,8 @@ class FieldSpec:
     def pattern(self, *, quoted: bool, fast: bool) -> str:
         """The regex for this field's text; ``quoted`` when it sits between double quotes."""
         if self.shape:
-            slow, fast_quoted, unquoted = _SHAPES[self.shape]
-            return (fast_quoted if fast else slow) if quoted else unquoted
+            shapes = _SHAPES[self.shape]
+            return shapes[(0 if quoted else 2) + (1 if fast else 0)]
         if self.kind is Kind.TIME:
             return self.time_pattern
         if self.kind is Kind.STATUS:

@@ -21,7 +21,7 @@ _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {
     "remote_addr": (("client", "remote_addr"), Kind.ADDRESS, 1, {}),
     "binary_remote_addr": (("binary_remote_addr",), Kind.TEXT, 5, {}),
     "realip_remote_addr": (("peer_ip",), Kind.ADDRESS, 5, {}),
-    "remote_user": (("user",), Kind.TOKEN, 5, {}),
+    "remote_user": (("user",), Kind.TOKEN, 5, {"shape": "user"}),
     "remote_port": (("remote_port",), Kind.PORT, 5, {}),
     "time_local": (("time", "time_local"), Kind.TIME, 1, _CLF),
     "time_iso8601": (("time", "time_iso8601"), Kind.TIME, 1, _ISO),
