@@ -114,7 +114,9 @@ def _parse_source(
         stats.format, stats.detection = fmt.name, detection.describe()
         items = itertools.chain(head, items)
     pending: list[Future[ParsedBlock]] = []
+    empty = True
     for item in items:
+        empty = False
         if isinstance(item, Problem):
             pending.append(_done(problem_block(item)))
         else:
@@ -123,6 +125,8 @@ def _parse_source(
             yield pending.pop(0).result()
     for future in pending:
         yield future.result()
+    if empty:  # an empty input is still a source: 0 lines, 0 parsed, 0 rejected
+        yield empty_block(path)
 
 
 _SAMPLE_BYTES = 1 << 20
@@ -148,6 +152,12 @@ def _detect(path: str, blocks: list[Block]) -> Detection:
         head = head[:-1]  # the last piece may be part of a line
     sample = [line.decode("utf-8", "backslashreplace").rstrip("\r") for line in head]
     return detect_format(path, sample)
+
+
+def empty_block(source: str) -> ParsedBlock:
+    """What an empty input parses to: no rows, no rejects, 0 lines (but a source all the same)."""
+    table = pa.table({"line": pa.array([], pa.int64())})
+    return ParsedBlock(source, 0, table, REJECT_SCHEMA.empty_table())
 
 
 def _done(value: ParsedBlock) -> Future[ParsedBlock]:

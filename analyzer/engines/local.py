@@ -107,9 +107,10 @@ def _stream(
         head = _head(items)
         summarizer.detect(head)
     source = summarizer.source
-    consumed = 0
+    consumed, empty = 0, True
     try:
         for item in _chained(head, items):
+            empty = False
             relative = renumber(item, -consumed)  # pieces count lines from their own start
             consumed += item.lines if isinstance(item, Block) else 1
             fold.submit(pool, _summarize_item, source, relative, options)
@@ -117,6 +118,8 @@ def _stream(
                 return
     finally:
         items.close()
+    if empty:  # an empty source is still listed, with 0 lines
+        fold.submit(pool, lambda: summarizer.piece())
 
 
 def _chained(head: list[Block | Problem], rest):  # noqa: ANN001, ANN202 - an iterator

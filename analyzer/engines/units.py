@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError, StrictModeError
 from ..formats import LogFormat
-from ..frame import _detect, _head
+from ..frame import _detect, _head, empty_block
 from ..parse import ParsedBlock, parse_block, problem_block
 from ..ranges import ByteRange, Opener, is_plain, iter_range_blocks, local_path, split_ranges
 from ..sources import (
@@ -139,6 +139,9 @@ def plan(
             units.append(Unit(source))
             continue
         spans = split_ranges(path, range_size=range_size, opener=opener)
+        if not spans:  # empty: a source all the same, read whole (0 lines)
+            units.append(Unit(source))
+            continue
         if fixed is None:
             source = _detected(source, opener)
         units.extend(Unit(source, span) for span in spans)
@@ -296,7 +299,10 @@ class Summarizer:
             self._rows = self._parts[0].num_rows
 
     def piece(self) -> Piece:
-        summary = Summary.merge_all(self._parts) if self._parts else Summary.empty()
+        if not self._parts:  # nothing read: an empty source still has its row, with 0 lines
+            self._parts.append(summarize_block(empty_block(self.source.path), self.source,
+                                               self.options))
+        summary = Summary.merge_all(self._parts)
         lines = {self.source.path: self.lines} if self.lines else {}
         return Piece(summary, lines, self.strict)
 

@@ -96,7 +96,8 @@ def render_text(report: Report, *, color: bool = False) -> str:
                             f"{common.when(trends.end)})"),
                 *table(common.TREND_HEADERS, common.trend_rows(report))]
         if trends.spikes:
-            out += ["", "Spikes:", *(f"  {line}" for line in common.spike_lines(report))]
+            out += ["", "Spikes:",
+                    *(f"  {terminal_safe(line)}" for line in common.spike_lines(report))]
 
     allow = allow_check_lines(report.allow_checks)
     if allow:
