@@ -585,3 +585,14 @@ def test_preset_extras(tmp_path):
           {"bytes": 5, "bytes_received": 90, "bytes_sent": 300})
     check(one_row(tmp_path, "nginx_main", PRESET_LINES["nginx_main"]),
           {"header_x_forwarded_for": "9.9.9.9"})
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_LINES))
+def test_crlf_lines_take_the_fast_path_with_the_same_values(tmp_path, name):
+    line = PRESET_LINES[name]
+    assert re.match(LogFormat.resolve(name).fast_regex, line + "\r\n")
+    path = tmp_path / "crlf.log"
+    path.write_bytes(((line + "\r\n") * 3).encode())
+    crlf = analyzer.parse_log(path, log_format=name).frame
+    lf = parse_lines(tmp_path, name, line, line, line).frame
+    pd.testing.assert_frame_equal(crlf.drop(columns="source"), lf.drop(columns="source"))

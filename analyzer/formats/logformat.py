@@ -84,8 +84,9 @@ class LogFormat:
 
     @cached_property
     def fast_regex(self) -> str:
-        """Match-only pattern for escape-free lines, newline included (see ``tokens``)."""
-        return "^" + self._pattern(fast=True, groups=False) + r"\n$"
+        """Match-only pattern for escape-free lines, newline included (see ``tokens``); the CSV
+        tokenizer ends a line at CRLF too."""
+        return "^" + self._pattern(fast=True, groups=False) + r"\r?\n$"
 
     @cached_property
     def truncated_regex(self) -> str:
