@@ -6,7 +6,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .analysis import analyze, parse_when, summarize
+from .analysis import parse_when
 from .classify import (
     ServerGuess,
     classify,
@@ -15,6 +15,7 @@ from .classify import (
     protocol_table,
     verdict_table,
 )
+from .engines import analyze, read_logs, summarize  # all cores, or Dask: engine="dask"
 from .errors import (
     AnalyzerError,
     FormatDetectionError,
@@ -24,7 +25,7 @@ from .errors import (
     UnknownFormatError,
 )
 from .formats import PRESETS, LogFormat, detect_format
-from .frame import ParsedLog, SourceStats, iter_parsed, parse_log, read_log, read_logs
+from .frame import ParsedLog, SourceStats, iter_parsed, parse_log, read_log
 from .report import Report, build_report
 from .summary import Summary
 from .trends import trend_table

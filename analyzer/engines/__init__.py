@@ -76,7 +76,15 @@ def analyze(
     scheduler: Any = None,
     progress: bool | None = None,
 ) -> Report:
-    """:func:`analyzer.analyze` with a choice of engine (frames are analysed in memory)."""
+    """The Report of logs (paths, globs, rotated sets, ``-``, fsspec URLs) or of a canonical frame.
+
+    Logs are streamed: each unit is parsed and summarised as it is read, so memory is bounded by
+    the block size and the Summary, never by the size of the input. ``engine="local"`` uses
+    every core (``workers`` threads); ``engine="dask"`` runs on ``scheduler`` (a
+    ``distributed.Client``, an address, or None for a local cluster). ``server``,
+    ``client_field``, ``since``/``until`` and ``strict`` are as for
+    :func:`analyzer.analysis.analyze`, which gives the same Report from one thread.
+    """
     from ..analysis import _bounds, _iso
     from ..analysis import analyze as analyze_frame
     from ..report import Window, build_report
