@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from .errors import AnalyzerError
 from .formats import PRESETS, LogFormat
-from .frame import SourceStats, iter_parsed
+from .frame import iter_parsed
 from .parse import ParsedBlock
 from .report import Report, Window, build_report
 from .summary import Summary
@@ -34,6 +37,8 @@ _UNITS = {"s": "seconds", "sec": "seconds", "m": "minutes", "min": "minutes", "h
 _BATCH_ROWS = 300_000
 # pending block summaries are merged when they hold this many rows (or as many as the merged one)
 _COMPACT_ROWS = 500_000
+# blocks handed to the summary thread and not yet summarised (bounds memory)
+_IN_FLIGHT = 2
 
 
 def parse_when(value: str | datetime | None, *, now: datetime | None = None) -> datetime | None:
@@ -101,47 +106,42 @@ def summarize(
     merged = Summary.empty()
     pending: list[Summary] = []
     pending_rows = 0
-    for summary in _block_summaries(paths, fixed, client_field, since, until, strict):
-        pending.append(summary)
-        pending_rows += summary.num_rows
-        if pending_rows >= max(_COMPACT_ROWS, merged.num_rows):
-            merged = Summary.merge_all([merged, *pending])
-            pending, pending_rows = [], 0
+    # blocks are summarised on a thread of their own, so that reading (which iter_parsed does on
+    # this thread) never waits for them; Arrow releases the GIL, so the two overlap
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="logscan-summary") as pool:
+        futures: deque[Future[Summary]] = deque()
+        for block, options in _batches(paths, fixed, strict):
+            futures.append(pool.submit(Summary.from_block, block, client_field=client_field,
+                                       since=since, until=until, **options))
+            while len(futures) > _IN_FLIGHT or (futures and futures[0].done()):
+                pending.append(futures.popleft().result())
+                pending_rows += pending[-1].num_rows
+            if pending_rows >= max(_COMPACT_ROWS, merged.num_rows):
+                merged = Summary.merge_all([merged, *pending])
+                pending, pending_rows = [], 0
+        pending.extend(future.result() for future in futures)
     return Summary.merge_all([merged, *pending]) if pending else merged
 
 
-def _block_summaries(
-    paths: Paths,
-    fixed: LogFormat | None,
-    client_field: str,
-    since: datetime | None,
-    until: datetime | None,
-    strict: bool,
-) -> Iterator[Summary]:
+def _batches(
+    paths: Paths, fixed: LogFormat | None, strict: bool
+) -> Iterator[tuple[ParsedBlock, dict[str, Any]]]:
+    """Consecutive parsed blocks of one source, joined up to _BATCH_ROWS rows, each with what
+    Summary.from_block needs to know about its source."""
     order: dict[str, int] = {}
     batch: list[ParsedBlock] = []
-    batch_stats: SourceStats | None = None
-
-    def flush() -> Summary:
-        assert batch_stats is not None
-        stats = batch_stats
-        block = _joined(batch)
-        return Summary.from_block(
-            block, format=stats.format, detection=stats.detection,
-            server=_server_of(stats.format, fixed), order=order[stats.path],
-            client_field=client_field, since=since, until=until,
-        )
-
+    options: dict[str, Any] = {}
     for stats, block in iter_parsed(paths, fixed, strict=strict):
         order.setdefault(stats.path, len(order))
         if batch and (batch[0].source != block.source
                       or sum(b.table.num_rows for b in batch) >= _BATCH_ROWS):
-            yield flush()
+            yield _joined(batch), options
             batch = []
         batch.append(block)
-        batch_stats = stats
+        options = {"format": stats.format, "detection": stats.detection,
+                   "server": _server_of(stats.format, fixed), "order": order[stats.path]}
     if batch:
-        yield flush()
+        yield _joined(batch), options
 
 
 def _joined(blocks: list[ParsedBlock]) -> ParsedBlock:

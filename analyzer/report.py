@@ -287,17 +287,21 @@ CLIENT_COLUMNS = ("class", "vhost", "method", "protocol", "status", "client", "u
 
 @dataclass(frozen=True)
 class ClientCounts:
-    """The tidy table of classed requests by method x status x client (the CSV output), held
-    column by column: ``values[i]`` is the column named ``CLIENT_COLUMNS[i]``."""
+    """The tidy table of classed requests by method x status x client (the CSV output): an
+    immutable Arrow table with the ``CLIENT_COLUMNS``, sorted; :meth:`rows` gives its rows."""
 
-    values: tuple[tuple[Any, ...], ...] = tuple(() for _ in CLIENT_COLUMNS)
+    table: pa.Table = field(default_factory=lambda: pa.table(
+        {name: pa.array([], pa.int64() if name in ("status", "count") else pa.string())
+         for name in CLIENT_COLUMNS}))
     columns: tuple[str, ...] = CLIENT_COLUMNS
 
     def __len__(self) -> int:
-        return len(self.values[0]) if self.values else 0
+        return self.table.num_rows
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        return zip(*self.values, strict=True)
+        for batch in self.table.to_batches(max_chunksize=65536):
+            yield from zip(*(batch.column(name).to_pylist() for name in self.columns),
+                           strict=True)
 
 
 @dataclass(frozen=True)
@@ -497,29 +501,17 @@ def _keyed(hits: pa.Table) -> pa.Table:
     return hits.append_column("key", pc.fill_null(key, NO_METHOD))
 
 
-def _where(table: pa.Table, **equal: object) -> pa.Table:
-    """Rows whose columns equal the given values (None matches null; a list: any of them)."""
-    mask = None
-    for name, value in equal.items():
-        column = table[name]
-        if value is None:
-            test = pc.is_null(column)
-        elif isinstance(value, list):
-            test = pc.is_in(column, pa.array(value, column.type))
-        else:
-            test = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
-        mask = test if mask is None else pc.and_(mask, test)
-    return table if mask is None else table.filter(mask)
-
-
-def _keyed(hits: pa.Table) -> pa.Table:
-    """The client hits with ``client`` ``-`` where unknown and ``key``: the method (the protocol
-    for 505), ``-`` where there is none."""
-    status = hits["status"]
-    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
-    hits = hits.set_column(hits.schema.get_field_index("client"), "client",
-                           pc.fill_null(hits["client"], NO_METHOD))
-    return hits.append_column("key", pc.fill_null(key, NO_METHOD))
+def _partition(table: pa.Table, keys: list[str]) -> dict[tuple[Any, ...], pa.Table]:
+    """The rows of each group of ``keys`` (nulls are a group), in one grouped pass."""
+    if table.num_rows == 0:
+        return {}
+    rows = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    groups = rows.group_by(keys, use_threads=False).aggregate([("_row", "list")])
+    values = [groups[k].to_pylist() for k in keys]
+    return {
+        tuple(v[i] for v in values): table.take(groups["_row_list"][i].values)
+        for i in range(groups.num_rows)
+    }
 
 
 def _where(table: pa.Table, **equal: object) -> pa.Table:
@@ -535,15 +527,6 @@ def _where(table: pa.Table, **equal: object) -> pa.Table:
             test = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
         mask = test if mask is None else pc.and_(mask, test)
     return table if mask is None else table.filter(mask)
-
-
-def _ranked(counts: pd.Series, top: int | None) -> tuple[tuple[str, int], ...]:
-    frame = counts.rename("count").reset_index()
-    frame.columns = ["name", "count"]
-    frame = frame[frame["count"] > 0].sort_values(["count", "name"], ascending=[False, True])
-    if top is not None:
-        frame = frame.head(top)
-    return tuple((str(n), int(c)) for n, c in frame.itertuples(index=False))
 
 
 def _key_column(frame: pd.DataFrame) -> pd.Series:
@@ -567,7 +550,9 @@ def _classes(summary: Summary, clients: pa.Table, top: int) -> dict[str, ClassRe
         by = rows.groupby("key")["count"].sum().reset_index()
         by = by.sort_values(["count", "key"], ascending=[False, True])
         mine = _where(clients, status=status)
-        by_key = {str(key): _clients_of(_where(mine, key=str(key)), top) for key in by["key"]}
+        parts = _partition(mine, ["key"])
+        empty = mine.slice(0, 0)
+        by_key = {str(key): _clients_of(parts.get((str(key),), empty), top) for key in by["key"]}
         first = seen.loc[seen["class"] == name, "first"].min()
         last = seen.loc[seen["class"] == name, "last"].max()
         out[name] = ClassReport(
@@ -611,6 +596,8 @@ def _verdicts(
     resources = resources.set_column(resources.schema.get_field_index("resource"), "resource",
                                      pc.fill_null(resources["resource"], NO_METHOD))
     classed = [405, 501]
+    by_method = _partition(_where(clients, status=classed), ["vhost", "method"])
+    no_clients = clients.slice(0, 0)
     out = []
     for row in table.to_dict("records"):
         vhost, method = _text(row["vhost"]), str(row["method"])
@@ -628,8 +615,7 @@ def _verdicts(
                                        3),
             resources=_top(_sum_by(res, ["resource"]), "resource", top),
             resources_complete=all(n < RESOURCES_PER_GROUP for n in per_status.to_pylist()),
-            clients=_clients_of(_where(clients, vhost=vhost, method=method, status=classed),
-                                top),
+            clients=_clients_of(by_method.get((vhost, method), no_clients), top),
             allow=tuple(row["allow"]),
             succeeded_elsewhere=tuple(row["succeeded_elsewhere"]),
         ))
@@ -705,4 +691,4 @@ def _client_counts(clients: pa.Table) -> ClientCounts:
         [("status", "ascending"), ("method", "ascending"), ("count", "descending"),
          ("client", "ascending"), ("vhost", "ascending"), ("protocol", "ascending"),
          ("ua_family", "ascending")])
-    return ClientCounts(tuple(tuple(summed[name].to_pylist()) for name in CLIENT_COLUMNS))
+    return ClientCounts(summed.select(list(CLIENT_COLUMNS)).combine_chunks())

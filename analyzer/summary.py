@@ -399,12 +399,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
-    """A column as one array of ``kind``; all nulls when the format does not log it."""
+def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """A column of ``kind`` (chunks kept: no copy); all nulls when the format does not log it."""
     if name not in table.column_names:
         return pa.nulls(table.num_rows, kind)
     column = table[name]
-    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if column.num_chunks == 1:
+        column = column.chunk(0)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if column.type != kind:
