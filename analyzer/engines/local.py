@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from ..formats import LogFormat
-from ..parse import parse_block, problem_block
 from ..progress import ProgressBar
 from ..ranges import renumber
 from ..sources import Block, Problem
@@ -31,20 +30,20 @@ from .units import (
     Options,
     Piece,
     Source,
-    StrictHit,
     Summarizer,
     Unit,
     combine_many,
     finish,
     opener_for,
     plan,
+    split_block,
     stream_blocks,
-    summarize_block,
     summarize_unit,
     unit_bytes,
 )
 
-_COMPACT_ROWS = 500_000
+_COMPACT_ROWS = 100_000
+_STREAM_BLOCKS = 4  # a stream is read in blocks of 4 parse blocks, handed whole to a worker
 __all__ = ["RANGE_SIZE", "default_workers", "summarize_local"]
 
 
@@ -98,7 +97,7 @@ def _stream(
 ) -> None:
     """A source read from its start here; its blocks parsed and summarised on the pool."""
     items = stream_blocks(unit.source.path, opener=opener_for(unit.source.path),
-                          block_size=options.block_size, progress=advance)
+                          block_size=options.block_size * _STREAM_BLOCKS, progress=advance)
     summarizer = Summarizer(unit.source, options)
     head: list[Block | Problem] = []
     if unit.source.fmt is None:
@@ -128,17 +127,12 @@ def _chained(head: list[Block | Problem], rest):  # noqa: ANN001, ANN202 - an it
 
 
 def _summarize_item(source: Source, item: Block | Problem, options: Options) -> Piece:
-    if isinstance(item, Problem):
-        parsed = problem_block(item)
-    else:
-        assert source.fmt is not None
-        parsed = parse_block(item, source.fmt, source.fallbacks)
-    strict = None
-    if options.strict and parsed.rejects.num_rows:
-        first = parsed.rejects.slice(0, 1).to_pylist()[0]
-        strict = StrictHit(source.path, first["line"], first["reason"], first["text"])
-    summary = summarize_block(parsed, source, options)
-    return Piece(summary, {source.path: parsed.lines} if parsed.lines else {}, strict)
+    """One block read by the calling thread, parsed in pieces of the block size."""
+    summarizer = Summarizer(source, options)
+    parts = split_block(item, options.block_size) if isinstance(item, Block) else [item]
+    for part in parts:
+        summarizer.add(summarizer.parse(part))
+    return summarizer.piece()
 
 
 class _OrderedFold:
