@@ -301,3 +301,19 @@ def test_golden(runner, monkeypatch, fmt, name):
     if REGEN:
         golden.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == golden.read_text(encoding="utf-8")
+
+
+def test_colour_only_touches_our_own_labels(access_log):
+    from analyzer.analysis import analyze
+    from analyzer.render.text import render_text
+
+    report = analyze(str(access_log))
+    coloured = render_text(report, color=True)
+    assert "\x1b[1mClasses\x1b[0m" in coloured
+    assert "\x1b]0;" not in coloured and "\x07" not in coloured
+    assert render_text(report) == render_text(report, color=False)
+    assert "\x1b" not in render_text(report)
+
+
+def test_colour_is_off_when_stdout_is_not_a_terminal(runner, access_log):
+    assert "\x1b" not in runner.invoke(main, [str(access_log)]).stdout

@@ -304,3 +304,25 @@ def test_sample_x_forwarded_for_clients():
         pytest.skip("no X-Forwarded-For in this recording")
     with pytest.raises(analyzer.UnknownFieldError):
         analyzer.analyze(str(SAMPLES / "nginx_combined.log"), client_field="x-forwarded-for")
+
+
+def test_a_frame_gives_the_same_classes_and_verdicts_as_its_log():
+    _needs_samples()
+    from analyzer.analysis import analyze as analyze_stream
+
+    name = "apache_vhost_allow.log"
+    fmt = str(_formats()[name]["format"])
+    from_log = analyze_stream(str(SAMPLES / name), log_format=fmt, server="apache").to_dict()
+    frame = analyzer.read_log(str(SAMPLES / name), fmt)
+    from_frame = analyze_stream(frame, server="apache").to_dict()
+    for key in ("status_counts", "classes", "verdicts", "protocols", "trends"):
+        assert from_frame[key] == from_log[key], key
+    assert from_frame["sources"][0]["format"] == "(frame)"
+
+
+def test_the_streaming_and_engine_paths_agree():
+    _needs_samples()
+    from analyzer.analysis import analyze as analyze_stream
+
+    path = str(SAMPLES / "nginx_combined.log")
+    assert analyzer.analyze(path).to_dict() == analyze_stream(path).to_dict()
