@@ -7,7 +7,8 @@ line on stderr, no traceback).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from .errors import AnalyzerError
 from .render.csv import render_csv
 from .render.json import render_json
 from .render.markdown import render_markdown
+from .render.safety import terminal_safe
 from .render.text import render_text
 from .report import Report
 from .thresholds import Threshold, crossed
@@ -42,9 +44,23 @@ PLOT_SUFFIXES = (".png", ".svg")
 
 
 class UserError(click.ClickException):
-    """An AnalyzerError on its way to the terminal: ``Error: ...`` and exit code 2."""
+    """An AnalyzerError on its way to the terminal: ``Error: ...`` and exit code 2; the message
+    (which may hold a file name or an option's value) is made terminal-safe, on one line."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(terminal_safe(message))
+
+
+@contextmanager
+def _terminal_safe_errors() -> Iterator[None]:
+    """click's own errors echo the values given (an option, a file name): make them safe too."""
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.message = terminal_safe(exc.message)
+        raise
 
 
 class DefaultGroup(click.Group):
@@ -58,7 +74,12 @@ class DefaultGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "--version")):
             args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
+        with _terminal_safe_errors():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _terminal_safe_errors():
+            return super().invoke(ctx)
 
 
 @click.group(cls=DefaultGroup, default="analyze", context_settings={"max_content_width": 100})

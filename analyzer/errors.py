@@ -13,7 +13,15 @@ class InputError(AnalyzerError):
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        super().__init__(f"{_shown_path(path)}: {problem}")
+
+
+def _shown_path(path: str) -> str:
+    """A path that is not UTF-8 (surrogate escapes) with its bytes as ``\\xHH``."""
+    try:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class UnknownFormatError(AnalyzerError):

@@ -39,6 +39,7 @@ from .sources import (
     BLOCK_SIZE,
     Block,
     Problem,
+    check_name,
     iter_blocks_from,
     open_raw,
     order_rotated,
@@ -179,6 +180,7 @@ def _check_file(path: str) -> None:
         raise InputError(path, "not a regular file; give the log files (or a glob)")
     if not os.access(path, os.R_OK):
         raise InputError(path, "permission denied")
+    check_name(path)
 
 
 def digest(data: bytes) -> str:

@@ -28,6 +28,7 @@ MAX_LINE = 1 << 20
 _READ_SIZE = 1 << 20
 _MAGIC_BYTES = 6
 _PIECE = 4 << 20  # most decompressed bytes handed on at once
+_FEED = 16 << 10  # compressed bytes fed to a decompressor at once (see _decompress)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,16 @@ def _check_readable(path: str) -> None:
         raise InputError(path, "is a directory; give the log files inside it (or a glob)")
     if not os.access(path, os.R_OK):
         raise InputError(path, "permission denied")
+    check_name(path)
+
+
+def check_name(path: str) -> None:
+    """A source is named by its path in every report, so the path must be text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(path, "the file name is not valid UTF-8; rename the file, or link it "
+                         "under a UTF-8 name") from None
 
 
 def open_raw(path: str) -> BinaryIO:
@@ -235,16 +246,22 @@ def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:
 
 
 def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterator[bytes | Problem]:
-    """Decompressed chunks; several members or streams one after another are read in turn."""
+    """Decompressed chunks; several members or streams one after another are read in turn.
+
+    The compressed bytes are fed in pieces of ``_FEED``: a decompressor that meets damage drops
+    the output of the call that met it, so small feeds keep the lines before the damage.
+    """
     decoder = codec.new()
     produced = False
+    at = 0  # how much of ``data`` was fed
     while True:
-        if not data:
-            data = _read(path, raw)
+        if at >= len(data):
+            data, at = _read(path, raw), 0
             if not data:
                 break
+        feed, at = data[at : at + _FEED], at + _FEED
         try:
-            for out in _pieces(codec, decoder, data):
+            for out in _pieces(codec, decoder, feed):
                 if out:
                     produced = True
                     yield out
@@ -253,9 +270,8 @@ def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterato
                 raise InputError(path, f"not a readable {codec.name} file ({exc})") from None
             yield Problem(path, 0, "corrupt_input", f"{codec.name} data damaged: {exc}".encode())
             return
-        data = b""
         if getattr(decoder, "eof", False):
-            data = _next_member(path, decoder, raw)
+            data, at = _next_member(path, decoder, data[at:], raw), 0
             if not data:
                 return
             if not data.startswith(codec.magic[: len(data)]):
@@ -288,10 +304,12 @@ def _pieces(codec: _Codec, decoder: Any, data: bytes) -> Iterator[bytes]:
         yield decoder.decompress(data)
 
 
-def _next_member(path: str, decoder: _Decompressor, raw: BinaryIO) -> bytes:
-    """What follows a finished member or stream (concatenated gzip, multi-stream bzip2/xz/zstd),
-    without the zero padding some writers leave behind; empty at the end of the input."""
-    data = (getattr(decoder, "unused_data", b"") or _read(path, raw)).lstrip(b"\x00")
+def _next_member(path: str, decoder: _Decompressor, rest: bytes, raw: BinaryIO) -> bytes:
+    """What follows a finished member or stream (concatenated gzip, multi-stream bzip2/xz/zstd):
+    the decoder's unused bytes, then ``rest`` (not fed yet), then the input, without the zero
+    padding some writers leave behind; empty at the end of the input."""
+    data = (getattr(decoder, "unused_data", b"") or b"") + rest
+    data = (data or _read(path, raw)).lstrip(b"\x00")
     while not data:
         more = _read(path, raw)
         if not more:

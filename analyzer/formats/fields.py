@@ -104,5 +104,6 @@ class FieldSpec:
 
 def header_column(prefix: str, name: str) -> str:
     """``X-Forwarded-For`` -> ``header_x_forwarded_for`` (a valid identifier, lowercase)."""
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name.strip().lower())
+    # ASCII only: a regex group name (RE2's and Python's) takes nothing else
+    cleaned = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name.strip().lower())
     return f"{prefix}_{cleaned}".rstrip("_")

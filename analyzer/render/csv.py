@@ -2,7 +2,9 @@
 
 One row per (class, vhost, method, protocol, status, client, user-agent family, client kind)
 with its count; missing values are empty cells. A cell that a spreadsheet would run as a formula
-(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe.
+(starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe, and
+control characters and escape sequences are shown escaped (``\\x1b``), as in the terminal
+report, since the CSV may well be printed on a terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import io
 
 from ..report import Report
+from .safety import terminal_safe
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -19,8 +22,9 @@ def neutralise(value: object) -> object:
     """A string cell that cannot start a spreadsheet formula; other values as they are."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = terminal_safe(value)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     return value
 
 

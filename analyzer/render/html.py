@@ -16,11 +16,13 @@ from functools import cache
 from typing import Any
 
 import jinja2
+import markupsafe
 import matplotlib
 from matplotlib.axes import Axes
 
 from .. import plots
 from ..methods import is_registered
+from .safety import terminal_safe
 
 __all__ = ["CSP", "render_html", "report_html"]
 
@@ -92,12 +94,22 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,
     )
     env.filters["num"] = _number
     env.filters["when"] = _when
     env.filters["pct"] = _percent
     env.filters["clip"] = _clip
     return env
+
+
+def _visible(value: object) -> object:
+    """Every value a template prints: control characters and bidi overrides shown escaped, as
+    in the terminal report (the page may be printed on a terminal; a browser would hide them or
+    let them reorder the text). Markup built by the template's own macros is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return terminal_safe(value, keep="\n")
+    return value
 
 
 def _number(value: object) -> str:
