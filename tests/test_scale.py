@@ -225,3 +225,23 @@ def test_progress_line():
     assert bar_for(10 << 30, False) is None
     assert bar_for(10 << 30, None) is None  # pytest's stderr is not a terminal
     assert json.dumps(bar.total)  # plain data
+
+
+def test_cli_engine_options(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from analyzer.cli import main
+
+    log = ROOT / "sample_logs" / "nginx_combined.log"
+    runner = CliRunner()
+    local = runner.invoke(main, [str(log), "--format", "json", "--workers", "2",
+                                 "--no-progress"])
+    assert local.exit_code == 0, local.output
+    assert json.loads(local.output)["totals"]["lines"] == 380
+    wrong = runner.invoke(main, [str(log), "--scheduler", "tcp://127.0.0.1:1"])
+    assert wrong.exit_code == 2
+    assert "Error: --scheduler needs --engine dask" in wrong.output
+    monkeypatch.setitem(sys.modules, "dask", None)
+    missing = runner.invoke(main, [str(log), "--engine", "dask"])
+    assert missing.exit_code == 2
+    assert missing.output == "Error: the dask engine needs: pip install 'logscan[dask]'\n"
