@@ -41,7 +41,6 @@ from .units import (
 PARTITION_SIZE = 128 << 20
 SPLIT_EVERY = 8
 _INSTALL = "the dask engine needs: pip install 'logscan[dask]'"
-_SAMPLE_LINES = 2000
 
 __all__ = ["PARTITION_SIZE", "read_logs_dask", "summarize_dask"]
 
@@ -164,8 +163,11 @@ def _line_offsets(units: list[Unit], scheduler: Any) -> list[int]:
     if counted:
         tasks = [dask.delayed(count_newlines, pure=True)(spans[i], opener=opener_for(
             units[i].source.path)) for i in counted]
-        with connect(scheduler) as client:
-            results = client.compute(tasks, sync=True)
+        if scheduler is None:  # no cluster needed for a quick count: threads here
+            results = list(dask.compute(*tasks, scheduler="threads"))
+        else:
+            with connect(scheduler) as client:
+                results = client.compute(tasks, sync=True)
         counts = dict(zip(counted, results, strict=True))
     offsets: list[int] = []
     before: dict[str, list[int]] = {}
