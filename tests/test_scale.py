@@ -245,3 +245,18 @@ def test_cli_engine_options(monkeypatch, tmp_path):
     missing = runner.invoke(main, [str(log), "--engine", "dask"])
     assert missing.exit_code == 2
     assert missing.output == "Error: the dask engine needs: pip install 'logscan[dask]'\n"
+
+
+def test_compressed_files_in_parallel_with_each_other(tmp_path):
+    """As many compressed files as workers: each worker decompresses its own."""
+    paths = []
+    for i in range(3):
+        plain = tmp_path / f"part{i}.log"
+        generate(plain, 2000, seed=10 + i)
+        packed = tmp_path / f"part{i}.log.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
+        paths.append(str(packed))
+    expected = stream_summarize(paths)
+    assert engines.summarize(paths, workers=2, block_size=64 << 10) == expected
+    assert engines.summarize(paths, workers=4, block_size=64 << 10) == expected
