@@ -17,12 +17,14 @@ from __future__ import annotations
 import string
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analyzer
-from analyzer import LogFormat
+from analyzer import LogFormat, parse
 
 # -- the servers' escaping -------------------------------------------------------------------
 
@@ -317,3 +319,33 @@ def test_writers_match_the_documented_examples():
     assert nginx_escape('GET /a"b\\c HTTP/1.1') == "GET /a\\x22b\\x5Cc HTTP/1.1"
     assert nginx_escape('ua"\x01\xff') == "ua\\x22\\x01\\xC3\\xBF"
     assert json_escape('a"b\\c\n\x01é') == 'a\\"b\\\\c\\n\\u0001é'
+
+
+# -- the fast tokenizer path and the exact regex path agree on any line ----------------------
+
+_piece = st.sampled_from(list('ab -"\\[]:/0123456789.\t') + ["é", "\x01", "HTTP/1.1", "GET ",
+                                                             "+0000", '"-"', "\\x41"])
+_junk = st.lists(_piece, max_size=8).map("".join)
+_TEMPLATES = [
+    '1.2.3.4 - {0} [01/Jan/2025:00:00:00 +0000] "{1}" 200 5 "{2}" "{3}"',
+    'h.example:80 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "{1}" 200 5 "{2}" "{3}" {4}',
+    '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "{1}" 200 {4} "{2}" "{3}" "{0}"',
+]
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(["combined", "common", "vhost_combined", "nginx_main", "combinedio"]),
+       rows=st.lists(st.tuples(st.sampled_from(_TEMPLATES), st.lists(_junk, min_size=5,
+                                                                     max_size=5)),
+                     min_size=1, max_size=5))
+def test_fast_and_exact_paths_agree(tmp_path_factory, fmt, rows):
+    path = tmp_path_factory.mktemp("paths") / "access.log"
+    path.write_text("".join(t.format(*(v or "-" for v in values)) + "\n" for t, values in rows),
+                    encoding="utf-8")
+    both = analyzer.parse_log(path, log_format=fmt)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "_fast_mask", lambda text, _: np.zeros(len(text), dtype=bool))
+        exact = analyzer.parse_log(path, log_format=fmt)
+    pd.testing.assert_frame_equal(both.frame, exact.frame)
+    pd.testing.assert_frame_equal(both.rejects, exact.rejects)
