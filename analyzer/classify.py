@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .clients import classify_user_agents
+from .clients import describe_user_agent
 from .methods import (
     APACHE_BUILTIN_METHODS,
     BODY_METHODS,
@@ -386,20 +387,20 @@ CLIENT_COLUMNS = ["class", "vhost", "method", "protocol", "status", "client", "u
 
 
 def client_hits(summary: Summary) -> pa.Table:
-    """:func:`client_table` as an Arrow table (what the report builder groups)."""
+    """:func:`client_table` as an Arrow table (what the report builder groups). Each distinct
+    user agent is described once (``analyzer.clients.describe_user_agent``)."""
     hits = summary.part("hits")
-    described = classify_user_agents(hits["user_agent"])
-    status = hits["status"].to_numpy(zero_copy_only=False) if hits.num_rows else np.array([])
-    names = np.select([status == code for code in CLASS_BY_STATUS],
-                      list(CLASS_BY_STATUS.values()), default="")
+    encoded = pc.dictionary_encode(hits["user_agent"]).combine_chunks()
+    described = [describe_user_agent(ua) for ua in encoded.dictionary.to_pylist()]
+    described.append(describe_user_agent(None))  # for nulls
+    codes = pc.fill_null(encoded.indices, len(described) - 1)
+    statuses = pa.array(list(CLASS_BY_STATUS), pa.int16())
     columns = {
-        "class": pa.array(names.astype(object) if len(names) else [], pa.string()),
+        "class": pc.take(pa.array(CLASSES, pa.string()), pc.index_in(hits["status"], statuses)),
         **{name: hits[name] for name in ("vhost", "method", "protocol", "status", "client",
                                          "user_agent")},
-        "ua_family": pa.array(described["ua_family"].astype(str).to_numpy(dtype=object),
-                              pa.string()),
-        "client_kind": pa.array(described["client_kind"].astype(str).to_numpy(dtype=object),
-                                pa.string()),
+        "ua_family": pc.take(pa.array([f for f, _ in described], pa.string()), codes),
+        "client_kind": pc.take(pa.array([k for _, k in described], pa.string()), codes),
         "count": hits["count"],
     }
     return pa.table(columns)
