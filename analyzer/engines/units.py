@@ -49,6 +49,7 @@ from ..summary import Summary
 UNIT_BLOCK_SIZE = 4 << 20  # a worker thread peaks near 80 MB; larger blocks are no faster
 RANGE_SIZE = 16 << 20  # local engine: small ranges keep every core busy to the end
 BATCH_ROWS = 80_000
+_DETECT_BLOCK = 2 << 20  # detection samples the first 1 MiB (analyzer.frame._head)
 Progress = Callable[[int], None]
 
 
@@ -151,7 +152,7 @@ def plan(
 
 def _detected(source: Source, opener: Opener | None) -> Source:
     """The source with the format of its first lines, as :func:`analyzer.iter_parsed` finds it."""
-    blocks = stream_blocks(source.path, opener=opener)
+    blocks = stream_blocks(source.path, opener=opener, block_size=_DETECT_BLOCK)
     try:
         head = _head(blocks)
     finally:
