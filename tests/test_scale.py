@@ -260,3 +260,13 @@ def test_compressed_files_in_parallel_with_each_other(tmp_path):
     expected = stream_summarize(paths)
     assert engines.summarize(paths, workers=2, block_size=64 << 10) == expected
     assert engines.summarize(paths, workers=4, block_size=64 << 10) == expected
+
+
+def test_dask_scheduler_by_address(dask_client):
+    """A running scheduler is reached by its address (a client of our own, closed after)."""
+    log = str(ROOT / "sample_logs" / "nginx_combined.log")
+    address = dask_client.scheduler.address
+    got = engines.summarize(log, engine="dask", scheduler=address)
+    assert got == stream_summarize(log)
+    report = engines.analyze(log, engine="dask", scheduler=address)
+    assert report.to_dict()["totals"]["lines"] == 380
