@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
@@ -54,9 +55,18 @@ def is_plain(path: str, opener: Opener | None = None) -> bool:
     """Whether the file is uncompressed, so that it can be read from any offset."""
     if path == STDIN:
         return False
+    if opener is None and local_path(path) and not _regular(path):
+        return False  # a FIFO or a device: read once, as a stream (opening it here would eat it)
     with _open(path, opener) as handle:
         head = handle.read(6)
     return not any(head.startswith(codec.magic) for codec in _CODECS)
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
 
 
 def split_ranges(
@@ -89,11 +99,17 @@ def iter_range_blocks(
     with _open(span.source, opener) as handle:
         start = 0 if span.start == 0 else _line_start_after(handle, span.start, span.size)
         stop = span.size if span.last else _line_start_after(handle, span.end, span.size)
-        if stop <= start:
-            return
-        handle.seek(start)
-        yield from _plain_blocks(span.source, _Bounded(handle, stop - start), b"", block_size,
-                                 max_line)
+        line = 1
+        if stop > start:
+            handle.seek(start)
+            for item in _plain_blocks(span.source, _Bounded(handle, stop - start), b"",
+                                      block_size, max_line):
+                line += item.lines if isinstance(item, Block) else 1
+                yield item
+        now = _current_size(handle)
+        if now is not None and now < min(span.end, span.size):  # truncated while being read
+            text = f"the file shrank while it was read, from {span.size} to {now} bytes"
+            yield Problem(span.source, line, "truncated_input", text.encode())
 
 
 def lines_in(items: list[Block | Problem] | tuple[Block | Problem, ...]) -> int:
@@ -177,6 +193,13 @@ class _Bounded(io.RawIOBase):
         got = self._handle.readinto(view[:want]) or 0  # type: ignore[attr-defined]
         self._left -= got
         return got
+
+
+def _current_size(handle: BinaryIO) -> int | None:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
 
 
 def _size(path: str, opener: Opener | None) -> int:

@@ -172,7 +172,13 @@ def iter_blocks(
         head = _read(path, raw, _MAGIC_BYTES)
         codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
         if codec is None:
-            yield from _plain_blocks(path, raw, head, block_size, max_line)
+            line = 1
+            for item in _plain_blocks(path, raw, head, block_size, max_line):
+                line += item.lines if isinstance(item, Block) else 1
+                yield item
+            shrunk = shrank(raw)
+            if shrunk is not None:
+                yield Problem(path, line, "truncated_input", shrunk.encode())
         else:
             chunks = _decompress(path, codec, head + _read(path, raw), raw)
             yield from _LineCutter(path, block_size, max_line).run(chunks)
@@ -236,6 +242,18 @@ def _size_left(raw: BinaryIO) -> int | None:
         return info.st_size - raw.tell() if stat.S_ISREG(info.st_mode) else None
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return None
+
+
+def shrank(raw: BinaryIO) -> str | None:
+    """How a regular file that was read to its end shrank meanwhile (truncated while being
+    read), or None when it did not."""
+    try:
+        read, now = raw.tell(), os.fstat(raw.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        return None
+    if now >= read:
+        return None
+    return f"the file shrank while it was read, from {read} or more bytes to {now}"
 
 
 def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:
