@@ -28,6 +28,7 @@ from .classify import (
     verdict_table,
 )
 from .guidance import Guidance
+from .methods import is_registered
 from .summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
 from .trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
 
@@ -325,6 +326,8 @@ class Report:
     client_field: str = "client"
     client_counts: ClientCounts = field(default_factory=ClientCounts)
     allow_checks: AllowChecks | None = None  # analyzer.allow_checks: is Allow honest?
+    # every method seen (None for requests without one), with its responses by status
+    methods: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -338,6 +341,12 @@ class Report:
     def requests(self) -> int:
         """Requests counted (inside the window, when there is one)."""
         return sum(self.status_counts.values())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a Report as the HTML report (without the page around it)."""
+        from .render.html import report_html
+
+        return report_html(self, fragment=True)
 
     def class_count(self, name: str) -> int:
         cls = self.classes.get(name)
@@ -365,6 +374,10 @@ class Report:
             "protocols": [p.to_dict() for p in self.protocols],
             "trends": self.trends.to_dict(),
             "allow_checks": self.allow_checks.to_dict() if self.allow_checks else None,
+            "methods": {
+                method: {"counts": dict(counts), "registered": is_registered(method)}
+                for method, counts in self.methods.items()
+            },
             "rejects": {
                 "count": self.rejects.count,
                 "reasons": dict(self.rejects.reasons),
@@ -404,6 +417,7 @@ def build_report(
         client_field=client_field,
         client_counts=_client_counts(clients),
         allow_checks=check_allow(summary, server=guess.name),
+        methods=_methods(summary),
     )
 
 
@@ -429,6 +443,20 @@ def _sources(summary: Summary) -> tuple[SourceReport, ...]:
                      r["rejected"], r["detection"])
         for r in rows
     )
+
+
+def _methods(summary: Summary) -> dict[str, dict[str, int]]:
+    """Responses by method and status, busiest method first; ``-`` for no method."""
+    requests = summary.part("requests").to_pandas()
+    if requests.empty:
+        return {}
+    requests = requests.dropna(subset=["status"]).assign(method=requests["method"].fillna("-"))
+    counts = requests.groupby(["method", "status"])["count"].sum()
+    order = counts.groupby(level="method").sum().sort_values(ascending=False, kind="stable")
+    return {
+        str(method): {str(int(status)): int(n) for status, n in counts[method].sort_index().items()}
+        for method in order.index
+    }
 
 
 def _status_counts(summary: Summary) -> dict[str, int]:

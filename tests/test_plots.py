@@ -314,11 +314,16 @@ def test_trend_plot_rings_a_class_spike_on_its_busiest_line():
     assert list(lines["spike (rule)"].get_ydata()) == [5]
 
 
-def test_status_heatmap_from_a_report(report):
-    ax = plots.status_heatmap(report)
-    rows = [t.get_text() for t in ax.get_yticklabels()]
-    assert rows == ["PATCH", "PUT", "FOO"]  # the methods with a verdict
-    assert ax.images[0].get_array().filled(0).tolist() == [[0, 22], [3, 0], [0, 2]]
+def test_status_heatmap_from_a_report_draws_what_the_frame_draws(frame, report):
+    from_report = plots.status_heatmap(report)
+    from_frame = plots.status_heatmap(frame)
+    rows = [t.get_text() for t in from_report.get_yticklabels()]
+    assert rows == ["GET", "PATCH", "PUT", "FOO", "(no method)"]  # every method, from "methods"
+    assert [t.get_text() for t in from_report.get_xticklabels()] == [
+        "200", "400", "405", "501", "505"
+    ]
+    assert (from_report.images[0].get_array().filled(0).tolist()
+            == from_frame.images[0].get_array().filled(0).tolist())
 
 
 def test_top_clients_plot_from_a_report(report):
