@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .errors import StateError, StateLockedError
@@ -44,7 +42,9 @@ CHECKPOINT = "checkpoint.json"
 LOCK = "lock"
 HISTORY = "history"
 TOTALS = "totals"
-_PARTITIONING = ds.partitioning(pa.schema([("day", pa.string())]), flavor="hive")
+# how to recover from a damaged or missing stored file
+_RECOVER = ("restore it from a backup, or move the state directory away to start over (the "
+            "next run reads the logs from their start)")
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,45 @@ class StateStore:
             raise StateError(str(self.directory), f"cannot read {CHECKPOINT} ({exc.strerror})") \
                 from None
         try:
-            return State.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError) as exc:
+            state = State.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StateError(str(self.directory), f"{CHECKPOINT} is damaged ({exc}); move it away "
                              "to start over") from None
+        if state.totals is not None and state.totals not in state.run_ids:
+            raise StateError(str(self.directory), f"{CHECKPOINT} is damaged (its totals name run "
+                             f"{state.totals}, which it does not list); move it away to start "
+                             "over")
+        return state
+
+    def verify(self, state: State) -> None:
+        """Every file the checkpoint names exists (call it holding the lock: a run that commits
+        meanwhile replaces the totals file)."""
+        for run in state.runs:
+            self._check_exists(self._history_path(run), f"run {run.id}")
+        if state.totals is not None:
+            self._check_exists(self._totals_path(state.totals), f"the totals of run {state.totals}")
+
+    def _history_path(self, run: RunRecord) -> Path:
+        return self.directory / HISTORY / f"day={run.day}" / f"{run.id}.parquet"
+
+    def _totals_path(self, run_id: str) -> Path:
+        return self.directory / TOTALS / f"{run_id}.parquet"
+
+    def _check_exists(self, path: Path, what: str) -> None:
+        if not path.is_file():
+            name = path.relative_to(self.directory)
+            raise StateError(str(self.directory), f"{name} is missing, but {CHECKPOINT} names "
+                             f"{what}; {_RECOVER}")
+
+    def _read_parquet(self, path: Path, what: str) -> pa.Table:
+        """A stored Parquet file, or a StateError naming it."""
+        self._check_exists(path, what)
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException):
+            name = path.relative_to(self.directory)
+            raise StateError(str(self.directory), f"{name} is damaged (not a readable Parquet "
+                             f"file); {_RECOVER}") from None
 
     def summary(self, runs: Iterable[RunRecord]) -> Summary:
         """The merged Summary of the given committed runs."""
@@ -174,33 +209,28 @@ class StateStore:
         Only the runs asked for are read, so the Parquet files of other runs (the orphans of a
         killed run) never count. A run that read nothing stores no rows and is left out.
         """
-        wanted = list(runs)
-        root = self.directory / HISTORY
-        if not wanted or not root.is_dir():
-            return {}
-        dataset = ds.dataset(root, format="parquet", partitioning=_PARTITIONING)
-        days = sorted({r.day for r in wanted})
-        table = dataset.to_table(
-            filter=ds.field("day").isin(days) & ds.field("run").isin([r.id for r in wanted])
-        )
-        if not table.num_rows:
-            return {}
-        table = table.drop_columns(["day"])
-        return {
-            run_id: Summary.from_arrow(table.filter(pc.equal(table["run"], run_id)))
-            for run_id in sorted(pc.unique(table["run"]).to_pylist())
-        }
+        pieces: dict[str, Summary] = {}
+        for run in sorted(runs, key=lambda r: r.id):
+            path = self._history_path(run)
+            table = self._read_parquet(path, f"run {run.id}")
+            if table.num_rows:
+                pieces[run.id] = self._summary(table, path)
+        return pieces
+
+    def _summary(self, table: pa.Table, path: Path) -> Summary:
+        try:
+            return Summary.from_arrow(table)
+        except (KeyError, ValueError, TypeError, pa.ArrowException):
+            name = path.relative_to(self.directory)
+            raise StateError(str(self.directory), f"{name} is damaged (not a stored Summary); "
+                             f"{_RECOVER}") from None
 
     def totals(self, state: State) -> Summary:
         """The Summary of every committed run."""
         if state.totals is None:
             return Summary.empty()
-        path = self.directory / TOTALS / f"{state.totals}.parquet"
-        try:
-            return Summary.from_arrow(pq.read_table(path))
-        except OSError as exc:
-            raise StateError(str(self.directory), f"cannot read {TOTALS}/{path.name} ({exc})") \
-                from None
+        path = self._totals_path(state.totals)
+        return self._summary(self._read_parquet(path, f"the totals of run {state.totals}"), path)
 
     # -- committing ---------------------------------------------------------------------------
     def commit(

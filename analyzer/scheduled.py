@@ -204,6 +204,7 @@ def run_report(
     with store.locked(wait):
         started = now()
         saved = store.load()
+        store.verify(saved)
         store.clean(saved)
         new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
         finished = max(now(), started)
