@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .methods import APACHE_BUILTIN_METHODS
+
 __all__ = ["GUIDANCE", "SERVERS", "VERDICTS", "Guidance", "guidance_for"]
 
 SERVERS = ("apache", "nginx", "unknown")
@@ -427,6 +429,7 @@ def guidance_for(server: str | None, verdict: str, method: str | None = None) ->
     server = server if server in SERVERS else "unknown"
     verdict = _VERDICT_ALIASES.get(verdict, verdict)
     row = (_INDEX.get((server, verdict, method))
+           or _apache_backend_row(server, verdict, method)
            or _INDEX.get((server, verdict, None))
            or _INDEX.get(("unknown", verdict, None)))
     if row is None:
@@ -437,6 +440,32 @@ def guidance_for(server: str | None, verdict: str, method: str | None = None) ->
         snippet = snippet.replace("{" + key + "}", value)
     return dataclasses.replace(row, snippet=snippet,
                                method=method if method == row.method else row.method)
+
+
+# Apache's core answers 405, never 501, to the methods it has built in (PATCH, PUT, DELETE, the
+# WebDAV methods): a 501 for one of them was passed through from behind Apache
+_APACHE_BACKEND_501 = Guidance(
+    "apache", "capability_gap",
+    title="Apache itself would answer 405 to this method: the 501 comes from behind it",
+    why="Apache knows this method by name (it is built in), so its core answers 405 where "
+        "nothing implements it. A 501 was passed through from a proxied backend, a CGI or PHP "
+        "application, or a module that refuses the request body's Transfer-Encoding. If no "
+        "resource implements the method, 501 is the right status; if clients need it, "
+        "implement it in that backend, or refuse it in Apache with 405 and Allow before it is "
+        "proxied.",
+    snippet=("# Implement {method} in the backend, or refuse it in Apache before proxying\n"
+             "RewriteEngine On\n"
+             "RewriteCond %{REQUEST_METHOD} ^{method}$\n"
+             "RewriteRule ^ - [R=405,L]\n"
+             'Header always set Allow "{allow}"'),
+    rfc="RFC 9110 §9.1, §15.6.2, §15.5.6",
+)
+
+
+def _apache_backend_row(server: str, verdict: str, method: str | None) -> Guidance | None:
+    if (server, verdict) == ("apache", "capability_gap") and method in APACHE_BUILTIN_METHODS:
+        return _APACHE_BACKEND_501
+    return None
 
 
 def _allow_examples(method: str | None) -> dict[str, str]:

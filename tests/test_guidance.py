@@ -150,3 +150,19 @@ def test_post_refused_on_nginx() -> None:
     apache = guidance_for("apache", "never_allowed", "OPTIONS").snippet
     assert "    AllowMethods GET POST\n" in apache
     assert '    Header always set Allow "GET, HEAD, POST"\n' in apache
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE", "PROPFIND"])
+def test_apache_501_for_a_built_in_method_points_behind_apache(method):
+    guidance = guidance_for("apache", "capability_gap", method)
+    assert guidance.title == (
+        "Apache itself would answer 405 to this method: the 501 comes from behind it"
+    )
+    assert f"RewriteCond %{{REQUEST_METHOD}} ^{method}$" in guidance.snippet
+    assert f'Allow "{method}' not in guidance.snippet and f", {method}" not in guidance.snippet
+
+
+def test_apache_501_for_an_unknown_token_is_apache_s_own():
+    assert guidance_for("apache", "capability_gap", "FOO").title == (
+        "Apache has no handler for this method: 501 is correct"
+    )
