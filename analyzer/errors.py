@@ -30,7 +30,8 @@ class UnknownFormatError(AnalyzerError):
     def __init__(self, value: str, problem: str) -> None:
         self.value = value
         self.problem = problem
-        super().__init__(f"log format {value!r}: {problem}")
+        shown = value if len(value) <= 100 else value[:97] + "..."
+        super().__init__(f"log format {shown!r}: {problem}")
 
 
 class FormatDetectionError(AnalyzerError):
