@@ -75,7 +75,11 @@ def measure(argv: list[str], *, repeat: int = 1) -> dict[str, float]:
 
 def _run(argv: list[str]) -> dict[str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stdin closed: GoAccess reads a piped stdin as more log; stderr to a file, not a pipe
+    # that nobody reads while it runs (GoAccess writes progress there, and would block)
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=errors)
     root = psutil.Process(proc.pid)
     peak = 0
     while True:
@@ -97,7 +101,9 @@ def _run(argv: list[str]) -> dict[str, float]:
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"{argv[:4]} failed: {proc.stderr.read().decode()[-2000:]}")
+        errors.seek(0)
+        raise SystemExit(f"{argv[:4]} failed: {errors.read().decode()[-2000:]}")
+    errors.close()
     return {"seconds": seconds, "peak_tree_rss_mb": peak / 2**20,
             "max_rss_mb": usage.ru_maxrss / 1024}
 
