@@ -108,7 +108,7 @@ def iter_range_blocks(
                 yield item
         now = _current_size(handle)
         if now is not None and now < min(span.end, span.size):  # truncated while being read
-            text = f"the file shrank while it was read, from {span.size} to {now} bytes"
+            text = f"the file shrank from {span.size} to {now} bytes while it was read"
             yield Problem(span.source, line, "truncated_input", text.encode())
 
 
@@ -217,5 +217,7 @@ def _open(path: str, opener: Opener | None) -> BinaryIO:
         return opener(path)
     try:
         return open(path, "rb", buffering=0)  # noqa: SIM115 - used in a with block
+    except PermissionError:
+        raise InputError(path, "permission denied") from None
     except OSError as exc:
         raise InputError(path, exc.strerror or str(exc)) from None

@@ -172,11 +172,11 @@ def iter_blocks(
         head = _read(path, raw, _MAGIC_BYTES)
         codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
         if codec is None:
-            line = 1
+            size, line = _size_of(raw), 1
             for item in _plain_blocks(path, raw, head, block_size, max_line):
                 line += item.lines if isinstance(item, Block) else 1
                 yield item
-            shrunk = shrank(raw)
+            shrunk = shrank(raw, size)
             if shrunk is not None:
                 yield Problem(path, line, "truncated_input", shrunk.encode())
         else:
@@ -244,16 +244,27 @@ def _size_left(raw: BinaryIO) -> int | None:
         return None
 
 
-def shrank(raw: BinaryIO) -> str | None:
-    """How a regular file that was read to its end shrank meanwhile (truncated while being
-    read), or None when it did not."""
+def _size_of(raw: BinaryIO) -> int | None:
+    """The size of a regular file (None for a pipe, a terminal, a device)."""
     try:
-        read, now = raw.tell(), os.fstat(raw.fileno()).st_size
+        info = os.fstat(raw.fileno())
     except (OSError, AttributeError, ValueError):
         return None
-    if now >= read:
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def shrank(raw: BinaryIO, size: int | None) -> str | None:
+    """How a regular file of ``size`` bytes when it was opened, read to its end, shrank
+    meanwhile (truncated while being read); None when it did not."""
+    now = _size_of(raw)
+    if size is None or now is None:
         return None
-    return f"the file shrank while it was read, from {read} or more bytes to {now}"
+    try:
+        read = raw.tell()
+    except (OSError, ValueError):
+        return None
+    was = max(size, read)
+    return f"the file shrank from {was} to {now} bytes while it was read" if now < was else None
 
 
 def _read(path: str, raw: BinaryIO, size: int = _READ_SIZE) -> bytes:
