@@ -447,6 +447,7 @@ def test_a_file_of_mixed_formats_shows_the_mix(tmp_path):
     (source,) = report["sources"]
     assert source["format"] == "combined"
     assert "other formats in the sample: common: 1, vhost_combined: 1" in source["detection"]
-    text = CliRunner().invoke(main, [str(REAL_LOGS / "crowdsec_apache2-logs-mixed-vhost.log"),
-                                     "--format", "html"]).stdout
-    assert "other formats in the sample: common: 1, vhost_combined: 1" in text
+    for fmt in ("text", "markdown", "html"):
+        text = CliRunner().invoke(main, [str(REAL_LOGS / "crowdsec_apache2-logs-mixed-vhost.log"),
+                                         "--format", fmt]).stdout
+        assert "other formats in the sample: common: 1, vhost_combined: 1" in text, fmt

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..report import ClassReport, Clients, Example, ProtocolReport, Report, Verdict
+from ..report import (
+    ClassReport,
+    Clients,
+    Example,
+    ProtocolReport,
+    Report,
+    SourceReport,
+    Verdict,
+)
 
 CLASS_TITLES = {
     "not_implemented": "not_implemented (501)",
@@ -69,6 +77,11 @@ def header_lines(report: Report) -> list[str]:
     if report.client_field != "client":
         lines.append(f"clients identified by: {report.client_field}")
     return lines
+
+
+def mixed(report: Report) -> list[SourceReport]:
+    """The sources whose detection found lines of other formats too (a file of mixed formats)."""
+    return [s for s in report.sources if s.detection and "other formats" in s.detection]
 
 
 def class_rows(report: Report) -> list[list[object]]:

@@ -39,6 +39,9 @@ def render_markdown(report: Report) -> str:
         ["source", "format", "lines", "parsed", "rejected"],
         [[s.path, s.format, s.lines, s.parsed, s.rejected] for s in report.sources],
     )]
+    mixed = common.mixed(report)
+    if mixed:
+        out += ["", *(f"- {cell(s.path)}: {cell(s.detection)}" for s in mixed)]
     out += ["", "## Classes", "", *md_table(common.CLASS_HEADERS, common.class_rows(report))]
     for name, title in common.CLASS_TITLES.items():
         cls = report.classes.get(name)

@@ -52,6 +52,7 @@ def render_text(report: Report, *, color: bool = False) -> str:
         ["source", "format", "lines", "parsed", "rejected"],
         [[s.path, s.format, s.lines, s.parsed, s.rejected] for s in report.sources],
     )]
+    out += [f"{terminal_safe(s.path)}: {terminal_safe(s.detection)}" for s in common.mixed(report)]
     out += ["", heading("Classes"), *table(common.CLASS_HEADERS, common.class_rows(report))]
     for name, title in common.CLASS_TITLES.items():
         cls = report.classes.get(name)
