@@ -44,7 +44,7 @@ from .units import (
 )
 
 _COMPACT_ROWS = 100_000
-_STREAM_BLOCKS = 4  # a stream is read in blocks of 4 parse blocks, handed whole to a worker
+_STREAM_BLOCKS = 2  # a stream is read in blocks of 2 parse blocks, handed whole to a worker
 __all__ = ["RANGE_SIZE", "default_workers", "summarize_local"]
 
 
@@ -81,7 +81,7 @@ def summarize_local(
                     if unit.span is not None or (whole and unit.source.path != STDIN):
                         fold.submit(pool, summarize_unit, unit, options, advance)
                     else:
-                        _stream(pool, fold, unit, options, advance)
+                        _stream(pool, fold, unit, options, advance, workers)
                     if fold.stopped:
                         break
                 piece = fold.result()
@@ -99,6 +99,7 @@ def _stream(
     unit: Unit,
     options: Options,
     advance: Callable[[int], None] | None,
+    workers: int,
 ) -> None:
     """A source read from its start here; its blocks parsed and summarised on the pool."""
     items = stream_blocks(unit.source.path, opener=opener_for(unit.source.path),
@@ -117,7 +118,9 @@ def _stream(
             empty = False
             relative = renumber(item, -consumed)  # pieces count lines from their own start
             consumed += item.lines if isinstance(item, Block) else 1
-            fold.submit(pool, _summarize_item, source, relative, options)
+            # a queued stream block holds its bytes: no more queued than there are workers
+            fold.submit(pool, _summarize_item, source, relative, options,
+                        limit=workers)
             if fold.stopped:
                 return
     finally:
@@ -151,10 +154,11 @@ class _OrderedFold:
         self.merged: Piece | None = None
         self.stopped = False  # --strict: a rejected line was found; later units are not needed
 
-    def submit(self, pool: ThreadPoolExecutor, fn: Callable[..., Piece], *args: object) -> None:
+    def submit(self, pool: ThreadPoolExecutor, fn: Callable[..., Piece], *args: object,
+               limit: int | None = None) -> None:
         while True:
             running = [f for f in self.pending if not f.done()]
-            if len(running) < self.limit:
+            if len(running) < (limit or self.limit):
                 break
             wait(running, return_when=FIRST_COMPLETED)
             self._drain()
