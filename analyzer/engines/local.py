@@ -90,7 +90,22 @@ def summarize_local(
     finally:
         if bar is not None:
             bar.close()
+    _release_memory()
     return finish(piece)
+
+
+def _release_memory() -> None:
+    """Give the blocks' memory back to the system before the report is built: Arrow's
+    allocator and glibc's keep freed memory for reuse, and the report would add to it."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
 def _stream(
