@@ -442,6 +442,18 @@ def test_detection_on_hostile_lines_stays_linear(tmp_path):
     assert result.exit_code == 2 and "no known log format fits" in result.stderr
 
 
+def test_detection_with_a_format_that_would_backtrack(tmp_path):
+    """Unquoted free-text fields separated by spaces make a backtracking regex take exponential
+    time on a line that almost fits; detection matches with RE2, like the parser."""
+    fmt = analyzer.LogFormat.resolve(" ".join(f"%{{X-H{i}}}i" for i in range(20)) + " %>s")
+    fits = " ".join(["a"] * 20) + " 200"
+    sample = ["a " * 5000] * 10 + [fits] * 11
+    start = time.perf_counter()
+    detection = analyzer.detect_format("x.log", sample, [fmt, analyzer.PRESETS["combined"]])
+    assert time.perf_counter() - start < 5
+    assert (detection.format, detection.matched, detection.tried) == (fmt, 11, 21)
+
+
 def test_a_file_of_mixed_formats_shows_the_mix(tmp_path):
     report = analyse(str(REAL_LOGS / "crowdsec_apache2-logs-mixed-vhost.log"))
     (source,) = report["sources"]

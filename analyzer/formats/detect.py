@@ -7,6 +7,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import FormatDetectionError
 from .fields import FieldSpec, Kind
 from .logformat import PRESETS, LogFormat
@@ -50,7 +53,8 @@ def detect_format(
     if not lines:
         return Detection(PRESETS["combined"], 0, 0)
     formats += [x for x in (with_extra_fields(f, lines) for f in formats) if x is not None]
-    hits = {fmt.name: [bool(fmt.python_regex.match(line)) for line in lines] for fmt in formats}
+    sample = _as_array(lines)
+    hits = {fmt.name: _matches(sample, fmt.regex) for fmt in formats}
     server = _server_hint(line for i, line in enumerate(lines)
                           if any(h[i] for h in hits.values()))
     ranked = sorted(
@@ -73,6 +77,21 @@ def detect_format(
     by_name = {f.name: f for f in formats}
     return Detection(best, matched, len(lines), others,
                      tuple(by_name[name] for name, _ in others))
+
+
+# Detection matches with RE2 (Arrow's regex kernels), as the parser does: linear time whatever
+# the lines and the format (Python's backtracking ``re`` can take exponential time on a format
+# with several unquoted free-text fields and a hostile line)
+
+
+def _as_array(lines: list[str]) -> pa.Array:
+    return pa.array([line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines],
+                    pa.string())
+
+
+def _matches(sample: pa.Array, pattern: str) -> list[bool]:
+    found = pc.match_substring_regex(sample, pattern)
+    return found.to_numpy(zero_copy_only=False).astype(bool).tolist()
 
 
 def _extras(fmt: LogFormat) -> int:
@@ -123,11 +142,11 @@ def with_extra_fields(fmt: LogFormat, lines: list[str]) -> LogFormat | None:
     is still read, with the extras as text columns ``extra_1``, ``extra_2``, ... Naming them
     needs the real format string (``--log-format``).
     """
-    prefix = re.compile(fmt.regex.removesuffix("$"))
+    rest_of_line = fmt.regex.removesuffix("$") + "(?P<logscan_rest>.*)$"
+    rests = pc.extract_regex(_as_array(lines), rest_of_line).field("logscan_rest")
     shapes: Counter[tuple[bool, ...]] = Counter()
-    for line in lines:
-        match = prefix.match(line)
-        rest = line[match.end() :] if match else ""
+    for rest in rests.to_pylist():
+        rest = rest or ""
         tokens = _EXTRA.findall(rest)
         if tokens and "".join(" " + t for t in tokens) == rest:
             shapes[tuple(t.startswith('"') for t in tokens)] += 1

@@ -131,10 +131,6 @@ class LogFormat:
             return None
         return build_plan(self.pieces)
 
-    @cached_property
-    def python_regex(self) -> re.Pattern[str]:
-        return re.compile(self.regex)
-
     def _pattern(self, *, fast: bool, groups: bool) -> str:
         parts: list[str] = []
         for piece, quoted in zip(self.pieces, _quote_states(self.pieces), strict=True):
