@@ -232,7 +232,7 @@ def analyze(
     hits = crossed(report, fail_on)
     if hits:
         shown = "; ".join(f"{t} (is {value})" for t, value in hits)
-        click.echo(f"logscan: --fail-on crossed: {shown}", err=True)
+        click.echo(f"logscan: --fail-on crossed: {terminal_safe(shown)}", err=True)
         sys.exit(1)
 
 
@@ -381,7 +381,7 @@ def report(
     if hits:
         alerts.append("crossed: " + "; ".join(f"{t} (is {value})" for t, value in hits))
     for alert in alerts:
-        click.echo(f"logscan: --fail-on {alert}", err=True)
+        click.echo(f"logscan: --fail-on {terminal_safe(alert)}", err=True)
     if alerts:
         sys.exit(1)
 
