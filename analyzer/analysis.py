@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from .errors import AnalyzerError
 from .formats import PRESETS, LogFormat
 from .frame import iter_parsed
-from .parse import ParsedBlock
+from .parse import ParsedBlock, join_blocks
 from .report import Report, Window, build_report
 from .summary import Summary
 
@@ -135,24 +134,13 @@ def _batches(
         order.setdefault(stats.path, len(order))
         if batch and (batch[0].source != block.source
                       or sum(b.table.num_rows for b in batch) >= _BATCH_ROWS):
-            yield _joined(batch), options
+            yield join_blocks(batch), options
             batch = []
         batch.append(block)
         options = {"format": stats.format, "detection": stats.detection,
                    "server": _server_of(stats.format, fixed), "order": order[stats.path]}
     if batch:
-        yield _joined(batch), options
-
-
-def _joined(blocks: list[ParsedBlock]) -> ParsedBlock:
-    """Consecutive blocks of one source as one (rows stay in line order)."""
-    if len(blocks) == 1:
-        return blocks[0]
-    tables = [b.table for b in blocks if b.table.num_rows]
-    table = (pa.concat_tables(tables, promote_options="permissive") if tables
-             else blocks[0].table)
-    rejects = pa.concat_tables([b.rejects for b in blocks])
-    return ParsedBlock(blocks[0].source, sum(b.lines for b in blocks), table, rejects)
+        yield join_blocks(batch), options
 
 
 def _server_of(format_name: str, fixed: LogFormat | None) -> str | None:

@@ -354,7 +354,7 @@ def report(
         --json /srv/reports/logscan.json --prometheus /var/lib/prometheus/node-exporter/logscan.prom
     logscan report access.log --state ~/.cache/logscan --fail-on new_method --quiet
     """
-    from .history import write_atomic
+    from .atomic import write_atomic
     from .render.prometheus import render_prometheus, write_textfile
     from .render.scheduled import render_run_text
     from .scheduled import run_report

@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .atomic import fsync_dir, fsync_file, write_atomic
 from .errors import StateError, StateLockedError
 from .incremental import Checkpoint
 from .summary import Summary
@@ -287,46 +288,11 @@ def write_parquet(table: pa.Table, path: Path) -> None:
             directory.mkdir(mode=0o700, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, temp)
-    _fsync(temp)
+    fsync_file(temp)
     os.replace(temp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_checkpoint(path: Path, data: Mapping[str, Any]) -> None:
     """Replace the checkpoint atomically: after a crash it is the old one or the new one."""
     write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n", mode=0o600)
-
-
-def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
-    """Replace a text file atomically (temp file beside it, fsync, ``os.replace``)."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            temp.unlink()
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        _fsync(path)
-    except OSError:  # some file systems cannot fsync a directory
-        pass

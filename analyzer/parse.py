@@ -89,6 +89,17 @@ def parse_block(block: Block, fmt: LogFormat, fallbacks: Sequence[LogFormat] = (
     return ParsedBlock(block.source, block.lines, table, rejects)
 
 
+def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
+    """Consecutive parsed blocks of one source as one (rows stay in line order)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    tables = [b.table for b in blocks if b.table.num_rows]
+    table = (pa.concat_tables(tables, promote_options="permissive") if tables
+             else blocks[0].table)
+    rejects = pa.concat_tables([b.rejects for b in blocks])
+    return ParsedBlock(blocks[0].source, sum(b.lines for b in blocks), table, rejects)
+
+
 def problem_block(problem: Problem) -> ParsedBlock:
     """A source-level problem (over-long line, damaged compression) as one rejected line."""
     text = problem.text.decode("utf-8", "backslashreplace")[:REJECT_TEXT_CHARS]

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from ..errors import InputError, StrictModeError
 from ..formats import LogFormat
 from ..frame import _detect, _head, empty_block
-from ..parse import ParsedBlock, parse_block, problem_block
+from ..parse import ParsedBlock, join_blocks, parse_block, problem_block
 from ..ranges import ByteRange, Opener, is_plain, iter_range_blocks, local_path, split_ranges
 from ..sources import (
     _CODECS,
@@ -304,7 +304,7 @@ class Summarizer:
     def _flush(self) -> None:
         if not self._batch:
             return
-        self._parts.append(summarize_block(_joined(self._batch), self.source, self.options))
+        self._parts.append(summarize_block(join_blocks(self._batch), self.source, self.options))
         self._batch, self._batch_rows = [], 0
         self._rows += self._parts[-1].num_rows
         if len(self._parts) > 1 and self._rows > 100_000:
@@ -319,17 +319,6 @@ class Summarizer:
         summary = Summary.merge_all(self._parts)
         lines = {self.source.path: self.lines} if self.lines else {}
         return Piece(summary, lines, self.strict)
-
-
-def _joined(blocks: list[ParsedBlock]) -> ParsedBlock:
-    """Consecutive parsed blocks of one source as one (rows stay in line order)."""
-    if len(blocks) == 1:
-        return blocks[0]
-    tables = [b.table for b in blocks if b.table.num_rows]
-    table = (pa.concat_tables(tables, promote_options="permissive") if tables
-             else blocks[0].table)
-    rejects = pa.concat_tables([b.rejects for b in blocks])
-    return ParsedBlock(blocks[0].source, sum(b.lines for b in blocks), table, rejects)
 
 
 def split_block(block: Block, size: int) -> Iterator[Block]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
+from ..atomic import write_atomic
 from ..scheduled import Metric
 
 
@@ -46,18 +46,4 @@ def render_prometheus(metrics: Sequence[Metric]) -> str:
 
 def write_textfile(path: str | os.PathLike[str], text: str) -> None:
     """Replace ``path`` atomically (readable by the collector: mode 0644)."""
-    target = Path(path)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            temp.unlink()
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text, mode=0o644)
