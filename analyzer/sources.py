@@ -169,8 +169,7 @@ def iter_blocks(
     """The source's lines in blocks of about ``block_size`` bytes, and its problems, in order."""
     raw = open_raw(path)
     try:
-        head = _read(path, raw, _MAGIC_BYTES)
-        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        head, codec = sniff(path, raw)
         if codec is None:
             size, line = _size_of(raw), 1
             for item in _plain_blocks(path, raw, head, block_size, max_line):
@@ -185,6 +184,12 @@ def iter_blocks(
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+def sniff(path: str, raw: BinaryIO) -> tuple[bytes, _Codec | None]:
+    """The first bytes of an input, and its compression when they are a codec's magic bytes."""
+    head = _read(path, raw, _MAGIC_BYTES)
+    return head, next((c for c in _CODECS if head.startswith(c.magic)), None)
 
 
 def _plain_blocks(
@@ -426,8 +431,7 @@ def read_head(path: str, size: int, raw: BinaryIO | None = None) -> bytes:
     handle = raw if raw is not None else open_raw(path)
     try:
         handle.seek(0)
-        head = _read(path, handle, _MAGIC_BYTES)
-        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        head, codec = sniff(path, handle)
         if codec is None:
             return (head + _read(path, handle, max(size - len(head), 0)))[:size]
         out = bytearray()
@@ -468,8 +472,7 @@ def iter_blocks_from(
     handle = raw if raw is not None else open_raw(path)
     try:
         handle.seek(0)
-        head = _read(path, handle, _MAGIC_BYTES)
-        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        head, codec = sniff(path, handle)
         if codec is None:
             handle.seek(offset)
             chunks: Iterator[bytes | Problem] = _plain_chunks(path, handle)

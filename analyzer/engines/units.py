@@ -29,8 +29,6 @@ from ..frame import _detect, _head, empty_block
 from ..parse import ParsedBlock, join_blocks, parse_block, problem_block
 from ..ranges import ByteRange, Opener, is_plain, iter_range_blocks, local_path, split_ranges
 from ..sources import (
-    _CODECS,
-    _MAGIC_BYTES,
     BLOCK_SIZE,
     MAX_LINE,
     STDIN,
@@ -43,6 +41,7 @@ from ..sources import (
     expand_inputs,
     iter_blocks,
     open_raw,
+    sniff,
 )
 from ..summary import Summary
 
@@ -199,8 +198,7 @@ def stream_blocks(
     raw = opener(path) if opener is not None else open_raw(path)
     try:
         handle = _Counted(raw, progress) if progress is not None else raw
-        head = _read(path, handle, _MAGIC_BYTES)
-        codec = next((c for c in _CODECS if head.startswith(c.magic)), None)
+        head, codec = sniff(path, handle)
         if codec is None:
             yield from _plain_blocks(path, handle, head, block_size, max_line)
         else:
