@@ -92,6 +92,17 @@ _TRACE_NGINX = Guidance(
     rfc="RFC 9110 §9.3.8, §15.5.6, §10.2.1",
 )
 
+# a server-level named location that gives NGINX's own 405s (TRACE included) an Allow header
+_NGINX_ALLOW_ON_405 = (
+    "server {\n"
+    "    error_page 405 = @method_not_allowed;\n"
+    "    location @method_not_allowed {\n"
+    '        add_header Allow "{static_allow}" always;\n'
+    "        return 405;\n"
+    "    }\n"
+    "}"
+)
+
 #: The table: (server, verdict, method) -> advice. Method-specific rows come first.
 GUIDANCE: tuple[Guidance, ...] = (
     _TRACE_APACHE,
@@ -257,13 +268,7 @@ GUIDANCE: tuple[Guidance, ...] = (
             "($sent_http_allow logs '-'). Add it to the 405s NGINX makes itself with error_page "
             "and a named location. List only what the resource accepts: static files take GET "
             "and HEAD (POST to a file is refused too). limit_except denies with 403, not 405.",
-        snippet="server {\n"
-                "    error_page 405 = @method_not_allowed;\n"
-                "    location @method_not_allowed {\n"
-                '        add_header Allow "{static_allow}" always;\n'
-                "        return 405;\n"
-                "    }\n"
-                "}",
+        snippet=_NGINX_ALLOW_ON_405,
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
     Guidance(
@@ -319,13 +324,7 @@ GUIDANCE: tuple[Guidance, ...] = (
         why="RFC 9110 says a 405 MUST carry Allow. Stock NGINX never sends one, so every 405 "
             "NGINX makes itself lacks it; 405s from a proxied backend carry whatever the backend "
             "sent. A server-level error_page adds it to all of NGINX's own 405s, TRACE included.",
-        snippet="server {\n"
-                "    error_page 405 = @method_not_allowed;\n"
-                "    location @method_not_allowed {\n"
-                '        add_header Allow "{static_allow}" always;\n'
-                "        return 405;\n"
-                "    }\n"
-                "}",
+        snippet=_NGINX_ALLOW_ON_405,
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
     # -- any other server, or an application behind a proxy ------------------------------------

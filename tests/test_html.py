@@ -8,10 +8,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from html_tags import tags_of
 
 import analyzer
 from analyzer.render.html import CSP, render_html, report_html
@@ -66,26 +66,6 @@ def report(hostile_log):
 @pytest.fixture(scope="module")
 def page(report) -> str:
     return render_html(report)
-
-
-class Tags(HTMLParser):
-    """Every start tag and its attributes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    handle_startendtag = handle_starttag
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = Tags()
-    parser.feed(html)
-    parser.close()
-    return parser.tags
 
 
 def test_the_log_values_reach_the_report(report):

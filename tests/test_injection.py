@@ -14,11 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from html_tags import tags_of
 
 from analyzer.cli import main
 
@@ -321,24 +321,6 @@ def test_json_is_json_whatever_the_bytes(outputs, nginx_raw_log, tmp_path):
 
 
 # -- HTML ---------------------------------------------------------------------------------------
-
-
-class Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    handle_startendtag = handle_starttag
-
-
-def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = Tags()
-    parser.feed(html)
-    parser.close()
-    return parser.tags
 
 
 def test_html_has_no_markup_from_the_log(outputs):
