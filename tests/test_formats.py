@@ -16,9 +16,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import analyzer
-from analyzer import PRESETS, LogFormat, UnknownFormatError
+from analyzer import PRESETS, LogFormat, UnknownFormatError, request_line
 
 
 def parse_lines(tmp_path: Path, fmt: str | LogFormat | None, *lines: str | bytes):
@@ -370,6 +372,40 @@ def test_request_line_split(tmp_path, request_line, method, target, protocol):
     decoded = request_line.encode().decode("unicode_escape") if "\\x" in request_line else None
     assert row["request"] == (decoded if decoded is not None else request_line)
     assert (row["method"], row["target"], row["protocol"]) == (method, target, protocol)
+
+
+def _split_one(line: str | None) -> tuple[str | None, str | None, str | None]:
+    """The request split of one line, by its definition (the vectorised split must agree)."""
+    if line is None:
+        return None, None, None
+    parts = line.split(" ")
+    proto_ok = len(parts) == 3 and re.fullmatch(request_line.PROTOCOL, parts[2]) is not None
+    if re.fullmatch(request_line.TOKEN, parts[0]) and (len(parts) == 2 or proto_ok):
+        return parts[0], parts[1] or None, parts[2] if proto_ok else None
+    if len(parts) < 2:
+        return None, None, None
+    found = re.fullmatch(request_line._GENERAL, line)
+    if found is None:
+        return None, None, None
+    return tuple(part or None for part in found.group("method", "target", "protocol"))
+
+
+_REQUEST_PIECES = st.sampled_from(
+    ["GET", "get", "M-SEARCH", " ", "  ", "/", "/a", "?q=1", "HTTP/1.1", "HTTP/2.0", "h2c/x", "-",
+     "", "\x16\x03", "\u00e9", "FOO", "1/x", "\t", "*", "é", "ü/1"]
+)
+_REQUEST_LINES = st.lists(
+    st.one_of(st.none(), st.lists(_REQUEST_PIECES, max_size=6).map("".join)), max_size=40
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=_REQUEST_LINES, skip=st.integers(0, 3))
+def test_request_split_agrees_with_its_definition_line_by_line(lines, skip):
+    array = pa.array(lines, pa.string()).slice(min(skip, len(lines)))
+    method, target, protocol = request_line.split_request(array)
+    got = list(zip(method.to_pylist(), target.to_pylist(), protocol.to_pylist(), strict=True))
+    assert got == [_split_one(line) for line in array.to_pylist()]
 
 
 def test_a_vhost_line_is_not_read_as_a_combined_line_with_a_spaced_user(tmp_path):
