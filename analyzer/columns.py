@@ -71,8 +71,9 @@ def epoch_times(text: pa.Array, scale: float) -> pa.Array:
 
 
 def parse_times(text: pa.Array, strptime: str) -> pa.Array:
-    """Each distinct timestamp string is parsed once: logs repeat them heavily."""
-    encoded = pc.dictionary_encode(text)
+    """Each distinct timestamp string is parsed once: logs repeat them heavily (``text`` may
+    come dictionary-encoded already)."""
+    encoded = text if isinstance(text, pa.DictionaryArray) else pc.dictionary_encode(text)
     parsed = pc.strptime(encoded.dictionary, format=strptime, unit="s", error_is_null=True)
     if parsed.type.tz is None:
         parsed = pc.assume_timezone(parsed, "UTC")

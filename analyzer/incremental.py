@@ -45,7 +45,7 @@ from .sources import (
     order_rotated,
     read_head,
 )
-from .summary import Summary
+from .summary import Summary, summary_columns
 
 FINGERPRINT_SIZE = 1024
 _DETECT_BYTES = 1 << 20
@@ -398,7 +398,8 @@ class _Reader:
                 own.close()
 
     def _summarize(self, item: Block | Problem, fmt: LogFormat) -> tuple[ParsedBlock, Summary]:
-        parsed = problem_block(item) if isinstance(item, Problem) else parse_block(item, fmt)
+        parsed = (problem_block(item) if isinstance(item, Problem)
+                  else parse_block(item, fmt, columns=summary_columns()))
         summary = Summary.from_block(parsed, format=fmt.describe(), server=fmt.server,
                                      order=self.order)
         return parsed, summary

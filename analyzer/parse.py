@@ -13,7 +13,7 @@ Every line of a block ends up in exactly one of the two outputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +23,9 @@ import pyarrow.csv as pacsv
 
 from .columns import typed
 from .escapes import decode_escapes
-from .formats.fields import Kind
+from .formats.fields import FieldSpec, Kind
 from .formats.logformat import LogFormat
-from .formats.tokens import TokenPlan
+from .formats.tokens import Group, TokenPlan
 from .request_line import split_request
 from .sources import MAX_LINE, Block, Problem
 
@@ -34,6 +34,9 @@ REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text
 _UNESCAPED_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.REQUEST)
 _STRING_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.ADDRESS)
 _NULL_STRING = pa.scalar(None, pa.string())
+_TIME_KINDS = (Kind.TIME, Kind.EPOCH)
+_TIME_PARTS = frozenset({"time_offset", "time_fraction"})  # folded into ``time``
+_REQUEST_PARTS = frozenset({"method", "target", "protocol"})  # from the request line
 
 
 @dataclass(frozen=True)
@@ -46,23 +49,34 @@ class ParsedBlock:
     rejects: pa.Table
 
 
-def parse_block(block: Block, fmt: LogFormat, fallbacks: Sequence[LogFormat] = ()) -> ParsedBlock:
+def parse_block(
+    block: Block,
+    fmt: LogFormat,
+    fallbacks: Sequence[LogFormat] = (),
+    columns: Collection[str] | None = None,
+) -> ParsedBlock:
     """Parse a block with ``fmt``; lines it does not match are tried with ``fallbacks`` in turn
-    (a file of mixed formats), through their exact patterns."""
+    (a file of mixed formats), through their exact patterns.
+
+    ``columns``: the canonical columns the caller reads (None: all). Other fields are still
+    checked against the format, so the same lines are parsed and rejected, but their values
+    are not built (a Summary reads 5 of the 9 fields of a combined line).
+    """
+    fmt_fields = _wanted_fields(fmt, columns)
     lines = _line_array(block.data)
     text, not_utf8 = _as_utf8(lines)
     too_long = _lengths(lines) > MAX_LINE
     fast = _fast_mask(text, fmt) & ~too_long
-    raw_fast = _tokenized(lines, fast, fmt.token_plan) if fast.any() else None
+    raw_fast = _tokenized(lines, fast, fmt.token_plan, fmt_fields) if fast.any() else None
     if raw_fast is None:
         fast[:] = False
     slow_rows = np.flatnonzero(~fast & ~too_long)
     slow_text = _without_newline(pc.take(text, slow_rows))
     raw_slow, matched = _exact(slow_text, fmt)
     parsed_rows = slow_rows[matched]
-    raw = _combine(np.flatnonzero(fast), raw_fast, parsed_rows, raw_slow, fmt)
+    raw = _combine(np.flatnonzero(fast), raw_fast, parsed_rows, raw_slow, fmt_fields)
     order = _line_order(fast, parsed_rows)
-    table, bad_time = _typed_table(raw, order, fmt, block.first_line)
+    table, bad_time = _typed_table(raw, order, fmt, fmt_fields, block.first_line)
     parsed = np.zeros(len(lines), dtype=bool)
     parsed[order] = True
     bad_time_rows = order[bad_time]
@@ -75,7 +89,8 @@ def parse_block(block: Block, fmt: LogFormat, fallbacks: Sequence[LogFormat] = (
         if not hit.any():
             continue
         rows = rest[hit]
-        other_table, other_bad = _typed_table(raw_other, rows, other, block.first_line)
+        other_table, other_bad = _typed_table(raw_other, rows, other,
+                                              _wanted_fields(other, columns), block.first_line)
         tables.append(other_table.filter(pa.array(~other_bad)))
         parsed[rows] = True
         bad_time_rows = np.union1d(bad_time_rows, rows[other_bad]).astype(np.int64)
@@ -107,6 +122,20 @@ def problem_block(problem: Problem) -> ParsedBlock:
         {"line": [problem.line], "reason": [problem.reason], "text": [text]}, schema=REJECT_SCHEMA
     )
     return ParsedBlock(problem.source, 1, pa.table({"line": pa.array([], pa.int64())}), rejects)
+
+
+def _wanted_fields(fmt: LogFormat, columns: Collection[str] | None) -> tuple[FieldSpec, ...]:
+    """The fields to build: those behind ``columns``, and always the time fields, whose values
+    decide whether a line is parsed at all (an unreadable timestamp rejects it)."""
+    if columns is None:
+        return fmt.fields
+    wanted = set(columns)
+    if wanted & _REQUEST_PARTS:
+        wanted |= {"request", "path", "query"}
+    return tuple(
+        f for f in fmt.fields
+        if f.column in wanted or f.kind in _TIME_KINDS or f.column in _TIME_PARTS
+    )
 
 
 def _line_array(data: bytes) -> pa.Array:
@@ -148,10 +177,13 @@ def _fast_mask(text: pa.Array, fmt: LogFormat) -> np.ndarray:
 
 
 def _tokenized(
-    lines: pa.Array, fast: np.ndarray, plan: TokenPlan | None
+    lines: pa.Array, fast: np.ndarray, plan: TokenPlan | None, fields: Sequence[FieldSpec]
 ) -> dict[str, pa.Array] | None:
-    """Field text of the fast lines, split by the CSV tokenizer (None if it disagrees)."""
+    """Text of ``fields`` on the fast lines, split by the CSV tokenizer (None if it disagrees).
+    Columns of other fields are tokenized (the line's shape is checked) but not built."""
     assert plan is not None
+    wanted = {f.column for f in fields}
+    groups = [g for g in plan.groups if any(f.column in wanted for f in g.fields)]
     chosen = lines if fast.all() else pc.filter(lines, pa.array(fast))
     offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[
         chosen.offset : chosen.offset + len(chosen) + 1
@@ -171,33 +203,63 @@ def _tokenized(
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
+                include_columns=[names[i] for g in groups for i in g.columns],
             ),
         )
     except pa.ArrowInvalid:
         return None
     if table.num_rows != len(chosen):
         return None
-    return _group_fields(table, plan)
+    return _group_fields(table, groups)
 
 
-def _group_fields(table: pa.Table, plan: TokenPlan) -> dict[str, pa.Array]:
+def _group_fields(table: pa.Table, groups: Sequence[Group]) -> dict[str, pa.Array]:
     raw: dict[str, pa.Array] = {}
-    for group in plan.groups:
-        if not group.fields:
-            continue
-        columns = [table.column(i).combine_chunks() for i in group.columns]
-        text = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, " ")
+    for group in groups:
+        columns = [table.column(f"c{i}").combine_chunks() for i in group.columns]
         single = group.single
         if single is not None:
             field, prefix, suffix = single
+            joined = _joined_distinct(columns) if field.kind in _TIME_KINDS else None
+            text = joined if joined is not None else _joined(columns)
             if prefix or suffix:
-                text = pc.utf8_slice_codeunits(text, len(prefix), -len(suffix) or 2**31 - 1)
+                text = _strip(text, len(prefix), len(suffix))
             raw[field.column] = text
             continue
+        text = _joined(columns)
         found = pc.extract_regex(text, group.regex)
         for field in group.fields:
             raw[field.column] = found.field(field.column)
     return raw
+
+
+def _joined(columns: Sequence[pa.Array]) -> pa.Array:
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, " ")
+
+
+def _joined_distinct(columns: Sequence[pa.Array]) -> pa.DictionaryArray | None:
+    """A timestamp logged as several tokens (``[10/Oct/2025:13:55:36 +0200]``), joined once per
+    distinct value, when every token after the first is the same on all lines (one UTC offset):
+    the time parser reads each distinct value once anyway, and joining every line cost more."""
+    if len(columns) < 2:
+        return None
+    constants = []
+    for column in columns[1:]:
+        distinct = pc.unique(column)
+        if len(distinct) != 1:
+            return None
+        constants.append(distinct[0])
+    first = pc.dictionary_encode(columns[0])
+    values = pc.binary_join_element_wise(first.dictionary, *constants, " ")
+    return pa.DictionaryArray.from_arrays(first.indices, values)
+
+
+def _strip(text: pa.Array, prefix: int, suffix: int) -> pa.Array:
+    """The text without its first ``prefix`` and last ``suffix`` characters."""
+    if isinstance(text, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(text.indices, _strip(text.dictionary, prefix,
+                                                                   suffix))
+    return pc.utf8_slice_codeunits(text, prefix, -suffix or 2**31 - 1)
 
 
 def _without_newline(text: pa.Array) -> pa.Array:
@@ -237,17 +299,21 @@ def _combine(
     raw_fast: dict[str, pa.Array] | None,
     slow_rows: np.ndarray,
     raw_slow: dict[str, pa.Array],
-    fmt: LogFormat,
+    fields: Sequence[FieldSpec],
 ) -> dict[str, pa.Array]:
     """Field text of all parsed lines: fast lines first, then the exactly matched ones."""
     out: dict[str, pa.Array] = {}
-    for field in fmt.fields:
+    for field in fields:
         parts = []
         if raw_fast is not None and len(fast_rows):
             parts.append(raw_fast[field.column])
         if len(slow_rows):
             parts.append(raw_slow[field.column])
-        out[field.column] = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        if len(parts) > 1:
+            parts = [p.dictionary_decode() if isinstance(p, pa.DictionaryArray) else p
+                     for p in parts]
+        out[field.column] = (parts[0] if len(parts) == 1 else pa.concat_arrays(parts)) if parts \
+            else pa.array([], pa.string())
     return out
 
 
@@ -257,13 +323,17 @@ def _line_order(fast: np.ndarray, parsed_slow: np.ndarray) -> np.ndarray:
 
 
 def _typed_table(
-    raw: dict[str, pa.Array], order: np.ndarray, fmt: LogFormat, first_line: int
+    raw: dict[str, pa.Array],
+    order: np.ndarray,
+    fmt: LogFormat,
+    fields: Sequence[FieldSpec],
+    first_line: int,
 ) -> tuple[pa.Table, np.ndarray]:
     """Typed columns in line order, and which rows had an unparseable timestamp."""
     sort = np.argsort(order, kind="stable") if len(order) and (np.diff(order) < 0).any() else None
     columns: dict[str, pa.Array] = {"line": pa.array(order + first_line, pa.int64())}
     bad_time = np.zeros(len(order), dtype=bool)
-    for field in fmt.fields:
+    for field in fields:
         column = typed(field, raw[field.column])
         if field.kind in (Kind.TIME, Kind.EPOCH):
             bad_time |= (column.is_null().to_numpy(zero_copy_only=False)

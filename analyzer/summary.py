@@ -62,6 +62,7 @@ __all__ = [
     "CLASS_BY_STATUS",
     "SUMMARY_SCHEMA",
     "Summary",
+    "summary_columns",
 ]
 
 #: Per-request class, by status (DESIGN.md section 4).
@@ -88,6 +89,12 @@ _CLASSED_COLUMNS = frozenset(
     {"line", "vhost", "status", "method", "protocol", "client", "user_agent", "target", "time",
      "request", "allow"}
 )
+
+
+def summary_columns(client_field: str = "client") -> frozenset[str] | None:
+    """The parsed columns a Summary reads, for :func:`analyzer.parse.parse_block`'s projection
+    (None: every column, since another ``client_field`` may name any of them)."""
+    return _CLASSED_COLUMNS if client_field == "client" else None
 
 
 @dataclass(frozen=True)

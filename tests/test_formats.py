@@ -632,3 +632,52 @@ def test_crlf_lines_take_the_fast_path_with_the_same_values(tmp_path, name):
     crlf = analyzer.parse_log(path, log_format=name).frame
     lf = parse_lines(tmp_path, name, line, line, line).frame
     pd.testing.assert_frame_equal(crlf.drop(columns="source"), lf.drop(columns="source"))
+
+
+# -- projection: a Summary's columns only --------------------------------------------------------
+
+_PROJECTION_LOGS = [
+    *sorted((Path(__file__).resolve().parents[1] / "sample_logs").glob("*.log")),
+    *(Path(__file__).resolve().parents[2] / "shared" / "real_logs" / name for name in (
+        "crowdsec_apache2-malformed.log", "crowdsec_nginx-http-malformed.log",
+        "crowdsec_http-dos-invalid-http-versions.log", "lnav_shop_nginx_xff.log",
+        "crowdsec_apache2-logs-mixed-vhost.log",
+    )),
+]
+
+
+@pytest.mark.parametrize("path", _PROJECTION_LOGS, ids=lambda p: p.name)
+def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
+    from analyzer.frame import _detect
+    from analyzer.parse import parse_block
+    from analyzer.sources import Block, iter_blocks
+    from analyzer.summary import summary_columns
+
+    blocks = [b for b in iter_blocks(str(path), block_size=1 << 16) if isinstance(b, Block)]
+    detection = _detect(str(path), blocks[:1])
+    wanted = summary_columns()
+    assert wanted is not None
+    parsed_lines = 0
+    for block in blocks:
+        whole = parse_block(block, detection.format, detection.fallbacks)
+        projected = parse_block(block, detection.format, detection.fallbacks, wanted)
+        assert projected.rejects.equals(whole.rejects)
+        kept = [c for c in whole.table.column_names if c in wanted]
+        assert projected.table.column_names == kept
+        assert projected.table.equals(whole.table.select(kept))
+        parsed_lines += projected.table.num_rows
+    assert parsed_lines > 0
+
+
+def test_timestamps_with_two_utc_offsets_in_one_block(tmp_path):
+    lines = [
+        '1.2.3.4 - - [26/Oct/2025:02:59:59 +0200] "GET / HTTP/1.1" 200 5 "-" "ua"',
+        '1.2.3.4 - - [26/Oct/2025:02:00:00 +0100] "GET / HTTP/1.1" 200 5 "-" "ua"',
+        '1.2.3.4 - - [26/Oct/2025:02:00:00 +0100] "GET /\\"q HTTP/1.1" 200 5 "-" "ua"',
+    ]
+    frame = parse_lines(tmp_path, "combined", *lines).frame
+    assert [t.isoformat() for t in frame["time"]] == [
+        "2025-10-26T00:59:59+00:00", "2025-10-26T01:00:00+00:00", "2025-10-26T01:00:00+00:00",
+    ]
+    one_offset = parse_lines(tmp_path, "combined", *lines[1:]).frame
+    assert [t.isoformat() for t in one_offset["time"]] == ["2025-10-26T01:00:00+00:00"] * 2

@@ -186,7 +186,8 @@ def _frame_partition(unit: Unit, offset: int, *, options: Options, columns_meta:
     import pyarrow.compute as pc
 
     tables = []
-    for parsed in parsed_blocks(unit, options, Summarizer(unit.source, options)):
+    reader = Summarizer(unit.source, options, every_column=True)
+    for parsed in parsed_blocks(unit, options, reader):
         if options.strict and parsed.rejects.num_rows:
             hit = parsed.rejects.slice(0, 1).to_pylist()[0]
             raise AnalyzerError(str(StrictModeError(unit.source.path, hit["line"] + offset,
@@ -221,7 +222,7 @@ def _meta(units: list[Unit]) -> pd.DataFrame:
 def _sample(unit: Unit) -> pd.DataFrame:
     """The first lines of a unit as a frame (its columns and their types)."""
     options = Options(block_size=1 << 16)
-    blocks = parsed_blocks(unit, options, Summarizer(unit.source, options))
+    blocks = parsed_blocks(unit, options, Summarizer(unit.source, options, every_column=True))
     try:
         for parsed in blocks:
             if parsed.table.num_rows:

@@ -43,7 +43,7 @@ from ..sources import (
     open_raw,
     sniff,
 )
-from ..summary import Summary
+from ..summary import Summary, summary_columns
 
 UNIT_BLOCK_SIZE = 4 << 20  # a worker thread peaks near 80 MB; larger blocks are no faster
 RANGE_SIZE = 16 << 20  # local engine: small ranges keep every core busy to the end
@@ -267,9 +267,12 @@ class Summarizer:
     ``BATCH_ROWS`` rows: one grouped aggregation over 100k rows costs half of four over 25k.
     """
 
-    def __init__(self, source: Source, options: Options) -> None:
+    def __init__(self, source: Source, options: Options, *, every_column: bool = False) -> None:
+        """``every_column``: parse every field of the format (frames), not only the ones a
+        Summary reads."""
         self.source = source
         self.options = options
+        self.columns = None if every_column else summary_columns(options.client_field)
         self.lines = 0
         self.strict: StrictHit | None = None
         self._batch: list[ParsedBlock] = []
@@ -286,7 +289,7 @@ class Summarizer:
             return problem_block(item)
         fmt = self.source.fmt
         assert fmt is not None, "detect() before parse()"
-        return parse_block(item, fmt, self.source.fallbacks)
+        return parse_block(item, fmt, self.source.fallbacks, self.columns)
 
     def add(self, parsed: ParsedBlock) -> None:
         self.lines += parsed.lines
