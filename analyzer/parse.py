@@ -203,6 +203,7 @@ def _tokenized(
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
+                check_utf8=False,  # the lines were checked once already (_as_utf8)
                 include_columns=[names[i] for g in groups for i in g.columns],
             ),
         )

@@ -38,6 +38,7 @@ from ..sources import (
     _LineCutter,
     _plain_blocks,
     _read,
+    count_lines,
     expand_inputs,
     iter_blocks,
     open_raw,
@@ -335,7 +336,7 @@ def split_block(block: Block, size: int) -> Iterator[Block]:
         end = len(raw) if len(raw) - start <= size else raw.rfind(b"\n", start, start + size) + 1
         if end <= start:  # one line longer than size: up to its newline
             end = raw.find(b"\n", start + size) + 1 or len(raw)
-        lines = raw.count(b"\n", start, end)
+        lines = count_lines(raw, start, end)
         last = end == len(raw)
         yield Block(block.source, line, data[start:end], lines,
                     block.unterminated and last)
