@@ -37,6 +37,7 @@ _NULL_STRING = pa.scalar(None, pa.string())
 _TIME_KINDS = (Kind.TIME, Kind.EPOCH)
 _TIME_PARTS = frozenset({"time_offset", "time_fraction"})  # folded into ``time``
 _REQUEST_PARTS = frozenset({"method", "target", "protocol"})  # from the request line
+_SLOTTED_ROWS = 256  # exact-path lines slotted between slices of the tokenized ones
 
 
 @dataclass(frozen=True)
@@ -70,38 +71,65 @@ def parse_block(
     raw_fast = _tokenized(lines, fast, fmt.token_plan, fmt_fields) if fast.any() else None
     if raw_fast is None:
         fast[:] = False
-    slow_rows = np.flatnonzero(~fast & ~too_long)
-    slow_text = _without_newline(pc.take(text, slow_rows))
-    raw_slow, matched = _exact(slow_text, fmt)
-    parsed_rows = slow_rows[matched]
-    raw = _combine(np.flatnonzero(fast), raw_fast, parsed_rows, raw_slow, fmt_fields)
-    order = _line_order(fast, parsed_rows)
-    table, bad_time = _typed_table(raw, order, fmt, fmt_fields, block.first_line)
     parsed = np.zeros(len(lines), dtype=bool)
-    parsed[order] = True
-    bad_time_rows = order[bad_time]
-    tables = [table.filter(pa.array(~bad_time))]
-    rest, rest_text = slow_rows[~matched], slow_text.filter(pa.array(~matched))
-    for other in fallbacks:
+    parts: list[tuple[np.ndarray, pa.Table]] = []
+    bad_times: list[np.ndarray] = []
+
+    def add(raw: dict[str, pa.Array], rows: np.ndarray, form: LogFormat) -> None:
+        table, bad_time = _typed_table(raw, rows, form, _wanted_fields(form, columns),
+                                       block.first_line)
+        parts.append((rows[~bad_time], table.filter(pa.array(~bad_time))))
+        bad_times.append(rows[bad_time])
+        parsed[rows] = True
+
+    if raw_fast is not None:
+        add(raw_fast, np.flatnonzero(fast), fmt)
+    rest = np.flatnonzero(~fast & ~too_long)
+    rest_text = _without_newline(pc.take(text, rest))
+    for form in (fmt, *fallbacks):
         if not len(rest):
             break
-        raw_other, hit = _exact(rest_text, other)
-        if not hit.any():
-            continue
-        rows = rest[hit]
-        other_table, other_bad = _typed_table(raw_other, rows, other,
-                                              _wanted_fields(other, columns), block.first_line)
-        tables.append(other_table.filter(pa.array(~other_bad)))
-        parsed[rows] = True
-        bad_time_rows = np.union1d(bad_time_rows, rows[other_bad]).astype(np.int64)
-        rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
-    if len(tables) > 1:
-        table = pa.concat_tables(tables, promote_options="permissive").sort_by("line")
-    else:
-        table = tables[0]
+        raw, hit = _exact(rest_text, form, _wanted_fields(form, columns))
+        if hit.any():
+            add(raw, rest[hit], form)
+            rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
+    if not parts:
+        add({f.column: pa.array([], pa.string()) for f in fmt_fields}, rest[:0], fmt)
+    table = _in_line_order(parts)
+    bad_time_rows = np.sort(np.concatenate(bad_times)).astype(np.int64)
     failed = np.flatnonzero(~parsed)
     rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
     return ParsedBlock(block.source, block.lines, table, rejects)
+
+
+def _in_line_order(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
+    """Tables of rows (each in line order, ``rows`` their block rows) merged in line order.
+
+    The few lines that took the exact path are slotted in between slices of the tokenized
+    ones and the slices copied once; many of them (a hostile log) are merged with one take.
+    """
+    parts = [p for p in parts if len(p[0])] or parts[:1]
+    if len(parts) == 1:
+        return parts[0][1]
+    parts.sort(key=lambda p: -len(p[0]))
+    main_rows, main = parts[0]
+    minor_rows = np.concatenate([rows for rows, _ in parts[1:]])
+    minor = pa.concat_tables([t for _, t in parts[1:]], promote_options="permissive")
+    if len(parts) > 2:
+        by_line = np.argsort(minor_rows, kind="stable")
+        minor_rows, minor = minor_rows[by_line], minor.take(by_line)
+    if len(minor_rows) > _SLOTTED_ROWS:
+        merged = pa.concat_tables([main, minor], promote_options="permissive")
+        return merged.take(np.argsort(np.concatenate([main_rows, minor_rows]), kind="stable"))
+    cuts = np.searchsorted(main_rows, minor_rows)
+    pieces, done, i = [], 0, 0
+    while i < len(cuts):
+        j = i + int(np.count_nonzero(cuts[i:] == cuts[i]))  # the run of lines slotted together
+        pieces += [main.slice(done, int(cuts[i]) - done), minor.slice(i, j - i)]
+        done, i = int(cuts[i]), j
+    pieces.append(main.slice(done))
+    # one chunk: a table of many small chunks costs more downstream than this one copy
+    return pa.concat_tables(pieces, promote_options="permissive").combine_chunks()
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
@@ -268,15 +296,18 @@ def _without_newline(text: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(trimmed, r"\r$", "")
 
 
-def _exact(text: pa.Array, fmt: LogFormat) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """Field text of the lines the full regex matches (escapes decoded), and which matched."""
+def _exact(
+    text: pa.Array, fmt: LogFormat, fields: Sequence[FieldSpec]
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Text of ``fields`` on the lines the full regex matches (escapes decoded), and which
+    matched."""
     if len(text) == 0:
         return {}, np.zeros(0, dtype=bool)
     found = pc.extract_regex(text, fmt.regex)
     matched = found.is_valid().to_numpy(zero_copy_only=False)
     hits = found.filter(pa.array(matched))
     raw: dict[str, pa.Array] = {}
-    for field in fmt.fields:
+    for field in fields:
         values = hits.field(field.column)
         if field.shape == "user" and fmt.escape == "apache":  # %u logs an empty name as ""
             values = pc.if_else(pc.equal(values, '""'), pa.scalar("", pa.string()), values)
@@ -295,34 +326,6 @@ def _unescape(values: pa.Array, style: str) -> pa.Array:
     return pc.replace_with_mask(values, has_escape, pa.array(decoded, pa.string()))
 
 
-def _combine(
-    fast_rows: np.ndarray,
-    raw_fast: dict[str, pa.Array] | None,
-    slow_rows: np.ndarray,
-    raw_slow: dict[str, pa.Array],
-    fields: Sequence[FieldSpec],
-) -> dict[str, pa.Array]:
-    """Field text of all parsed lines: fast lines first, then the exactly matched ones."""
-    out: dict[str, pa.Array] = {}
-    for field in fields:
-        parts = []
-        if raw_fast is not None and len(fast_rows):
-            parts.append(raw_fast[field.column])
-        if len(slow_rows):
-            parts.append(raw_slow[field.column])
-        if len(parts) > 1:
-            parts = [p.dictionary_decode() if isinstance(p, pa.DictionaryArray) else p
-                     for p in parts]
-        out[field.column] = (parts[0] if len(parts) == 1 else pa.concat_arrays(parts)) if parts \
-            else pa.array([], pa.string())
-    return out
-
-
-def _line_order(fast: np.ndarray, parsed_slow: np.ndarray) -> np.ndarray:
-    """Block row index of each combined row (fast rows, then slow ones)."""
-    return np.concatenate([np.flatnonzero(fast), parsed_slow]).astype(np.int64)
-
-
 def _typed_table(
     raw: dict[str, pa.Array],
     order: np.ndarray,
@@ -330,8 +333,8 @@ def _typed_table(
     fields: Sequence[FieldSpec],
     first_line: int,
 ) -> tuple[pa.Table, np.ndarray]:
-    """Typed columns in line order, and which rows had an unparseable timestamp."""
-    sort = np.argsort(order, kind="stable") if len(order) and (np.diff(order) < 0).any() else None
+    """Typed columns of the rows ``order`` (block rows, ascending), and which rows had an
+    unparseable timestamp."""
     columns: dict[str, pa.Array] = {"line": pa.array(order + first_line, pa.int64())}
     bad_time = np.zeros(len(order), dtype=bool)
     for field in fields:
@@ -344,11 +347,7 @@ def _typed_table(
         columns[field.column] = column
     _fold_time_parts(columns, fmt)
     _add_request_parts(columns, fmt)
-    table = pa.table(columns)
-    if sort is not None:
-        table = table.take(sort)
-        bad_time = bad_time[sort]
-    return table, bad_time
+    return pa.table(columns), bad_time
 
 
 def _fold_time_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> None:

@@ -92,19 +92,37 @@ class _Cuts:
         self.spread = pa.Array.from_buffers(
             pa.string(), 2 * n, [None, pa.py_buffer(bounds), request.buffers()[2]]
         )
+        self._values: pa.Array | None = None
 
     def values(self) -> pa.Array:
-        return pc.take(self.spread, pa.array(np.arange(0, 2 * self.n, 2, dtype=np.int64)))
+        if self._values is None:
+            self._values = pc.take(self.spread,
+                                   pa.array(np.arange(0, 2 * self.n, 2, dtype=np.int64)))
+        return self._values
 
     def pick(self, keep: np.ndarray, rest: np.ndarray, general: pa.Array | None) -> pa.Array:
         """The cut where ``keep``, ``general`` (one value per ``rest`` line) on the ``rest``
-        lines, null elsewhere: one take over both."""
+        lines, null elsewhere: one take over both (none when the cuts are already taken and
+        only need nulls)."""
+        if general is None and self._values is not None:
+            return _nulls_where_not(self._values, keep)
         index = np.where(keep, np.arange(0, 2 * self.n, 2, dtype=np.int64), -1)
         pool = self.spread
         if general is not None:
             index[rest] = 2 * self.n + np.arange(len(rest))
             pool = pa.concat_arrays([self.spread, general])
         return pc.take(pool, pa.array(index, mask=index < 0))
+
+
+def _nulls_where_not(values: pa.Array, keep: np.ndarray) -> pa.Array:
+    """``values`` (no nulls, no offset) with nulls where not ``keep``: a new validity bitmap
+    over the same data."""
+    if keep.all():
+        return values
+    validity = pa.py_buffer(np.packbits(keep, bitorder="little"))
+    buffers = values.buffers()
+    return pa.Array.from_buffers(values.type, len(values), [validity, *buffers[1:]],
+                                 null_count=int(len(keep) - np.count_nonzero(keep)))
 
 
 def _distinct_match(values: pa.Array, pattern: str) -> np.ndarray:
