@@ -178,6 +178,13 @@ PARTS: dict[str, _Part] = {
 }
 
 
+#: The parts that name a line of a source (``source``, ``line``): all of them sample parts.
+LINE_PARTS: tuple[str, ...] = tuple(
+    name for name, spec in PARTS.items() if {"source", "line"} <= set(spec.schema.names)
+)
+assert all(PARTS[name].k is not None for name in LINE_PARTS)
+
+
 class Summary:
     """Mergeable counts of one or more logs, or of any piece of one.
 
@@ -186,30 +193,54 @@ class Summary:
     :meth:`to_arrow` / :meth:`to_dict` and load with :meth:`from_arrow` / :meth:`from_dict`.
     """
 
-    __slots__ = ("_parts",)
+    # Count parts are sorted into their canonical order when first read, not when built or
+    # merged: a long input is merged many times and read once, and sorting the largest part
+    # (hits) at every merge cost as much time as the merge and a copy of it in memory.
+    __slots__ = ("_parts", "_unsorted")
 
     def __init__(self, parts: Mapping[str, pa.Table] | None = None, *, grouped: bool = False
                  ) -> None:
         """``parts`` by name (missing parts are empty); ``grouped`` says that each count part
-        already has one row per key (as the builders make them), so it is only sorted."""
+        already has one row per key (as the builders make them), so it is not aggregated."""
         given = dict(parts or {})
         unknown = set(given) - set(PARTS)
         if unknown:
             raise ValueError(f"unknown summary parts: {sorted(unknown)}")
-        self._parts = {
-            name: _canonical(_conform(given[name], spec), spec, aggregate=not grouped)
-            if name in given else spec.schema.empty_table()
-            for name, spec in PARTS.items()
-        }
+        self._parts: dict[str, pa.Table] = {}
+        self._unsorted: set[str] = set()
+        for name, spec in PARTS.items():
+            if name not in given:
+                self._parts[name] = spec.schema.empty_table()
+            elif spec.k is None:
+                table = _conform(given[name], spec)
+                self._parts[name] = table if grouped else _aggregate(table, spec)
+                self._unsorted.add(name)
+            else:
+                self._parts[name] = _canonical(_conform(given[name], spec), spec,
+                                               aggregate=not grouped)
 
     # -- access ---------------------------------------------------------------------------------
     @property
     def parts(self) -> dict[str, pa.Table]:
         """The part tables, by name (see the module docstring)."""
-        return dict(self._parts)
+        return {name: self.part(name) for name in PARTS}
 
     def part(self, name: str) -> pa.Table:
+        """One part, in its canonical order (sorted by its keys)."""
+        if name in self._unsorted:
+            self._parts[name] = _sorted(self._parts[name], PARTS[name])
+            self._unsorted.discard(name)
         return self._parts[name]
+
+    def with_parts(self, changed: Mapping[str, pa.Table]) -> Summary:
+        """This summary with some sample parts replaced (each already in canonical order, as
+        :func:`analyzer.engines.units.shift_lines` keeps them); the other parts are shared."""
+        if any(PARTS[name].k is None for name in changed):
+            raise ValueError("with_parts replaces sample parts only")
+        replaced = Summary.__new__(Summary)
+        replaced._parts = {**self._parts, **changed}
+        replaced._unsorted = set(self._unsorted)
+        return replaced
 
     @property
     def num_rows(self) -> int:
@@ -222,7 +253,7 @@ class Summary:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Summary):
             return NotImplemented
-        return all(self._parts[n].equals(other._parts[n]) for n in PARTS)
+        return all(self.part(n).equals(other.part(n)) for n in PARTS)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -324,13 +355,14 @@ class Summary:
             name: _merge_part([s._parts[name] for s in items], spec)
             for name, spec in PARTS.items()
         }
+        merged._unsorted = {name for name, spec in PARTS.items() if spec.k is None}
         return merged
 
     # -- serialising ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (timestamps as integer microseconds since the epoch, UTC)."""
         parts = {}
-        for name, table in self._parts.items():
+        for name, table in self.parts.items():
             columns = {}
             for field in table.schema:
                 column = table[field.name]
@@ -362,7 +394,7 @@ class Summary:
         Parquet: ``pyarrow.parquet.write_table(summary.to_arrow(), path)``."""
         schema = _long_schema()
         tables = []
-        for name, table in self._parts.items():
+        for name, table in self.parts.items():
             columns = [
                 pa.array([name] * table.num_rows, _S) if f.name == "part"
                 else (table[f.name] if f.name in table.column_names
@@ -615,12 +647,46 @@ def _conform(table: pa.Table, spec: _Part) -> pa.Table:
 
 
 def _merge_part(tables: list[pa.Table], spec: _Part) -> pa.Table:
+    """The part of merged summaries: count parts aggregated (sorted when read), sample parts
+    in canonical order."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return spec.schema.empty_table()
     if len(tables) == 1:
         return tables[0]
+    if spec.k is None:
+        return _aggregate(pa.concat_tables(tables), spec)
     return _canonical(pa.concat_tables(tables), spec)
+
+
+def _aggregate(table: pa.Table, spec: _Part) -> pa.Table:
+    """One row per key of a count part (in no particular order).
+
+    String keys are grouped by dictionary code: Arrow's grouper copies string keys into its
+    own rows, and for the hits part (user agents) that took twice the time and memory.
+    """
+    if not table.num_rows:
+        return table
+    group = spec.key_names + spec.order_names
+    aggregations = ([(s, "sum") for s in spec.sums] + [(m, "min") for m, _ in spec.mins]
+                    + [(m, "max") for m, _ in spec.maxs])
+    coded = table
+    for name in group:
+        if pa.types.is_string(table.schema.field(name).type):
+            index = coded.schema.get_field_index(name)
+            coded = coded.set_column(index, name, pc.dictionary_encode(coded[name]))
+    table = coded.group_by(group, use_threads=False).aggregate(aggregations)
+    table = table.rename_columns(
+        [c.rsplit("_", 1)[0] if c not in group else c for c in table.column_names]
+    )
+    return _conform(table, spec)
+
+
+def _sorted(table: pa.Table, spec: _Part) -> pa.Table:
+    sort = [(name, "ascending") for name in spec.key_names + spec.order_names]
+    if sort and table.num_rows > 1:
+        table = table.sort_by(sort)
+    return table.combine_chunks()
 
 
 def _canonical(table: pa.Table, spec: _Part, *, aggregate: bool = True) -> pa.Table:

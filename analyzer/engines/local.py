@@ -66,6 +66,7 @@ def summarize_local(
 ) -> Summary:
     """The merged Summary of the inputs (``paths`` already expanded, in reading order)."""
     workers = workers or default_workers()
+    _share_malloc_arenas()
     units = plan(paths, log_format, range_size=range_size, split=True)
     bar = progress(sum(unit_bytes(u) for u in units)) if progress is not None else None
     advance = bar.advance if bar is not None else None
@@ -92,6 +93,24 @@ def summarize_local(
             bar.close()
     _release_memory()
     return finish(piece)
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _share_malloc_arenas() -> None:
+    """At most two glibc malloc arenas for the worker threads' NumPy buffers.
+
+    By default each thread gets an arena of its own, and each keeps the freed block-sized
+    buffers it once held: on the 20,000,000-line log the peak was 395 MB with them and 375 MB
+    with two shared arenas, and the run was no slower.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
 def _release_memory() -> None:

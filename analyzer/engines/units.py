@@ -44,7 +44,7 @@ from ..sources import (
     open_raw,
     sniff,
 )
-from ..summary import Summary, summary_columns
+from ..summary import LINE_PARTS, Summary, summary_columns
 
 UNIT_BLOCK_SIZE = 4 << 20  # a worker thread peaks near 80 MB; larger blocks are no faster
 RANGE_SIZE = 16 << 20  # local engine: small ranges keep every core busy to the end
@@ -450,19 +450,18 @@ def shift_lines(summary: Summary, offsets: Mapping[str, int]) -> Summary:
     offsets = {s: n for s, n in offsets.items() if n}
     if not offsets:
         return summary
-    parts = summary.parts
-    changed = False
-    for name, table in parts.items():
-        if table.num_rows == 0 or not {"source", "line"} <= set(table.column_names):
+    changed: dict[str, pa.Table] = {}
+    for name in LINE_PARTS:
+        table = summary.part(name)
+        if table.num_rows == 0:
             continue
         names = pa.array(list(offsets), pa.string())
         where = pc.index_in(table["source"], value_set=names)
         add = np.array(list(offsets.values()) + [0], dtype=np.int64)
         index = pc.fill_null(where, len(offsets)).to_numpy(zero_copy_only=False)
         line = pc.add(table["line"], pa.array(add[index], pa.int64()))
-        parts[name] = table.set_column(table.column_names.index("line"), "line", line)
-        changed = True
-    return Summary(parts, grouped=True) if changed else summary
+        changed[name] = table.set_column(table.column_names.index("line"), "line", line)
+    return summary.with_parts(changed) if changed else summary
 
 
 def finish(piece: Piece) -> Summary:
