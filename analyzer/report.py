@@ -594,7 +594,7 @@ def _partition(
     once were the report's peak memory on a large log)."""
     if table.num_rows == 0:
         return {}
-    rows = table.select(keys).append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    rows = table.select(keys).append_column("_row", pa.array(np.arange(table.num_rows)))
     if where is not None:
         rows = rows.filter(where)
     groups = rows.group_by(keys, use_threads=False).aggregate([("_row", "list")])
