@@ -6,6 +6,7 @@ line on stderr, no traceback).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -418,8 +419,26 @@ def explain(status: str | None, width: int | None) -> None:
     click.echo(text, nl=False)
 
 
-def run() -> None:  # pragma: no cover - the console-script entry without click's wrapper noise
+def run(prog_name: str = "logscan") -> None:
+    """The ``logscan`` command (and ``python -m analyzer``): :func:`main`, then an exit that
+    skips tearing the interpreter down.
+
+    Every output is written and closed by then; freeing each module of pandas, Arrow and NumPy
+    one by one took 0.2 s, three per cent of a 5,000,000-line report. Click turns every outcome
+    into an exit code (errors included), which is kept.
+    """
     try:
-        main()
-    except BrokenPipeError:
-        sys.exit(0)
+        main(prog_name=prog_name)
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    except BrokenPipeError:  # the reader went away (logscan ... | head)
+        code = 0
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing left to deliver
+            pass
+    os._exit(code)
