@@ -37,7 +37,6 @@ _NULL_STRING = pa.scalar(None, pa.string())
 _TIME_KINDS = (Kind.TIME, Kind.EPOCH)
 _TIME_PARTS = frozenset({"time_offset", "time_fraction"})  # folded into ``time``
 _REQUEST_PARTS = frozenset({"method", "target", "protocol"})  # from the request line
-_SLOTTED_ROWS = 256  # exact-path lines slotted between slices of the tokenized ones
 
 
 @dataclass(frozen=True)
@@ -103,33 +102,13 @@ def parse_block(
 
 
 def _in_line_order(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
-    """Tables of rows (each in line order, ``rows`` their block rows) merged in line order.
-
-    The few lines that took the exact path are slotted in between slices of the tokenized
-    ones and the slices copied once; many of them (a hostile log) are merged with one take.
-    """
+    """Tables of rows (``rows``: their block rows, ascending) merged in line order."""
     parts = [p for p in parts if len(p[0])] or parts[:1]
     if len(parts) == 1:
         return parts[0][1]
-    parts.sort(key=lambda p: -len(p[0]))
-    main_rows, main = parts[0]
-    minor_rows = np.concatenate([rows for rows, _ in parts[1:]])
-    minor = pa.concat_tables([t for _, t in parts[1:]], promote_options="permissive")
-    if len(parts) > 2:
-        by_line = np.argsort(minor_rows, kind="stable")
-        minor_rows, minor = minor_rows[by_line], minor.take(by_line)
-    if len(minor_rows) > _SLOTTED_ROWS:
-        merged = pa.concat_tables([main, minor], promote_options="permissive")
-        return merged.take(np.argsort(np.concatenate([main_rows, minor_rows]), kind="stable"))
-    cuts = np.searchsorted(main_rows, minor_rows)
-    pieces, done, i = [], 0, 0
-    while i < len(cuts):
-        j = i + int(np.count_nonzero(cuts[i:] == cuts[i]))  # the run of lines slotted together
-        pieces += [main.slice(done, int(cuts[i]) - done), minor.slice(i, j - i)]
-        done, i = int(cuts[i]), j
-    pieces.append(main.slice(done))
-    # one chunk: a table of many small chunks costs more downstream than this one copy
-    return pa.concat_tables(pieces, promote_options="permissive").combine_chunks()
+    rows = np.concatenate([r for r, _ in parts])
+    merged = pa.concat_tables([t for _, t in parts], promote_options="permissive")
+    return merged.take(np.argsort(rows, kind="stable"))
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:

@@ -515,16 +515,6 @@ def _sum_by(table: pa.Table, keys: list[str]) -> pa.Table:
     return summed.rename_columns([*keys, "count"])
 
 
-def _sum_by_codes(table: pa.Table, keys: list[str]) -> pa.Table:
-    """:func:`_sum_by` over many keys, the string ones grouped by dictionary code: on 500,000
-    client rows it halved the grouping's time and memory (the grouper copies string keys)."""
-    coded = {k: pc.dictionary_encode(table[k]) if pa.types.is_string(table[k].type)
-             else table[k] for k in keys}
-    summed = _sum_by(pa.table({**coded, "count": table["count"]}), keys)
-    return pa.table({name: summed[name].cast(table[name].type) if name in keys
-                     else summed[name] for name in summed.column_names})
-
-
 def _top(table: pa.Table, key: str, top: int | None) -> tuple[tuple[str, int], ...]:
     ranked = table.filter(pc.greater(table["count"], 0)).sort_by(
         [("count", "descending"), (key, "ascending")])

@@ -690,22 +690,11 @@ def _sorted(table: pa.Table, spec: _Part) -> pa.Table:
 
 
 def _canonical(table: pa.Table, spec: _Part, *, aggregate: bool = True) -> pa.Table:
-    """Aggregated (count parts), cut to k per group (sample parts), sorted by keys."""
-    if aggregate and spec.counts and table.num_rows:
-        group = spec.key_names + spec.order_names
-        aggregations = ([(s, "sum") for s in spec.sums] + [(m, "min") for m, _ in spec.mins]
-                        + [(m, "max") for m, _ in spec.maxs])
-        table = table.group_by(group, use_threads=False).aggregate(aggregations)
-        table = table.rename_columns(
-            [c.rsplit("_", 1)[0] if c not in group else c for c in table.column_names]
-        )
-        table = _conform(table, spec)
-    sort = [(name, "ascending") for name in spec.key_names + spec.order_names]
-    if sort and table.num_rows > 1:
-        table = table.sort_by(sort)
-    if spec.k is not None:
-        table = _head_per_group(table, spec.key_names, spec.k)
-    return table.combine_chunks()
+    """A sample part: aggregated (when it counts too), sorted by keys, cut to k per group."""
+    if aggregate and spec.counts:
+        table = _aggregate(table, spec)
+    table = _sorted(table, spec)
+    return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 
 
 def _head_per_group(table: pa.Table, keys: list[str], k: int) -> pa.Table:
