@@ -17,6 +17,7 @@ blocks would have to be copied to them; see the README's Speed section.
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -44,6 +45,10 @@ from .units import (
 )
 
 _COMPACT_ROWS = 100_000
+# A worker back from an Arrow kernel waits for the GIL while another runs Python between its
+# kernels; a shorter switch interval (5 ms by default) hands it over sooner. Measured on the
+# 5,000,000-line log, eight runs each: 1.75 cores used on average with 5 ms, 1.80 with 0.5 ms.
+_SWITCH_INTERVAL = 0.0005
 _STREAM_BLOCKS = 1  # a stream is read in parse blocks, each handed to a worker (2 peaked 56 MB
 # higher on the 20M-line gzip log, at the same speed)
 __all__ = ["RANGE_SIZE", "default_workers", "summarize_local"]
@@ -72,6 +77,8 @@ def summarize_local(
     bar = progress(sum(unit_bytes(u) for u in units)) if progress is not None else None
     advance = bar.advance if bar is not None else None
     fold = _OrderedFold(workers + 1)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="logscan") as pool:
             try:
@@ -90,6 +97,7 @@ def summarize_local(
             finally:
                 fold.cancel()
     finally:
+        sys.setswitchinterval(switch)
         if bar is not None:
             bar.close()
     _release_memory()
