@@ -100,14 +100,21 @@ def iter_range_blocks(
         start = 0 if span.start == 0 else _line_start_after(handle, span.start, span.size)
         stop = span.size if span.last else _line_start_after(handle, span.end, span.size)
         line = 1
+        now = None
         if stop > start:
             handle.seek(start)
-            for item in _plain_blocks(span.source, _Bounded(handle, stop - start), b"",
-                                      block_size, max_line):
+            bounded = _Bounded(handle, stop - start)
+            for item in _plain_blocks(span.source, bounded, b"", block_size, max_line):
                 line += item.lines if isinstance(item, Block) else 1
                 yield item
-        now = _current_size(handle)
-        if now is not None and now < min(span.end, span.size):  # truncated while being read
+            # only a range that came up short lost lines: one read whole before the file
+            # shrank has all of its lines, whatever the size is now
+            short = bounded.left > 0
+        else:
+            now = _current_size(handle)
+            short = now is not None and now < min(span.end, span.size)
+        if short:  # truncated while being read
+            now = _current_size(handle) if now is None else now
             text = f"the file shrank from {span.size} to {now} bytes while it was read"
             yield Problem(span.source, line, "truncated_input", text.encode())
 
@@ -184,6 +191,11 @@ class _Bounded(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def left(self) -> int:
+        """Bytes still wanted (more than none at the end: the file was shorter)."""
+        return self._left
 
     def readinto(self, buffer) -> int:  # noqa: ANN001 - any writable buffer
         if self._left <= 0:

@@ -246,6 +246,17 @@ def test_byte_ranges_of_a_shrunk_file_report_it(tmp_path):
     assert reported and {p.reason for p in reported} == {"truncated_input"}
 
 
+def test_a_range_read_whole_before_the_file_shrank_lost_no_line(tmp_path):
+    path = tmp_path / "live.log"
+    path.write_bytes(joined(log_lines(3000)))
+    first = split_ranges(str(path), range_size=50_000)[0]
+    items = iter_range_blocks(first, block_size=1 << 20)  # the whole range in one block
+    block = next(items)
+    os.truncate(path, 10_000)  # after the range was read, before its reader finished
+    assert list(items) == []  # its lines are all there: nothing to report
+    assert isinstance(block, Block) and block.lines > 0
+
+
 @pytest.mark.parametrize("change", ["truncate", "append"])
 def test_a_file_changing_during_a_run_never_breaks_the_accounting(tmp_path, change):
     path = tmp_path / "live.log"
