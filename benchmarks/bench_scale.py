@@ -34,17 +34,10 @@ import time
 from pathlib import Path
 
 import psutil
+from bench_parse import FLOOR
 from generate import generate
 
 DATA = Path(__file__).parent / "data"
-_FLOOR = """
-import sys
-n = 0
-with open(sys.argv[1], "rb", buffering=0) as f:
-    while chunk := f.read(16 << 20):
-        n += chunk.count(b"\\n")
-print(n)
-"""
 
 # threads (the local engine) against worker processes over the same units: Summary only
 _THREADS = """
@@ -159,7 +152,7 @@ def main() -> None:
     for lines in args.lines:
         path = log_for(lines)
         size_mb = path.stat().st_size / 1e6
-        runs = [("floor", path, [sys.executable, "-c", _FLOOR, str(path)]),
+        runs = [("floor", path, [sys.executable, "-c", FLOOR, str(path)]),
                 ("logscan", path, [*logscan, str(path)])]
         if args.gzip:
             packed = gzip_of(path)
