@@ -34,11 +34,6 @@ LOG = good_lines(("GET / HTTP/1.1", 200), ("FOO / HTTP/1.1", 501), ("PUT /a HTTP
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
 def access_log(tmp_path: Path) -> Path:
     path = tmp_path / "access.log"
     path.write_text(LOG, encoding="utf-8")

@@ -38,11 +38,6 @@ LINES = [
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
 def access_log(tmp_path: Path) -> Path:
     path = tmp_path / "access.log"
     path.write_text("\n".join(LINES) + "\n", encoding="utf-8")

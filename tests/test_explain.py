@@ -12,11 +12,6 @@ LISTED = (400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505)
 KNOWN = "400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505"
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
 def test_the_listed_statuses() -> None:
     assert tuple(sorted(PAGES)) == LISTED
 

@@ -24,11 +24,6 @@ CONTRACT_KEYS = {"schema", "sources", "totals", "status_counts", "classes", "ver
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture
 def log(tmp_path: Path) -> Path:
     path = tmp_path / "access.log"
     path.write_bytes(lines(0, 6) + line(6, "FOO", 501, client="192.0.2.7")
