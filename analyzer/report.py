@@ -22,7 +22,6 @@ from .allow_checks import AllowChecks, check_allow
 from .classify import (
     NO_METHOD,
     ServerGuess,
-    client_hits,
     guess_server,
     protocol_table,
     verdict_table,
@@ -531,8 +530,6 @@ def _client_rows(summary: Summary) -> pa.Table:
     building the wide table first took three times the memory of the result.
     """
     hits = summary.part("hits")
-    if hits.num_rows == 0:
-        return _keyed(client_hits(summary))
     agents = pc.dictionary_encode(hits["user_agent"]).combine_chunks()
     described = [describe_user_agent(ua) for ua in agents.dictionary.to_pylist()]
     described.append(describe_user_agent(None))  # for nulls
@@ -562,18 +559,6 @@ def _client_rows(summary: Summary) -> pa.Table:
         "count": summed["count"],
     }
     return pa.table(columns)
-
-
-def _keyed(hits: pa.Table) -> pa.Table:
-    """The client hits with ``client`` ``-`` where unknown and ``key``: the method (the protocol
-    for 505), ``-`` where there is none. The raw user agent is left out (the report shows its
-    family and kind): it is most of the table's bytes, and every grouping below copies them."""
-    hits = hits.drop_columns(["user_agent"])
-    status = hits["status"]
-    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
-    hits = hits.set_column(hits.schema.get_field_index("client"), "client",
-                           pc.fill_null(hits["client"], NO_METHOD))
-    return hits.append_column("key", pc.fill_null(key, NO_METHOD))
 
 
 def _partition(
