@@ -63,7 +63,7 @@ def parse_block(
     are not built (a Summary reads 5 of the 9 fields of a combined line).
     """
     fmt_fields = _wanted_fields(fmt, columns)
-    lines = _line_array(block.data)
+    lines = _line_array(block.data, block.line_offsets())
     text, not_utf8 = _as_utf8(lines)
     too_long = _lengths(lines) > MAX_LINE
     fast = _fast_mask(text, fmt) & ~too_long
@@ -145,12 +145,10 @@ def _wanted_fields(fmt: LogFormat, columns: Collection[str] | None) -> tuple[Fie
     )
 
 
-def _line_array(data: bytes) -> pa.Array:
+def _line_array(data: bytes | memoryview, offsets: np.ndarray) -> pa.Array:
     """Zero-copy binary array of the block's lines, each with its newline."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1
-    offsets = np.concatenate([[0], ends]).astype(np.int32)
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.binary(), len(ends), buffers)
+    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1, buffers)
 
 
 def _lengths(lines: pa.Array) -> np.ndarray:

@@ -17,7 +17,7 @@ import stat
 import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
@@ -31,6 +31,7 @@ _READ_SIZE = 1 << 20
 _MAGIC_BYTES = 6
 _PIECE = 4 << 20  # most decompressed bytes handed on at once
 _FEED = 16 << 10  # compressed bytes fed to a decompressor at once (see _decompress)
+_SCAN = 1 << 18  # bytes compared at once when looking for newlines (a reused scratch buffer)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,19 @@ class Block:
     data: bytes | memoryview
     lines: int
     unterminated: bool = False  # the source ended without a newline after the last line
+    # where each line starts, then the end of the data: the offsets of an Arrow array of the
+    # lines, found once by the reader (see line_offsets) and reused by the parser
+    offsets: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, source: str, first_line: int, data: bytes | memoryview,
+           unterminated: bool = False) -> Block:
+        """A block of ``data`` (whole lines), its lines counted."""
+        offsets = line_offsets(data)
+        return cls(source, first_line, data, len(offsets) - 1, unterminated, offsets)
+
+    def line_offsets(self) -> np.ndarray:
+        return self.offsets if self.offsets is not None else line_offsets(self.data)
 
 
 @dataclass(frozen=True)
@@ -228,26 +242,37 @@ def _plain_blocks(
             else:
                 carry = bytes(buffer[:end])
             continue
-        lines = count_lines(buffer, 0, cut)
-        yield Block(path, line, memoryview(buffer)[:cut], lines)
-        line += lines
+        block = Block.of(path, line, memoryview(buffer)[:cut])
+        yield block
+        line += block.lines
         carry = bytes(buffer[cut:end])
     if carry and not skipping:
         cut = carry.rfind(b"\n") + 1
         if cut:
-            lines = count_lines(carry, 0, cut)
-            yield Block(path, line, carry[:cut], lines)
-            line += lines
+            block = Block.of(path, line, carry[:cut])
+            yield block
+            line += block.lines
         if cut < len(carry):
-            yield Block(path, line, carry[cut:] + b"\n", 1, unterminated=True)
+            yield Block.of(path, line, carry[cut:] + b"\n", unterminated=True)
 
 
-def count_lines(data: bytes | bytearray | memoryview, start: int = 0, end: int | None = None
-                ) -> int:
-    """Newlines in ``data[start:end]`` (NumPy: six times faster than ``bytes.count``)."""
+def line_offsets(data: bytes | bytearray | memoryview, start: int = 0, end: int | None = None
+                 ) -> np.ndarray:
+    """0, then the offset just after each newline in ``data[start:end]`` (from ``start``), as
+    int32: one more entry than there are newlines.
+
+    NumPy in windows of a reused scratch buffer: six times faster than ``bytes.count``, and a
+    block-sized comparison result would be a fresh allocation (page faults) for every block.
+    """
     end = len(data) if end is None else end
-    window = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
-    return int(np.count_nonzero(window == 10))
+    view = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    scratch = np.empty(min(_SCAN, len(view)), dtype=bool)
+    found = [np.zeros(1, dtype=np.int32)]
+    for at in range(0, len(view), _SCAN):
+        window = view[at : at + _SCAN]
+        newline = np.equal(window, 10, out=scratch[: len(window)])
+        found.append((np.flatnonzero(newline) + (at + 1)).astype(np.int32))
+    return np.concatenate(found)
 
 
 def _size_left(raw: BinaryIO) -> int | None:
@@ -425,9 +450,9 @@ class _LineCutter:
         unterminated = not block.endswith(b"\n")
         if unterminated:
             block += b"\n"
-        lines = count_lines(block)
-        yield Block(self.source, self.next_line, block, lines, unterminated)
-        self.next_line += lines
+        ready = Block.of(self.source, self.next_line, block, unterminated)
+        yield ready
+        self.next_line += ready.lines
 
 
 # -- reading from an offset (scheduled runs: analyzer.incremental) ------------------------------
@@ -577,9 +602,9 @@ class _OffsetCutter:
         self.pending = [data[cut:]] if self.tail else []
         self.pending_size = self.tail
         block = data[:cut] if self.tail else data
-        lines = count_lines(block)
-        yield Block(self.source, self.next_line, block, lines)
-        self.next_line += lines
+        whole = Block.of(self.source, self.next_line, block)
+        yield whole
+        self.next_line += whole.lines
         self.offset += cut
 
     def _finish(self, final: bool) -> Iterator[Block | Problem]:
@@ -593,7 +618,7 @@ class _OffsetCutter:
             self.long_head, self.long_size = None, 0
         if self.pending_size:
             data = b"".join(self.pending)
-            yield Block(self.source, self.next_line, data + b"\n", 1, unterminated=True)
+            yield Block.of(self.source, self.next_line, data + b"\n", unterminated=True)
             self.offset += len(data)
             self.next_line += 1
             self.pending, self.pending_size, self.tail = [], 0, 0

@@ -9,17 +9,22 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import itertools
 import lzma
 import sys
 import tracemalloc
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import analyzer
 from analyzer import InputError, sources
+from analyzer.engines.units import split_block
 from analyzer.sources import expand_inputs, order_rotated
 
 LINE = '192.0.2.{n} - - [01/Jan/2025:00:00:{s:02d} +0000] "GET /page/{n} HTTP/1.1" 200 {n} "-" "ua"'
@@ -396,3 +401,28 @@ def test_mixed_damage_in_one_file_keeps_exact_numbers(tmp_path):
             assert parsed.frame["line"].tolist() == [1, 3, 6, 8, 9, 10]
             assert rejects(parsed) == [(2, "empty"), (4, "not_utf8"), (5, "no_match"),
                                        (7, "no_match")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+    size=st.integers(min_value=1, max_value=120),
+)
+def test_blocks_split_on_line_ends_with_their_offsets(lines, size):
+    """A block cut into blocks of about ``size`` bytes: the same lines in order, each piece
+    numbered on, its offsets those of its own lines (what the parser uses as an Arrow array)."""
+    data = b"".join(line + b"\n" for line in lines)
+    block = sources.Block.of("x.log", 7, data)
+    assert block.lines == len(lines)
+    assert block.offsets.dtype == np.int32
+    assert block.offsets.tolist() == [0, *itertools.accumulate(len(x) + 1 for x in lines)]
+    pieces = list(split_block(block, size))
+    assert b"".join(bytes(p.data) for p in pieces) == data
+    line = 7
+    for piece in pieces:
+        assert piece.first_line == line
+        assert len(piece.data) <= size or piece.lines == 1
+        assert piece.offsets.tolist() == sources.line_offsets(bytes(piece.data)).tolist()
+        assert piece.lines == len(piece.offsets) - 1
+        line += piece.lines
+    assert line == 7 + len(lines)

@@ -38,7 +38,6 @@ from ..sources import (
     _LineCutter,
     _plain_blocks,
     _read,
-    count_lines,
     expand_inputs,
     iter_blocks,
     open_raw,
@@ -325,23 +324,21 @@ class Summarizer:
 
 def split_block(block: Block, size: int) -> Iterator[Block]:
     """A block as line-aligned blocks of about ``size`` bytes (lines numbered on)."""
-    data = memoryview(block.data) if not isinstance(block.data, memoryview) else block.data
-    if len(data) <= size:
+    if len(block.data) <= size:
         yield block
         return
-    raw = data.obj if isinstance(data.obj, bytes | bytearray) and len(data.obj) == len(data) \
-        else bytes(data)
-    start, line = 0, block.first_line
-    while start < len(raw):
-        end = len(raw) if len(raw) - start <= size else raw.rfind(b"\n", start, start + size) + 1
-        if end <= start:  # one line longer than size: up to its newline
-            end = raw.find(b"\n", start + size) + 1 or len(raw)
-        lines = count_lines(raw, start, end)
-        last = end == len(raw)
-        yield Block(block.source, line, data[start:end], lines,
-                    block.unterminated and last)
-        line += lines
-        start = end
+    data = memoryview(block.data)
+    offsets = block.line_offsets()
+    count = len(offsets) - 1
+    first = 0
+    while first < count:
+        start = int(offsets[first])
+        # the last line end within ``size`` bytes; a line longer than that goes alone
+        last = max(int(np.searchsorted(offsets, start + size, side="right")) - 1, first + 1)
+        yield Block(block.source, block.first_line + first, data[start : offsets[last]],
+                    last - first, block.unterminated and last == count,
+                    offsets[first : last + 1] - offsets[first])
+        first = last
 
 
 def _detected_from(source: Source, blocks: list[Block]) -> Source:
