@@ -683,10 +683,13 @@ def _aggregate(table: pa.Table, spec: _Part) -> pa.Table:
 
 
 def _sorted(table: pa.Table, spec: _Part) -> pa.Table:
+    # chunks combined first: Arrow sorts a table of several chunks resolving the chunk of
+    # every value it compares (the hits part of a 5,000,000-line log: 0.27 s against 0.10 s)
+    table = table.combine_chunks()
     sort = [(name, "ascending") for name in spec.key_names + spec.order_names]
     if sort and table.num_rows > 1:
         table = table.sort_by(sort)
-    return table.combine_chunks()
+    return table
 
 
 def _canonical(table: pa.Table, spec: _Part, *, aggregate: bool = True) -> pa.Table:
