@@ -213,3 +213,43 @@ def test_since_until_keep_the_window():
     assert summary.requests == 2
     # the line accounting still covers every line read
     assert summary.part("sources")["lines"].to_pylist() == [5]
+
+
+def _hits_rows(agents: list[str | None], client: str) -> pa.Table:
+    n = len(agents)
+    return pa.table({
+        "line": pa.array(range(1, n + 1), pa.int64()),
+        "client": pa.array([client] * n, pa.string()),
+        "time": pa.array([START] * n, TS),
+        "request": pa.array(["PATCH / HTTP/1.1"] * n, pa.string()),
+        "status": pa.array([501] * n, pa.int16()),
+        "user_agent": pa.array(agents, pa.string()),
+        "method": pa.array(["PATCH"] * n, pa.string()),
+        "target": pa.array(["/"] * n, pa.string()),
+        "protocol": pa.array(["HTTP/1.1"] * n, pa.string()),
+    })
+
+
+def test_user_agents_are_held_coded_and_read_as_sorted_strings():
+    """The hits part holds user agents as a dictionary while summaries merge (each piece with
+    its own dictionary), and reads back as strings in the order a string sort gives."""
+    first = Summary.from_table(_hits_rows(["zeta/1", "Alpha/2", None, "zeta/1"], "192.0.2.9"))
+    second = Summary.from_table(_hits_rows(["beta/3", "zeta/1", "Alpha/2"], "192.0.2.1"))
+    merged = second.merge(first)
+    held = merged._parts["hits"]["user_agent"]
+    assert held.type == pa.dictionary(pa.int32(), pa.string())
+    hits = merged.part("hits")
+    assert hits.schema.field("user_agent").type == pa.string()
+    assert hits.select(["client", "user_agent", "count"]).to_pylist() == [
+        {"client": "192.0.2.1", "user_agent": "Alpha/2", "count": 1},
+        {"client": "192.0.2.1", "user_agent": "beta/3", "count": 1},
+        {"client": "192.0.2.1", "user_agent": "zeta/1", "count": 1},
+        {"client": "192.0.2.9", "user_agent": "Alpha/2", "count": 1},
+        {"client": "192.0.2.9", "user_agent": "zeta/1", "count": 2},
+        {"client": "192.0.2.9", "user_agent": None, "count": 1},
+    ]
+    assert hits.equals(hits.sort_by([(n, "ascending") for n in
+                                     ["vhost", "status", "method", "protocol", "client",
+                                      "user_agent"]]))
+    assert Summary.from_dict(json.loads(json.dumps(merged.to_dict()))) == merged
+    assert first.merge(second).part("hits").equals(hits)
