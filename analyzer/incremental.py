@@ -399,7 +399,7 @@ class _Reader:
 
     def _summarize(self, item: Block | Problem, fmt: LogFormat) -> tuple[ParsedBlock, Summary]:
         parsed = (problem_block(item) if isinstance(item, Problem)
-                  else parse_block(item, fmt, columns=summary_columns()))
+                  else parse_block(item, fmt, columns=summary_columns(), in_line_order=False))
         summary = Summary.from_block(parsed, format=fmt.describe(), server=fmt.server,
                                      order=self.order)
         return parsed, summary

@@ -54,6 +54,8 @@ def parse_block(
     fmt: LogFormat,
     fallbacks: Sequence[LogFormat] = (),
     columns: Collection[str] | None = None,
+    *,
+    in_line_order: bool = True,
 ) -> ParsedBlock:
     """Parse a block with ``fmt``; lines it does not match are tried with ``fallbacks`` in turn
     (a file of mixed formats), through their exact patterns.
@@ -61,6 +63,9 @@ def parse_block(
     ``columns``: the canonical columns the caller reads (None: all). Other fields are still
     checked against the format, so the same lines are parsed and rejected, but their values
     are not built (a Summary reads 5 of the 9 fields of a combined line).
+    ``in_line_order=False``: the rows of the fast path come first and the others after them
+    (each in line order), for a caller that does not need line order (a Summary): putting
+    every row in line order copies the whole table.
     """
     fmt_fields = _wanted_fields(fmt, columns)
     lines = _line_array(block.data, block.line_offsets())
@@ -94,7 +99,7 @@ def parse_block(
             rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
     if not parts:
         add({f.column: pa.array([], pa.string()) for f in fmt_fields}, rest[:0], fmt)
-    table = _in_line_order(parts)
+    table = _in_line_order(parts) if in_line_order else _concatenated(parts)
     bad_time_rows = np.sort(np.concatenate(bad_times)).astype(np.int64)
     failed = np.flatnonzero(~parsed)
     rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
@@ -109,6 +114,13 @@ def _in_line_order(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
     rows = np.concatenate([r for r, _ in parts])
     merged = pa.concat_tables([t for _, t in parts], promote_options="permissive")
     return merged.take(np.argsort(rows, kind="stable"))
+
+
+def _concatenated(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
+    tables = [t for rows, t in parts if len(rows)] or [parts[0][1]]
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:

@@ -292,7 +292,7 @@ class Summary:
         until: datetime | None = None,
         order: int = 0,
     ) -> Summary:
-        """Summarise one source's parsed rows (``line`` plus canonical columns), in line order.
+        """Summarise one source's parsed rows (``line`` plus canonical columns), in any order.
 
         The ``sources`` part counts the rows as lines and parsed lines; :meth:`from_block` counts
         the block's lines and rejects instead.
@@ -479,11 +479,14 @@ def _summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str
         "status": status,
     }
     time = _column(table, "time", _TS)
+    line = _column(table, "line", _I64)
     grouped = _group(
-        {**keys, "time": time, "row": pa.array(np.arange(n, dtype=np.int64))}, list(keys),
-        [([], "count_all"), ("time", "min"), ("time", "max"), ("row", "min")],
+        {**keys, "time": time, "line": line}, list(keys),
+        [([], "count_all"), ("time", "min"), ("time", "max"), ("line", "min")],
     )
-    first_rows = grouped["row_min"]
+    # the first row of a group is its smallest line (the first such row): the rows need not
+    # be in line order (see analyzer.parse.parse_block's in_line_order)
+    first_rows = pc.index_in(grouped["line_min"], value_set=line)
     parts = {
         "requests": pa.table({
             **{k: grouped[k] for k in keys},
@@ -493,7 +496,7 @@ def _summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str
         "firsts": pa.table({
             **{k: grouped[k] for k in keys},
             "source": pa.array([source] * grouped.num_rows, _S),
-            "line": pc.take(_column(table, "line", _I64), first_rows),
+            "line": grouped["line_min"],
             "target": pc.take(_column(table, "target", _S), first_rows),
         }),
     }

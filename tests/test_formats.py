@@ -648,16 +648,21 @@ _PROJECTION_LOGS = [
 
 @pytest.mark.parametrize("path", _PROJECTION_LOGS, ids=lambda p: p.name)
 def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
+    _check_projection(path)
+
+
+def _check_projection(path: Path) -> int:
+    """Checks a projected parse of every block; how many blocks came out of line order."""
     from analyzer.frame import _detect
     from analyzer.parse import parse_block
     from analyzer.sources import Block, iter_blocks
-    from analyzer.summary import summary_columns
+    from analyzer.summary import Summary, summary_columns
 
     blocks = [b for b in iter_blocks(str(path), block_size=1 << 16) if isinstance(b, Block)]
     detection = _detect(str(path), blocks[:1])
     wanted = summary_columns()
     assert wanted is not None
-    parsed_lines = 0
+    parsed_lines = mixed = 0
     for block in blocks:
         whole = parse_block(block, detection.format, detection.fallbacks)
         projected = parse_block(block, detection.format, detection.fallbacks, wanted)
@@ -666,7 +671,20 @@ def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
         assert projected.table.column_names == kept
         assert projected.table.equals(whole.table.select(kept))
         parsed_lines += projected.table.num_rows
+        # out of line order (fast rows first): the same rows, and the same Summary
+        unordered = parse_block(block, detection.format, detection.fallbacks, wanted,
+                                in_line_order=False)
+        assert unordered.table.sort_by("line").equals(projected.table)
+        assert Summary.from_block(unordered) == Summary.from_block(projected)
+        mixed += not unordered.table["line"].equals(projected.table["line"])
     assert parsed_lines > 0
+    return mixed
+
+
+def test_unordered_parse_is_exercised():
+    """At least one of the projection logs mixes fast and exact lines in one block, so the
+    unordered parse above is tested with rows actually out of line order."""
+    assert sum(_check_projection(path) for path in _PROJECTION_LOGS) > 0
 
 
 def test_timestamps_with_two_utc_offsets_in_one_block(tmp_path):

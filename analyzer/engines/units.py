@@ -289,7 +289,8 @@ class Summarizer:
             return problem_block(item)
         fmt = self.source.fmt
         assert fmt is not None, "detect() before parse()"
-        return parse_block(item, fmt, self.source.fallbacks, self.columns)
+        return parse_block(item, fmt, self.source.fallbacks, self.columns,
+                           in_line_order=self.columns is None)
 
     def add(self, parsed: ParsedBlock) -> None:
         self.lines += parsed.lines
