@@ -117,6 +117,7 @@ def _in_line_order(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
 
 
 def _concatenated(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
+    """The tables of rows one after the other (see ``in_line_order``)."""
     tables = [t for rows, t in parts if len(rows)] or [parts[0][1]]
     if len(tables) == 1:
         return tables[0]
@@ -124,7 +125,7 @@ def _concatenated(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
-    """Consecutive parsed blocks of one source as one (rows stay in line order)."""
+    """Consecutive parsed blocks of one source as one (rows in block order)."""
     if len(blocks) == 1:
         return blocks[0]
     tables = [b.table for b in blocks if b.table.num_rows]

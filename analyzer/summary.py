@@ -670,16 +670,14 @@ def _conform(table: pa.Table, spec: _Part) -> pa.Table:
 
 def _encoded(column: pa.Array | pa.ChunkedArray, kind: pa.DictionaryType
              ) -> pa.Array | pa.ChunkedArray:
-    """``column`` as a dictionary column of ``kind``."""
+    """``column`` as a dictionary column of ``kind`` (string values, int32 indices)."""
+    if column.type == kind:
+        return column
     if pa.types.is_dictionary(column.type):
-        if column.type.value_type != kind.value_type:
-            column = column.cast(column.type.value_type).cast(kind.value_type)
-        elif column.type == kind:
-            return column
+        column = column.cast(column.type.value_type)
     if column.type != kind.value_type:
         column = column.cast(kind.value_type)
-    encoded = pc.dictionary_encode(column)
-    return encoded if encoded.type == kind else encoded.cast(kind)
+    return pc.dictionary_encode(column)
 
 
 def _merge_part(tables: list[pa.Table], spec: _Part) -> pa.Table:
