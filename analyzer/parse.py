@@ -99,29 +99,24 @@ def parse_block(
             rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
     if not parts:
         add({f.column: pa.array([], pa.string()) for f in fmt_fields}, rest[:0], fmt)
-    table = _in_line_order(parts) if in_line_order else _concatenated(parts)
+    table = _merged(parts, in_line_order=in_line_order)
     bad_time_rows = np.sort(np.concatenate(bad_times)).astype(np.int64)
     failed = np.flatnonzero(~parsed)
     rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
     return ParsedBlock(block.source, block.lines, table, rejects)
 
 
-def _in_line_order(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
-    """Tables of rows (``rows``: their block rows, ascending) merged in line order."""
+def _merged(parts: list[tuple[np.ndarray, pa.Table]], *, in_line_order: bool) -> pa.Table:
+    """Tables of rows (``rows``: their block rows, ascending) as one table: merged in line
+    order, or one after the other."""
     parts = [p for p in parts if len(p[0])] or parts[:1]
     if len(parts) == 1:
         return parts[0][1]
-    rows = np.concatenate([r for r, _ in parts])
     merged = pa.concat_tables([t for _, t in parts], promote_options="permissive")
+    if not in_line_order:
+        return merged
+    rows = np.concatenate([r for r, _ in parts])
     return merged.take(np.argsort(rows, kind="stable"))
-
-
-def _concatenated(parts: list[tuple[np.ndarray, pa.Table]]) -> pa.Table:
-    """The tables of rows one after the other (see ``in_line_order``)."""
-    tables = [t for rows, t in parts if len(rows)] or [parts[0][1]]
-    if len(tables) == 1:
-        return tables[0]
-    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
