@@ -82,9 +82,11 @@ def parse_block(
     def add(raw: dict[str, pa.Array], rows: np.ndarray, form: LogFormat) -> None:
         table, bad_time = _typed_table(raw, rows, form, _wanted_fields(form, columns),
                                        block.first_line)
-        parts.append((rows[~bad_time], table.filter(pa.array(~bad_time))))
-        bad_times.append(rows[bad_time])
         parsed[rows] = True
+        if bad_time.any():  # a filter copies every column: only when there is a row to drop
+            bad_times.append(rows[bad_time])
+            rows, table = rows[~bad_time], table.filter(pa.array(~bad_time))
+        parts.append((rows, table))
 
     if raw_fast is not None:
         add(raw_fast, np.flatnonzero(fast), fmt)
@@ -100,7 +102,7 @@ def parse_block(
     if not parts:
         add({f.column: pa.array([], pa.string()) for f in fmt_fields}, rest[:0], fmt)
     table = _merged(parts, in_line_order=in_line_order)
-    bad_time_rows = np.sort(np.concatenate(bad_times)).astype(np.int64)
+    bad_time_rows = np.sort(np.concatenate([np.zeros(0, np.int64), *bad_times]))
     failed = np.flatnonzero(~parsed)
     rejects = _rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
     return ParsedBlock(block.source, block.lines, table, rejects)
@@ -307,8 +309,12 @@ def _unescape(values: pa.Array, style: str) -> pa.Array:
     mask = has_escape.to_numpy(zero_copy_only=False)
     if not mask.any() or style == "none":
         return values
-    decoded = [decode_escapes(v, style) for v in pc.filter(values, has_escape).to_pylist()]
-    return pc.replace_with_mask(values, has_escape, pa.array(decoded, pa.string()))
+    # each distinct value decoded once: escaped lines repeat (a scanner's TLS hello on a plain
+    # port is the same string every time), and the decoding runs in Python
+    escaped = pc.dictionary_encode(pc.filter(values, has_escape))
+    decoded = [decode_escapes(v, style) for v in escaped.dictionary.to_pylist()]
+    return pc.replace_with_mask(values, has_escape,
+                                pc.take(pa.array(decoded, pa.string()), escaped.indices))
 
 
 def _typed_table(

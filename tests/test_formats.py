@@ -314,6 +314,17 @@ def test_escapes_are_decoded(tmp_path, fmt, line, request_line, user_agent):
     assert (row["request"], row["user_agent"]) == (request_line, user_agent)
 
 
+def test_escaped_values_repeated_in_a_block_decode_row_by_row(tmp_path):
+    """Each distinct escaped value is decoded once per block; every row still gets its own."""
+    cases = [p.values for p in ESCAPES if p.values[0] == APACHE_REQUEST_UA]
+    order = [0, 1, 0, 2, 1, 1, 0, 3, 2, 0]
+    parsed = parse_lines(tmp_path, APACHE_REQUEST_UA, *[cases[i][1] for i in order])
+    assert parsed.rejects.empty
+    got = [(_plain(r), _plain(u))
+           for r, u in zip(parsed.frame["request"], parsed.frame["user_agent"], strict=True)]
+    assert got == [(cases[i][2], cases[i][3]) for i in order]
+
+
 def test_json_escape_missing_variables_are_null(tmp_path):
     fmt = ('escape=json {"a":"$remote_addr","u":"$remote_user","s":$status,'
            '"b":"$body_bytes_sent","r":"$http_referer","rt":"$upstream_response_time"}')
@@ -423,6 +434,25 @@ def test_escaped_quote_inside_the_request_does_not_end_it(tmp_path):
     row = one_row(tmp_path, "combined", line)
     check(row, {"target": '/q=" 200 1 "x', "protocol": "HTTP/1.1", "status": 404, "bytes": 9,
                 "user_agent": "ua"})
+
+
+def test_unreadable_timestamps_are_rejected_on_both_paths(tmp_path):
+    """A line whose timestamp has the right shape but no date in it (month "Foo") is rejected as
+    bad_time, whether it went through the fast path or the exact one (an escaped quote); the
+    rows around it keep their line numbers."""
+    good = '1.2.3.4 - - [01/Jan/2025:00:00:0{} +0000] "GET /{} HTTP/1.1" 200 5 "-" "ua"'
+    lines = [
+        good.format(0, "a"),
+        '1.2.3.4 - - [01/Foo/2025:00:00:00 +0000] "GET /b HTTP/1.1" 200 5 "-" "ua"',
+        good.format(2, "c"),
+        r'1.2.3.4 - - [99/Bar/2025:00:00:00 +0000] "GET /\"d HTTP/1.1" 200 5 "-" "ua"',
+        good.format(4, r'\"e'),
+    ]
+    parsed = parse_lines(tmp_path, "combined", *lines)
+    assert parsed.frame["line"].tolist() == [1, 3, 5]
+    assert parsed.frame["target"].tolist() == ["/a", "/c", '/"e']
+    assert parsed.rejects[["line", "reason"]].to_dict("records") == [
+        {"line": 2, "reason": "bad_time"}, {"line": 4, "reason": "bad_time"}]
 
 
 # -- the frame's types -----------------------------------------------------------------------
