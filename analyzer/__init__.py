@@ -6,7 +6,6 @@
 
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 # Arrow's jemalloc pool rather than its default (mimalloc): on the 5,000,000-line benchmark log
 # the report peaks about 45 MB lower at the same speed, as freed blocks are reused. Only a
@@ -49,13 +48,20 @@ def __getattr__(name: str) -> object:
         from . import plots
 
         return getattr(plots, name)
+    if name == "__version__":
+        return _version()
     raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
 
 
-try:
-    __version__ = version("logscan")
-except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
-    __version__ = "0.0.0"
+def _version() -> str:
+    """The installed distribution's version, looked up when asked for: importlib.metadata and
+    the e-mail parser it loads were 20 ms of every command's start."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("logscan")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
+        return "0.0.0"
 
 __all__ = [
     "PRESETS",

@@ -195,3 +195,17 @@ def test_real_process(access_log, tmp_path, command):
                              text=True, timeout=120, env=env, cwd=tmp_path)
     assert (missing.returncode, missing.stdout) == (2, "")
     assert missing.stderr == f"Error: {tmp_path / 'missing.log'}: no such file\n"
+
+
+def test_version_is_the_installed_distributions(runner):
+    """``analyzer.__version__`` (looked up on first use) and ``logscan --version`` agree with
+    the installed package's metadata."""
+    from importlib.metadata import version
+
+    import analyzer
+
+    installed = version("logscan")
+    assert analyzer.__version__ == installed
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"logscan, version {installed}\n"
