@@ -88,8 +88,9 @@ def parse_block(
             rows, table = rows[~bad_time], table.filter(pa.array(~bad_time))
         parts.append((rows, table))
 
+    matched: list[tuple[LogFormat, dict[str, pa.Array], np.ndarray]] = []
     if raw_fast is not None:
-        add(raw_fast, np.flatnonzero(fast), fmt)
+        matched.append((fmt, raw_fast, np.flatnonzero(fast)))
     rest = np.flatnonzero(~fast & ~too_long)
     rest_text = _without_newline(pc.take(text, rest))
     for form in (fmt, *fallbacks):
@@ -97,8 +98,10 @@ def parse_block(
             break
         raw, hit = _exact(rest_text, form, _wanted_fields(form, columns))
         if hit.any():
-            add(raw, rest[hit], form)
+            matched.append((form, raw, rest[hit]))
             rest, rest_text = rest[~hit], rest_text.filter(pa.array(~hit))
+    for form, raw, rows in _joined_by_format(matched):
+        add(raw, rows, form)
     if not parts:
         add({f.column: pa.array([], pa.string()) for f in fmt_fields}, rest[:0], fmt)
     table = _merged(parts, in_line_order=in_line_order)
@@ -108,17 +111,45 @@ def parse_block(
     return ParsedBlock(block.source, block.lines, table, rejects)
 
 
+def _joined_by_format(
+    matched: list[tuple[LogFormat, dict[str, pa.Array], np.ndarray]],
+) -> list[tuple[LogFormat, dict[str, pa.Array], np.ndarray]]:
+    """Consecutive field texts of one format (its fast rows, then its exact ones) as one, so
+    that they are typed and split together: typing the few exact rows of a block on their own
+    cost a fifth of the time of the whole block's rows, in fixed costs per kernel."""
+    joined: list[tuple[LogFormat, dict[str, pa.Array], np.ndarray]] = []
+    for form, raw, rows in matched:
+        if joined and joined[-1][0] is form:
+            _, before, before_rows = joined.pop()
+            # (a fast token group may carry an unwanted field beside a wanted one)
+            raw = {name: _concatenated(before[name], raw[name]) for name in before if name in raw}
+            rows = np.concatenate([before_rows, rows])
+        joined.append((form, raw, rows))
+    return joined
+
+
+def _concatenated(first: pa.Array, second: pa.Array) -> pa.Array:
+    """Two texts of a field as one array (a dictionary one when either is: a timestamp
+    column joined once per distinct value, see _joined_distinct)."""
+    if isinstance(first, pa.DictionaryArray) or isinstance(second, pa.DictionaryArray):
+        first, second = (a if isinstance(a, pa.DictionaryArray) else pc.dictionary_encode(a)
+                         for a in (first, second))
+    return pa.concat_arrays([first, second])
+
+
 def _merged(parts: list[tuple[np.ndarray, pa.Table]], *, in_line_order: bool) -> pa.Table:
-    """Tables of rows (``rows``: their block rows, ascending) as one table: merged in line
-    order, or one after the other."""
+    """Tables of rows (``rows``: their block rows) as one table: in line order, or one after
+    the other."""
     parts = [p for p in parts if len(p[0])] or parts[:1]
-    if len(parts) == 1:
-        return parts[0][1]
-    merged = pa.concat_tables([t for _, t in parts], promote_options="permissive")
+    tables = [t for _, t in parts]
+    merged = (tables[0] if len(tables) == 1
+              else pa.concat_tables(tables, promote_options="permissive"))
     if not in_line_order:
         return merged
     rows = np.concatenate([r for r, _ in parts])
-    return merged.take(np.argsort(rows, kind="stable"))
+    if len(rows) > 1 and (np.diff(rows) < 0).any():
+        merged = merged.take(np.argsort(rows, kind="stable"))
+    return merged
 
 
 def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
@@ -324,8 +355,8 @@ def _typed_table(
     fields: Sequence[FieldSpec],
     first_line: int,
 ) -> tuple[pa.Table, np.ndarray]:
-    """Typed columns of the rows ``order`` (block rows, ascending), and which rows had an
-    unparseable timestamp."""
+    """Typed columns of the rows ``order`` (block rows), and which rows had an unparseable
+    timestamp."""
     columns: dict[str, pa.Array] = {"line": pa.array(order + first_line, pa.int64())}
     bad_time = np.zeros(len(order), dtype=bool)
     for field in fields:

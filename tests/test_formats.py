@@ -442,17 +442,20 @@ def test_unreadable_timestamps_are_rejected_on_both_paths(tmp_path):
     rows around it keep their line numbers."""
     good = '1.2.3.4 - - [01/Jan/2025:00:00:0{} +0000] "GET /{} HTTP/1.1" 200 5 "-" "ua"'
     lines = [
+        good.format(0, r'\"z'),
         good.format(0, "a"),
         '1.2.3.4 - - [01/Foo/2025:00:00:00 +0000] "GET /b HTTP/1.1" 200 5 "-" "ua"',
         good.format(2, "c"),
         r'1.2.3.4 - - [99/Bar/2025:00:00:00 +0000] "GET /\"d HTTP/1.1" 200 5 "-" "ua"',
         good.format(4, r'\"e'),
+        good.format(5, "f"),
     ]
     parsed = parse_lines(tmp_path, "combined", *lines)
-    assert parsed.frame["line"].tolist() == [1, 3, 5]
-    assert parsed.frame["target"].tolist() == ["/a", "/c", '/"e']
+    # the frame is in line order, though the escaped lines are parsed after the others
+    assert parsed.frame["line"].tolist() == [1, 2, 4, 6, 7]
+    assert parsed.frame["target"].tolist() == ['/"z', "/a", "/c", '/"e', "/f"]
     assert parsed.rejects[["line", "reason"]].to_dict("records") == [
-        {"line": 2, "reason": "bad_time"}, {"line": 4, "reason": "bad_time"}]
+        {"line": 3, "reason": "bad_time"}, {"line": 5, "reason": "bad_time"}]
 
 
 # -- the frame's types -----------------------------------------------------------------------
