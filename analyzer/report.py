@@ -404,14 +404,15 @@ def build_report(
     """The Report of a merged Summary: every verdict is computed here, after the merge."""
     guess = guess_server(summary, server)
     clients = _client_rows(summary)
+    seen = seen_table(summary)
     return Report(
         sources=_sources(summary),
         status_counts=_status_counts(summary),
         rejects=_rejects(summary),
-        classes=_classes(summary, clients, top),
+        classes=_classes(summary, clients, seen, top),
         verdicts=with_actions(_verdicts(summary, clients, guess, top), guess.name),
         protocols=with_actions(_protocols(summary, clients, guess, top), guess.name),
-        trends=_trends(summary),
+        trends=_trends(summary, seen),
         server=guess,
         window=window or Window(),
         client_field=client_field,
@@ -601,11 +602,11 @@ def _key_column(frame: pd.DataFrame) -> pd.Series:
     return key.astype(object).where(key.notna(), NO_METHOD)
 
 
-def _classes(summary: Summary, clients: pa.Table, top: int) -> dict[str, ClassReport]:
+def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
+             ) -> dict[str, ClassReport]:
     requests = summary.part("requests").to_pandas()
     requests = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
     requests = requests.assign(key=_key_column(requests)) if not requests.empty else requests
-    seen = seen_table(summary)
     out: dict[str, ClassReport] = {}
     for name in CLASSES:
         status = STATUS_OF_CLASS[name]
@@ -716,14 +717,15 @@ def _protocols(
                                             -p.requests, p.protocol)))
 
 
-def _trends(summary: Summary) -> Trends:
+def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
+    """``seen_rows``: :func:`analyzer.trends.seen_table` of the summary."""
     found = bucket_series(summary)
     if found is None:
         return Trends()
     start, end = span(summary)
     buckets = tuple(b.strftime("%Y-%m-%dT%H:%M:%SZ") for b in found.index)
     seen = {(c, k): (f, last) for c, k, f, last in
-            seen_table(summary)[["class", "key", "first", "last"]].itertuples(index=False)}
+            seen_rows[["class", "key", "first", "last"]].itertuples(index=False)}
     series: list[TrendSeries] = []
     spikes: list[Spike] = []
 
