@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import csv
+import gzip
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import ua_parser
+from ua_parser import Domain
 
 from analyzer import clients
 from analyzer.clients import (
@@ -210,13 +219,13 @@ def test_all_null_input() -> None:
 
 def test_each_distinct_user_agent_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real_parse = clients._ua_parse
+    real_parse = clients._ua_family
 
-    def counting_parse(ua: str) -> tuple[str | None, str | None]:
+    def counting_parse(ua: str) -> str | None:
         calls.append(ua)
         return real_parse(ua)
 
-    monkeypatch.setattr(clients, "_ua_parse", counting_parse)
+    monkeypatch.setattr(clients, "_ua_family", counting_parse)
     clients._classify_one.cache_clear()
     series = pd.Series(np.tile(np.array([CHROME, FIREFOX, GOOGLEBOT], dtype=object), 33_334))
     frame = classify_user_agents(series[:100_000])
@@ -265,6 +274,277 @@ def test_hostile_strings_do_not_raise(ua: str) -> None:
 
 def test_a_long_user_agent_is_classified_by_its_start() -> None:
     assert describe_user_agent("curl/8.5.0 " + "x" * 50_000) == ("curl", "library")
+
+
+# --- the same answers as ua-parser's full matcher lists --------------------------------------
+# clients asks ua-parser's user-agent matchers for the family, and only a few device matchers
+# whether the device is a "Spider" (the full device list only when those cannot tell). These
+# tests hold it to the parser it replaced: one resolver over every user-agent and device matcher.
+
+REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+# A Coolpad phone whose model the "$1$2" device template reads as "Spi" + "der": a "Spider".
+SPIDER_FROM_PIECES = (
+    "Mozilla/5.0 (Linux; Android 9; SpiCoolpad der Build/PKQ1) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/120.0 Mobile Safari/537.36"
+)
+GOOGLEBOT_SMARTPHONE = (
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/W.X.Y.Z Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+    "+http://www.google.com/bot.html)"
+)
+SAMSUNG_PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36"
+)
+BLEXBOT = "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)"
+
+# Strings where the device answer is easy to get wrong.
+TRICKY = [
+    # crawlers that carry a phone's name: "Spider" from the leading device matchers
+    GOOGLEBOT_SMARTPHONE,
+    "Mozilla/5.0 (Linux; Android 5.0; SM-G900P Build/LRX21T) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/W.X.Y.Z Mobile Safari/537.36 (compatible; bingbot/2.0; "
+    "+http://www.bing.com/bingbot.htm)",
+    "SAMSUNG-SGH-E250/1.0 Profile/MIDP-2.0 Configuration/CLDC-1.1 UP.Browser/6.2.3.3.c.1.101 (GUI) "
+    "MMP/2.0 (compatible; Googlebot-Mobile/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Linux; Android 12; SAMSUNG SM-A525F) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/17.0 Chrome/96.0.4664.104 Mobile Safari/537.36 bot",
+    "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36 (compatible; robot/1.0; +http://example.com/bot.html)",
+    "Samsung SGH-i900 Googlebot",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 14_7_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/14.1.2 Mobile/15E148 Safari/604.1 (compatible; AdsBot-Google-Mobile; "
+    "+http://www.google.com/mobile/adsbot.html)",
+    "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) Mobile "
+    "Safari/537.36 (compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
+    "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile "
+    "Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
+    CHROME + " PTST/240410.140210",
+    "Mozilla/5.0 (X11; Datanyze; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/65.0.3325.181 Safari/537.36",
+    # only the late catch-all "bot|crawl|spider|silk|..." matcher says "Spider": a device matcher
+    # before it may match first (a Kindle's Silk), or none does
+    "Mozilla/5.0 (Linux; U; en-us; KFAPWI Build/JDQ39) AppleWebKit/535.19 (KHTML, like Gecko) "
+    "Silk/3.13 Safari/535.19 Silk-Accelerated=true",
+    BLEXBOT,
+    GOOGLEBOT,
+    "Googlebot-Image/1.0",
+    "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+    "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
+    "Mozilla/5.0 (Windows; U; Windows NT 5.1; zh-CN; )  Firefox/1.5.0.11; 360Spider",
+    "WhatsApp/2.23",
+    "WhatsApp/2.23.20.0 A",
+    "Java/1.8",
+    "Java/1.8.0_151",
+    "Python-urllib/3.11",
+    "curl/8",
+    # a "Spider" device from a "$1" or "$1$2" family template, which no "Spider" matcher sees:
+    # "Spi" + "der" around "Coolpad", and "Spider" as a phone model past the catch-all's reach
+    SPIDER_FROM_PIECES,
+    "Mozilla/5.0 (Linux; Android 9; SpiCoolpad_der) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 10; Spider) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/100 "
+    "Mobile Safari/537.36",
+    "x" * 120 + "Mozilla/5.0 (Linux; Android 9; Spider Build/PKQ1) AppleWebKit/537.36",
+    "a" * 101 + "; Spider Build/x",
+    "a" * 101 + "; spider Build/x",
+    # empty, blank and long
+    "",
+    " ",
+    "-",
+    "Mozilla/5.0 " + "x" * 3000 + " bot",
+    "Mozilla/5.0 (Linux; Android 14; " + "Pixel 8 " * 400 + ") Mobile Safari/537.36",
+    "a" * 5000,
+    *(ua for ua, _, _ in USER_AGENTS),
+]
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return data.decode("utf-8", "replace")
+
+
+def _quoted_fields(folder: Path) -> Iterator[str]:
+    """Every quoted field of every log line (the user agent is the last one in combined logs,
+    not in the formats that log a header or the Allow field after it), and the user agents of
+    the manifests."""
+    for path in sorted(folder.iterdir()):
+        if path.name.endswith(".manifest.csv"):
+            for row in csv.DictReader(_read_text(path).splitlines()):
+                yield row["user_agent"]
+        elif ".log" in path.name:
+            for line in _read_text(path).splitlines():
+                yield from _QUOTED.findall(line)
+
+
+@cache
+def _corpus() -> tuple[str, ...]:
+    folders = [SAMPLE_LOGS] + ([REAL_LOGS] if REAL_LOGS.is_dir() else [])
+    found = {field for folder in folders for field in _quoted_fields(folder)}
+    return tuple(sorted(found | set(TRICKY)))
+
+
+def _cleaned(uas: tuple[str, ...]) -> list[str]:
+    return sorted({text for ua in uas if (text := clients._clean(ua)) is not None})
+
+
+@cache
+def _full_parser() -> ua_parser.Parser:
+    """The parser clients used before: one native resolver over every user-agent and device
+    matcher."""
+    from ua_parser.regex import Resolver
+
+    user_agents, _, devices = ua_parser.load_lazy_builtins()
+    return ua_parser.Parser(Resolver((user_agents, [], devices)))
+
+
+def _full_answers(parser: ua_parser.Parser, ua: str) -> tuple[str | None, bool]:
+    result = parser(ua, Domain.USER_AGENT | Domain.DEVICE)
+    family = result.user_agent.family if result.user_agent else None
+    return family, result.device is not None and result.device.family == "Spider"
+
+
+def _mismatches(
+    uas: list[str], reference: Callable[[str], tuple[str | None, bool]]
+) -> list[tuple[str, tuple[str | None, bool], tuple[str | None, bool]]]:
+    found = []
+    for ua in uas:
+        ours = (clients._ua_family(ua), clients._is_spider(ua))
+        if ours != (expected := reference(ua)):
+            found.append((ua, ours, expected))
+    return found
+
+
+def test_the_corpus_holds_real_user_agents() -> None:
+    corpus = _corpus()
+    assert len(corpus) > 100
+    assert "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)" in corpus  # sample logs
+    if REAL_LOGS.is_dir():
+        assert "Googlebot-Image/1.0" in corpus  # lnav_shop_nginx_xff.log
+
+
+def test_family_and_spider_match_the_full_parser() -> None:
+    uas = _cleaned(_corpus())
+    assert _mismatches(uas, lambda ua: _full_answers(_full_parser(), ua)) == []
+
+
+def _described_the_old_way(ua: str | None) -> tuple[str, str]:
+    """describe_user_agent as it was, over the full parser."""
+    text = clients._clean(ua)
+    if text is None:
+        return clients.NO_USER_AGENT, "unknown"
+    for pattern, family, kind in clients._RULES:
+        if pattern.search(text):
+            return family, kind
+    result = _full_parser()(text, Domain.USER_AGENT | Domain.DEVICE)
+    family = result.user_agent.family if result.user_agent else None
+    device = result.device.family if result.device else None
+    if device == "Spider" or family in clients._CRAWLER_FAMILIES:
+        return family or "Other", "crawler"
+    if family and family != "Other":
+        return family, "browser"
+    if match := clients._SELF_NAMED_BOT.search(text):
+        return match.group(1), "crawler"
+    return "Other", "unknown"
+
+
+def test_describe_user_agent_is_unchanged() -> None:
+    changed = [
+        (ua, describe_user_agent(ua), _described_the_old_way(ua))
+        for ua in _corpus()
+        if describe_user_agent(ua) != _described_the_old_way(ua)
+    ]
+    assert changed == []
+    # the "$1$2" template that spells "Spider": a crawler although no "Spider" matcher matches
+    assert describe_user_agent(SPIDER_FROM_PIECES) == ("Chrome", "crawler")
+
+
+@pytest.mark.parametrize(
+    ("family", "route"),
+    [
+        ("Spider", clients._ANYHOW),
+        (" Spider ", clients._ANYHOW),
+        ("Generic Smartphone", clients._NEVER),
+        ("Spi der", clients._NEVER),
+        ("$1", clients._WHOLE_GROUP),
+        ("$1 $2", clients._WHOLE_GROUP),
+        ("$2 $1", clients._WHOLE_GROUP),
+        ("$1$2", clients._ANYHOW),
+        ("$1 $2$3", clients._ANYHOW),
+        ("S$1", clients._ANYHOW),
+        ("$1 der", clients._ANYHOW),
+        ("Apple $1", clients._NEVER),
+        ("$1$2,$3", clients._NEVER),
+        ("$1a", clients._ANYHOW),
+        ("${1}", clients._ANYHOW),
+    ],
+)
+def test_spider_route(family: str, route: str) -> None:
+    assert clients._spider_route(family) == route
+
+
+def test_the_spider_question_asks_few_matchers() -> None:
+    devices = ua_parser.load_lazy_builtins()[2]
+    leading, later = clients._spider_split(devices)
+    spiders = [i for i, matcher in enumerate(devices) if matcher.family == "Spider"]
+    assert leading == devices[: len(leading)]
+    assert all(matcher.family == "Spider" for matcher in leading)
+    assert {id(matcher) for matcher in leading + later} >= {id(devices[i]) for i in spiders}
+    assert len(leading) + len(later) < len(devices) // 8
+
+
+@pytest.mark.parametrize(
+    ("ua", "full_list"),
+    [
+        (CHROME, False),
+        (FIREFOX, False),
+        (GOOGLEBOT_SMARTPHONE, False),  # a leading "Spider" matcher
+        (SAMSUNG_PHONE, False),
+        (SPIDER_FROM_PIECES, True),  # a later "Spider" (the "$1$2" template), like the catch-all:
+        (BLEXBOT, True),  # whether an earlier device matcher matches first decides
+        ("Mozilla/5.0 (Linux; Android 10; Spider) AppleWebKit/537.36", True),  # "Spider" in it
+    ],
+)
+def test_the_full_device_list_only_when_needed(
+    monkeypatch: pytest.MonkeyPatch, ua: str, full_list: bool
+) -> None:
+    asked: list[str] = []
+    real = clients._all_devices
+
+    def counting() -> ua_parser.Resolver:
+        asked.append(ua)
+        return real()
+
+    monkeypatch.setattr(clients, "_all_devices", counting)
+    spider = clients._is_spider(ua)
+    assert bool(asked) == full_list
+    assert spider == _full_answers(_full_parser(), ua)[1]
+
+
+@pytest.fixture
+def pure_python(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """clients as it runs without ua-parser-rs (and without re2)."""
+    cached = [clients._user_agent_resolver, clients._spider_resolvers, clients._all_devices]
+    for function in cached:
+        function.cache_clear()
+    monkeypatch.setattr(clients, "_resolver_type", lambda: ua_parser.BasicResolver)
+    yield
+    for function in cached:
+        function.cache_clear()
+
+
+def test_without_the_native_resolver(pure_python: None) -> None:
+    # what the old code built without ua-parser-rs: Parser.from_matchers over the eager builtins
+    user_agents, _, devices = ua_parser.load_builtins()
+    full = ua_parser.Parser(ua_parser.BasicResolver((user_agents, [], devices)))
+    uas = _cleaned(tuple(TRICKY) + tuple(_quoted_fields(SAMPLE_LOGS)))
+    assert _mismatches(uas, lambda ua: _full_answers(full, ua)) == []
 
 
 # --- client_identity --------------------------------------------------------------------------
