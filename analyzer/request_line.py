@@ -5,12 +5,24 @@ The line is kept as logged elsewhere; here ``GET /a HTTP/1.1`` gives three parts
 Method case is kept (``get`` is not ``GET``) and any ``NAME/x.y`` protocol is accepted.
 
 The common shapes (one or two single spaces) are cut with NumPy on the positions of the spaces
-in the column's buffer, and the method and protocol are checked once per distinct value: a regex
-over every row cost more than the rest of the split. Other lines go through one regex with
-captures.
+in the column's buffer. The method is checked byte by byte against the token bytes (0.13 ms on
+the block below, against 0.33 ms for a regex once per distinct value; a regex over every row
+cost more than the rest of the split) and the protocol once per distinct value. Only lines
+with a token method and another shape go through one regex with captures: a line whose method
+is not a token cannot match it either. The method a line is given is always its text up to the
+first space, so the method column is the cut methods with nulls set, never a copy. Measured
+(best of 200 interleaved runs, 2-core machine): 2.7 ms against 3.9 ms before on a 4 MiB block
+of a combined log (24,641 rows), and 0.34 against 0.39 ms on 21 rows, one with a space in its
+target.
+
+``pc.split_pattern(request, " ", max_splits=2)`` was tried as the cutter and was no faster
+(3.7 ms against 3.8 ms in the same runs): it copies every target, its third part still has to
+be checked for spaces, and each part still needs a take to become a column.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -18,12 +30,14 @@ import pyarrow.compute as pc
 
 TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 PROTOCOL = r"[A-Za-z][A-Za-z0-9+.-]*/[^ ]*"
-_TOKEN_ONLY = f"^{TOKEN}$"
 _PROTOCOL_ONLY = f"^{PROTOCOL}$"
 # servers accept runs of spaces between the parts (and after the version)
 _GENERAL = f"^(?P<method>{TOKEN}) +(?P<target>.*?)(?: +(?P<protocol>{PROTOCOL}))? *$"
 _SPACE = 32
-_NULL = pa.scalar(None, pa.string())
+# TOKEN is one ASCII class repeated, so a UTF-8 string matches it exactly when it is not empty
+# and every byte is in the class (the bytes of other characters are all >= 0x80)
+_TOKEN_BYTES = np.array([re.fullmatch(TOKEN, chr(byte)) is not None for byte in range(128)]
+                        + [False] * 128)
 
 
 def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -36,23 +50,24 @@ def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
         empty = pa.array([], pa.string())
         return empty, empty, empty
     starts, ends, (first_space, second_space, count) = _space_counts(request)
-    two = count == 1  # "METHOD TARGET"
     three = count == 2  # "METHOD TARGET PROTOCOL"
-    method = _Cuts(request, starts, np.where(two | three, first_space, starts))
-    method_ok = _distinct_match(method.values(), _TOKEN_ONLY) & (two | three)
+    method = _Cuts(request, starts, np.where(count >= 1, first_space, starts)).values()
+    method_ok = _all_token_bytes(method) & (count >= 1)
+    protocol = _Cuts(request, np.where(three & method_ok, second_space + 1, ends), ends).values()
+    proto_ok = _distinct_match(protocol, _PROTOCOL_ONLY) & three & method_ok
+    simple = ((count == 1) & method_ok) | proto_ok
     target_end = np.where(three, second_space, ends)
-    target_start = np.where(method_ok, np.minimum(first_space + 1, target_end), target_end)
-    proto_start = np.where(three & method_ok, second_space + 1, ends)
-    protocol = _Cuts(request, proto_start, ends)
-    proto_ok = _distinct_match(protocol.values(), _PROTOCOL_ONLY) & three & method_ok
-    simple = (two & method_ok) | proto_ok
-    rest = np.flatnonzero(~simple & (count >= 1))
-    general = _general(request, rest)
+    target = _Cuts(request, np.where(simple, first_space + 1, target_end), target_end)
+    rest = np.flatnonzero(method_ok & ~simple)
+    if not len(rest):
+        return _nulls_where_not(method, simple), target.pick(), _nulls_where_not(protocol, proto_ok)
+    general_method, general_target, general_protocol = _general(request, rest)
+    method_kept = simple.copy()
+    method_kept[rest] = _lengths(general_method) > 0
     return (
-        method.pick(simple, rest, general[0]),
-        _Cuts(request, target_start, target_end).pick(simple & (target_end > target_start), rest,
-                                                      general[1]),
-        protocol.pick(proto_ok, rest, general[2]),
+        _nulls_where_not(method, method_kept),
+        target.pick(rest, general_target),
+        _pick(protocol, np.where(proto_ok, np.arange(len(protocol)), -1), rest, general_protocol),
     )
 
 
@@ -61,18 +76,18 @@ def _space_counts(request: pa.Array) -> tuple[np.ndarray, np.ndarray, tuple[np.n
     it has (-1 for a null line)."""
     offsets = np.frombuffer(request.buffers()[1], dtype=np.int32)[
         request.offset : request.offset + len(request) + 1
-    ].astype(np.int64)
+    ]
     data = np.frombuffer(request.buffers()[2], dtype=np.uint8) if request.buffers()[2] else \
         np.zeros(0, dtype=np.uint8)
-    starts, ends = offsets[:-1], offsets[1:]
     found = np.flatnonzero(data[offsets[0] : offsets[-1]] == _SPACE) + offsets[0]
-    low = np.searchsorted(found, starts)
-    count = np.searchsorted(found, ends) - low
+    # the lines are back to back, so one search gives where each starts and ends in ``found``
+    low = np.searchsorted(found, offsets)
+    count = np.diff(low)
     padded = np.append(found, [offsets[-1], offsets[-1]])
-    first, second = padded[low], padded[low + 1]
+    first, second = padded[low[:-1]], padded[low[:-1] + 1]
     if request.null_count:
         count[request.is_null().to_numpy(zero_copy_only=False)] = -1
-    return starts, ends, (first, second, count)
+    return offsets[:-1], offsets[1:], (first, second, count)
 
 
 class _Cuts:
@@ -88,30 +103,35 @@ class _Cuts:
         bounds = np.empty(2 * n + 1, dtype=np.int32)
         bounds[0:-1:2], bounds[1::2] = starts, ends
         bounds[-1] = ends[-1]
-        self.n = n
+        self.nonempty = ends > starts
         self.spread = pa.Array.from_buffers(
             pa.string(), 2 * n, [None, pa.py_buffer(bounds), request.buffers()[2]]
         )
-        self._values: pa.Array | None = None
 
     def values(self) -> pa.Array:
-        if self._values is None:
-            self._values = pc.take(self.spread,
-                                   pa.array(np.arange(0, 2 * self.n, 2, dtype=np.int64)))
-        return self._values
+        """Every cut, none null."""
+        return pc.take(self.spread, pa.array(np.arange(0, len(self.spread), 2, dtype=np.int64)))
 
-    def pick(self, keep: np.ndarray, rest: np.ndarray, general: pa.Array | None) -> pa.Array:
-        """The cut where ``keep``, ``general`` (one value per ``rest`` line) on the ``rest``
-        lines, null elsewhere: one take over both (none when the cuts are already taken and
-        only need nulls)."""
-        if general is None and self._values is not None:
-            return _nulls_where_not(self._values, keep)
-        index = np.where(keep, np.arange(0, 2 * self.n, 2, dtype=np.int64), -1)
-        pool = self.spread
-        if general is not None:
-            index[rest] = 2 * self.n + np.arange(len(rest))
-            pool = pa.concat_arrays([self.spread, general])
-        return pc.take(pool, pa.array(index, mask=index < 0))
+    def pick(self, rest: np.ndarray | None = None, general: pa.Array | None = None) -> pa.Array:
+        """The non-empty cuts, ``general`` (one value per ``rest`` line) on the ``rest`` lines,
+        null elsewhere."""
+        index = np.where(self.nonempty, np.arange(0, len(self.spread), 2, dtype=np.int64), -1)
+        return _pick(self.spread, index, rest, general)
+
+
+def _pick(pool: pa.Array, index: np.ndarray, rest: np.ndarray | None = None,
+          general: pa.Array | None = None) -> pa.Array:
+    """``pool[index]`` (null where ``index`` < 0) with the non-empty ``general`` values on the
+    ``rest`` lines: one take over both."""
+    if general is not None:
+        index[rest] = np.where(_lengths(general) > 0, len(pool) + np.arange(len(rest)), -1)
+        # a chunked pool is not concatenated: a cut pool spans the whole request buffer
+        pool = pa.chunked_array([pool, general])
+    taken = pc.take(pool, pa.array(index, mask=index < 0))
+    if isinstance(taken, pa.ChunkedArray):
+        # combine_chunks copies even a single chunk
+        return taken.chunk(0) if taken.num_chunks == 1 else taken.combine_chunks()
+    return taken
 
 
 def _nulls_where_not(values: pa.Array, keep: np.ndarray) -> pa.Array:
@@ -125,23 +145,36 @@ def _nulls_where_not(values: pa.Array, keep: np.ndarray) -> pa.Array:
                                  null_count=int(len(keep) - np.count_nonzero(keep)))
 
 
+def _offsets(values: pa.Array) -> np.ndarray:
+    return np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+
+
+def _lengths(values: pa.Array) -> np.ndarray:
+    """Byte length of each value (0 for a null one)."""
+    return np.diff(_offsets(values))
+
+
+def _all_token_bytes(values: pa.Array) -> np.ndarray:
+    """``values`` (no nulls) that match TOKEN."""
+    offsets = _offsets(values)
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else \
+        np.zeros(0, dtype=np.uint8)
+    bad = np.flatnonzero(~np.take(_TOKEN_BYTES, data[offsets[0] : offsets[-1]])) + offsets[0]
+    return (np.diff(np.searchsorted(bad, offsets)) == 0) & (offsets[1:] > offsets[:-1])
+
+
 def _distinct_match(values: pa.Array, pattern: str) -> np.ndarray:
-    """``values`` that match ``pattern``, testing each distinct value once."""
+    """``values`` (no nulls) that match ``pattern``, testing each distinct value once."""
     encoded = pc.dictionary_encode(values)
-    ok = pc.match_substring_regex(encoded.dictionary, pattern)
-    return pc.take(ok, encoded.indices).to_numpy(zero_copy_only=False).astype(bool)
+    ok = pc.match_substring_regex(encoded.dictionary, pattern).to_numpy(zero_copy_only=False)
+    return ok[encoded.indices.to_numpy()]
 
 
-def _general(request: pa.Array, rows: np.ndarray) -> tuple[pa.Array | None, ...]:
-    """Lines with spaces in the target or an odd shape: one regex with captures, on those only
-    (method, target and protocol of each, empty parts null)."""
-    if not len(rows):
-        return None, None, None
+def _general(request: pa.Array, rows: np.ndarray) -> tuple[pa.Array, ...]:
+    """Method, target and protocol of the lines with spaces in the target or an odd shape, by
+    one regex with captures on those only: empty where a part is absent or the line does not
+    match (Arrow's regex, not Python's: Python's backtracks for seconds on a line of spaces)."""
     found = pc.extract_regex(pc.take(request, rows), _GENERAL)
-    if found.null_count == len(found):
-        return tuple(pa.nulls(len(rows), pa.string()) for _ in range(3))
-    return tuple(_empty_to_null(found.field(name)) for name in ("method", "target", "protocol"))
-
-
-def _empty_to_null(values: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(values, ""), _NULL, values)
+    return found.field("method"), found.field("target"), found.field("protocol")

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -732,3 +734,195 @@ def test_timestamps_with_two_utc_offsets_in_one_block(tmp_path):
     ]
     one_offset = parse_lines(tmp_path, "combined", *lines[1:]).frame
     assert [t.isoformat() for t in one_offset["time"]] == ["2025-10-26T01:00:00+00:00"] * 2
+
+
+# -- request split: the split before it was made faster, kept as a reference -------------------
+# (analyzer/request_line.py as of 919917c, patterns included; the faster split must give the very
+# same arrays)
+
+_REFERENCE_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_REFERENCE_PROTOCOL = r"[A-Za-z][A-Za-z0-9+.-]*/[^ ]*"
+_REFERENCE_GENERAL = (f"^(?P<method>{_REFERENCE_TOKEN}) +(?P<target>.*?)"
+                      f"(?: +(?P<protocol>{_REFERENCE_PROTOCOL}))? *$")
+
+
+def _reference_split_request(request: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    if isinstance(request, pa.ChunkedArray):
+        request = request.combine_chunks()
+    if request.type != pa.string():
+        request = request.cast(pa.string())
+    if len(request) == 0:
+        empty = pa.array([], pa.string())
+        return empty, empty, empty
+    starts, ends, (first_space, second_space, count) = _reference_space_counts(request)
+    two = count == 1
+    three = count == 2
+    method = _ReferenceCuts(request, starts, np.where(two | three, first_space, starts))
+    method_ok = (_reference_distinct_match(method.values(), f"^{_REFERENCE_TOKEN}$")
+                 & (two | three))
+    target_end = np.where(three, second_space, ends)
+    target_start = np.where(method_ok, np.minimum(first_space + 1, target_end), target_end)
+    proto_start = np.where(three & method_ok, second_space + 1, ends)
+    protocol = _ReferenceCuts(request, proto_start, ends)
+    proto_ok = (_reference_distinct_match(protocol.values(), f"^{_REFERENCE_PROTOCOL}$")
+                & three & method_ok)
+    simple = (two & method_ok) | proto_ok
+    rest = np.flatnonzero(~simple & (count >= 1))
+    general = _reference_general(request, rest)
+    return (
+        method.pick(simple, rest, general[0]),
+        _ReferenceCuts(request, target_start, target_end).pick(
+            simple & (target_end > target_start), rest, general[1]),
+        protocol.pick(proto_ok, rest, general[2]),
+    )
+
+
+def _reference_space_counts(request: pa.Array):
+    offsets = np.frombuffer(request.buffers()[1], dtype=np.int32)[
+        request.offset : request.offset + len(request) + 1
+    ].astype(np.int64)
+    data = np.frombuffer(request.buffers()[2], dtype=np.uint8) if request.buffers()[2] else \
+        np.zeros(0, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    found = np.flatnonzero(data[offsets[0] : offsets[-1]] == 32) + offsets[0]
+    low = np.searchsorted(found, starts)
+    count = np.searchsorted(found, ends) - low
+    padded = np.append(found, [offsets[-1], offsets[-1]])
+    first, second = padded[low], padded[low + 1]
+    if request.null_count:
+        count[request.is_null().to_numpy(zero_copy_only=False)] = -1
+    return starts, ends, (first, second, count)
+
+
+class _ReferenceCuts:
+    def __init__(self, request: pa.Array, starts: np.ndarray, ends: np.ndarray) -> None:
+        n = len(starts)
+        bounds = np.empty(2 * n + 1, dtype=np.int32)
+        bounds[0:-1:2], bounds[1::2] = starts, ends
+        bounds[-1] = ends[-1]
+        self.n = n
+        self.spread = pa.Array.from_buffers(
+            pa.string(), 2 * n, [None, pa.py_buffer(bounds), request.buffers()[2]]
+        )
+        self._values: pa.Array | None = None
+
+    def values(self) -> pa.Array:
+        if self._values is None:
+            self._values = pc.take(self.spread,
+                                   pa.array(np.arange(0, 2 * self.n, 2, dtype=np.int64)))
+        return self._values
+
+    def pick(self, keep: np.ndarray, rest: np.ndarray, general: pa.Array | None) -> pa.Array:
+        if general is None and self._values is not None:
+            return _reference_nulls_where_not(self._values, keep)
+        index = np.where(keep, np.arange(0, 2 * self.n, 2, dtype=np.int64), -1)
+        pool = self.spread
+        if general is not None:
+            index[rest] = 2 * self.n + np.arange(len(rest))
+            pool = pa.concat_arrays([self.spread, general])
+        return pc.take(pool, pa.array(index, mask=index < 0))
+
+
+def _reference_nulls_where_not(values: pa.Array, keep: np.ndarray) -> pa.Array:
+    if keep.all():
+        return values
+    validity = pa.py_buffer(np.packbits(keep, bitorder="little"))
+    buffers = values.buffers()
+    return pa.Array.from_buffers(values.type, len(values), [validity, *buffers[1:]],
+                                 null_count=int(len(keep) - np.count_nonzero(keep)))
+
+
+def _reference_distinct_match(values: pa.Array, pattern: str) -> np.ndarray:
+    encoded = pc.dictionary_encode(values)
+    ok = pc.match_substring_regex(encoded.dictionary, pattern)
+    return pc.take(ok, encoded.indices).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _reference_general(request: pa.Array, rows: np.ndarray):
+    if not len(rows):
+        return None, None, None
+    found = pc.extract_regex(pc.take(request, rows), _REFERENCE_GENERAL)
+    if found.null_count == len(found):
+        return tuple(pa.nulls(len(rows), pa.string()) for _ in range(3))
+    null = pa.scalar(None, pa.string())
+    return tuple(pc.if_else(pc.equal(found.field(name), ""), null, found.field(name))
+                 for name in ("method", "target", "protocol"))
+
+
+def _assert_split_like_reference(request: pa.Array | pa.ChunkedArray) -> None:
+    got = request_line.split_request(request)
+    wanted = _reference_split_request(request)
+    for new, old in zip(got, wanted, strict=True):
+        assert new.type == old.type == pa.string()
+        assert isinstance(new, pa.Array)
+        new.validate(full=True)
+        assert new.to_pylist() == old.to_pylist()
+
+
+# spaces (single and in runs) and the letters of methods and protocols come up often, so lines
+# land on every shape: one or two spaces, runs, leading and trailing spaces, protocol look-alikes
+_REQUEST_TEXT = st.text(alphabet=st.sampled_from(
+    list("    GETHTPhtp/./-019aZ*?=%\t\n\r\x16\x00")
+    + ["\u00e9", "\u20ac", "\U0001f600", "\x7f"]
+), max_size=24)
+_REQUEST_WORDS = st.lists(
+    st.one_of(_REQUEST_TEXT, st.sampled_from(
+        ["GET", "get", "M-SEARCH", "HTTP/1.1", "HTTP/2.0", "h2c/x", "1/x", "-", " ", "  ", "/a",
+         "\n"]
+    )), max_size=6,
+).map("".join)
+_REQUEST_COLUMNS = st.lists(st.one_of(st.none(), _REQUEST_WORDS), max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=_REQUEST_COLUMNS, skip=st.integers(0, 5), cut=st.integers(0, 60))
+def test_request_split_is_the_same_as_before_split_pattern(lines, skip, cut):
+    array = pa.array(lines, pa.string())
+    _assert_split_like_reference(array)
+    _assert_split_like_reference(array.slice(min(skip, len(lines))))
+    _assert_split_like_reference(pa.chunked_array(
+        [array.slice(0, cut), array.slice(cut)], pa.string()))
+    _assert_split_like_reference(array.cast(pa.large_string()).slice(min(skip, len(lines))))
+
+
+@pytest.mark.parametrize("lines", [
+    [],
+    [None],
+    [None, None],
+    [""],
+    ["-", "", None, "GET"],
+    ["GET / HTTP/1.1"] * 3,
+    ["GET /a b c HTTP/1.1 "] * 2,
+    [" ", "  ", "   "],
+], ids=repr)
+def test_request_split_edge_columns_are_the_same_as_before(lines):
+    _assert_split_like_reference(pa.array(lines, pa.string()))
+    _assert_split_like_reference(pa.chunked_array([], pa.string()))
+
+
+def test_request_split_ignores_the_bytes_under_a_null_line():
+    text = b"GET /a HTTP/1.1GET /b c HTTP/1.1G@T /x-"
+    offsets = pa.py_buffer(np.array([0, 15, 32, 38, 39], dtype=np.int32))
+    validity = pa.py_buffer(np.packbits([True, False, False, True], bitorder="little"))
+    array = pa.Array.from_buffers(pa.string(), 4, [validity, offsets, pa.py_buffer(text)])
+    assert array.to_pylist() == ["GET /a HTTP/1.1", None, None, "-"]
+    _assert_split_like_reference(array)
+    _assert_split_like_reference(array.slice(1))
+    method, target, protocol = request_line.split_request(array)
+    assert method.to_pylist() == ["GET", None, None, None]
+    assert target.to_pylist() == ["/a", None, None, None]
+    assert protocol.to_pylist() == ["HTTP/1.1", None, None, None]
+
+
+def test_request_split_of_a_sliced_mixed_column():
+    lines = ["skipped", "GET /a HTTP/1.1", "GET  /b", None, "get /c d HTTP/1.0 ", "", "-",
+             "POST /e", "\x16\x03 \x01", "GET  HTTP/1.1", "GET / garbage", "PUT /f 1/x",
+             "G@T /g HTTP/1.1", "GET /h HTTP/1.1 x", "GET /i é/1", "GET /j\nk l"]
+    method, target, protocol = request_line.split_request(pa.array(lines, pa.string()).slice(1))
+    # the last line matches no regex: the general one's target stops at a line break
+    assert method.to_pylist() == ["GET", "GET", None, "get", None, None, "POST", None, "GET",
+                                  "GET", "PUT", None, "GET", "GET", None]
+    assert target.to_pylist() == ["/a", "/b", None, "/c d", None, None, "/e", None, None,
+                                  "/ garbage", "/f 1/x", None, "/h HTTP/1.1 x", "/i é/1", None]
+    assert protocol.to_pylist() == ["HTTP/1.1", None, None, "HTTP/1.0", None, None, None, None,
+                                    "HTTP/1.1", None, None, None, None, None, None]
