@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from paths import SAMPLE_LOGS
+
 from analyzer.actions import (
     action_evidence,
     action_markdown,
@@ -118,13 +120,12 @@ def test_markdown_fences_cannot_be_closed_from_the_log() -> None:
 
 def test_cli_json_carries_the_actions() -> None:
     import json
-    from pathlib import Path
 
     from click.testing import CliRunner
 
     from analyzer.cli import main
 
-    samples = Path(__file__).resolve().parents[1] / "sample_logs"
+    samples = SAMPLE_LOGS
     fmt = json.loads((samples / "formats.json").read_text())["nginx_timed.log"]["format"]
     args = [str(samples / "nginx_timed.log"), "--log-format", fmt, "--format", "json"]
     result = CliRunner().invoke(main, [*args, "--base-url", "http://127.0.0.1:8080"])

@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
+from paths import SAMPLE_LOGS
 
 import analyzer
 from analyzer.allow_checks import HOW_TO_LOG, check_allow
 from analyzer.summary import Summary
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs"
+SAMPLES = SAMPLE_LOGS
 # LogFormat "%v:%p %h %l %u %t \"%r\" %>s %b \"%{Allow}o\"" as the format string itself
 APACHE_ALLOW = '%v:%p %h %l %u %t "%r" %>s %b "%{Allow}o"'
 T = "[22/Nov/2026:01:00:00 +0000]"

@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 import zstandard
 from click.testing import CliRunner
+from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer.cli import main
 from analyzer.ranges import iter_range_blocks, split_ranges
 from analyzer.sources import Block, Problem, iter_blocks
 
-REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs" / "nginx_combined.log"
+SAMPLE = SAMPLE_LOGS / "nginx_combined.log"
 
 
 def log_lines(n: int, start: int = 0) -> list[bytes]:

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import ua_parser
+from paths import REAL_LOGS, SAMPLE_LOGS
 from ua_parser import Domain
 
 from analyzer import clients
@@ -281,8 +282,6 @@ def test_a_long_user_agent_is_classified_by_its_start() -> None:
 # whether the device is a "Spider" (the full device list only when those cannot tell). These
 # tests hold it to the parser it replaced: one resolver over every user-agent and device matcher.
 
-REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
-SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 

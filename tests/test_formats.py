@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer import PRESETS, LogFormat, UnknownFormatError, request_line
@@ -672,8 +673,8 @@ def test_crlf_lines_take_the_fast_path_with_the_same_values(tmp_path, name):
 # -- projection: a Summary's columns only --------------------------------------------------------
 
 _PROJECTION_LOGS = [
-    *sorted((Path(__file__).resolve().parents[1] / "sample_logs").glob("*.log")),
-    *(Path(__file__).resolve().parents[2] / "shared" / "real_logs" / name for name in (
+    *sorted(SAMPLE_LOGS.glob("*.log")),
+    *(REAL_LOGS / name for name in (
         "crowdsec_apache2-malformed.log", "crowdsec_nginx-http-malformed.log",
         "crowdsec_http-dos-invalid-http-versions.log", "lnav_shop_nginx_xff.log",
         "crowdsec_apache2-logs-mixed-vhost.log",

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer.errors import AnalyzerError, UnknownFormatError
@@ -34,9 +35,6 @@ from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
 from analyzer.sources import _CODECS, Block
 
-REPO = Path(__file__).resolve().parents[1]
-REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
-SAMPLE_LOGS = REPO / "sample_logs"
 EXAMPLES = int(os.environ.get("LOGSCAN_FUZZ_EXAMPLES", "0"))
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from paths import REAL_LOGS
 
 import analyzer
-
-REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
 
 pytestmark = pytest.mark.skipif(not REAL_LOGS.is_dir(), reason=f"{REAL_LOGS} is not there")
 

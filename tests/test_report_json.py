@@ -10,14 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer.classify import VERDICTS
 from analyzer.render.json import render_json
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "sample_logs"
-REAL_LOGS = Path("/work/shared/real_logs")
+SAMPLES = SAMPLE_LOGS
 HOSTS = ("www.example.test", "static.example.test")
 CLASS_STATUS = {"not_implemented": "501", "method_not_allowed": "405",
                 "version_not_supported": "505"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from paths import REAL_LOGS, REPO, SAMPLE_LOGS
 
 import analyzer
 from analyzer import engines
@@ -20,11 +21,9 @@ from analyzer.analysis import analyze as stream_analyze
 from analyzer.analysis import summarize as stream_summarize
 from analyzer.report import Window, build_report
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = sorted((ROOT / "sample_logs").glob("*.log"))
-REAL = sorted(Path("/work/shared/real_logs").glob("*.log"))
-if not REAL:  # CI keeps shared/ beside the clone
-    REAL = sorted((ROOT.parent / "shared" / "real_logs").glob("*.log"))
+ROOT = REPO
+SAMPLES = sorted(SAMPLE_LOGS.glob("*.log"))
+REAL = sorted(REAL_LOGS.glob("*.log"))
 LOGS = SAMPLES + REAL
 _TIMING = {"elapsed", "seconds", "generated", "generated_at", "duration", "timing"}
 
