@@ -269,3 +269,33 @@ def test_dask_scheduler_by_address(dask_client):
     assert got == stream_summarize(log)
     report = engines.analyze(log, engine="dask", scheduler=address)
     assert report.to_dict()["totals"]["lines"] == 380
+
+
+def test_finished_pieces_are_merged_at_a_quarter_of_the_total(monkeypatch, tmp_path):
+    """A compressed file gives a piece per block; finished pieces are merged into the running
+    total as soon as they hold a quarter of its rows (not all of them: twice the memory), and
+    the result is the same Summary."""
+    from analyzer.engines import local
+
+    plain = tmp_path / "access.log"
+    generate(plain, 6000, seed=3)
+    packed = tmp_path / "access.log.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    merges: list[tuple[int, int, int]] = []
+    compact = local._OrderedFold._compact
+
+    def recorded(self: Any) -> None:
+        last = self.done[-1].summary.num_rows if self.done else 0
+        merges.append((self.done_rows, last, self._merged_rows()))
+        compact(self)
+
+    monkeypatch.setattr(local, "_COMPACT_ROWS", 1)
+    monkeypatch.setattr(local._OrderedFold, "_compact", recorded)
+    summary = engines.summarize([str(packed)], workers=2, block_size=16 << 10)
+    assert summary == stream_summarize([str(packed)])
+    during = merges[:-1]  # the last is the final merge of whatever is left
+    assert len(during) >= 5
+    for waiting, last, total in during:
+        threshold = max(1, total // 4)
+        assert waiting - last < threshold <= waiting  # merged on the piece that reached it
+    assert during[-1][2] > 4 * during[0][2]  # the total grew, and the threshold with it
