@@ -48,7 +48,7 @@ _COMPACT_ROWS = 100_000
 # finished pieces are merged into the running total once they hold a quarter of its rows: a
 # compressed file gives a piece per 4 MiB block, and with the whole total's rows waiting
 # (twice the memory of the total) the 20,000,000-line gzip log peaked at 419-438 MB, against
-# 364-383 MB with a quarter, in the same time
+# 354-400 MB with a quarter, in the same time (an eighth measured no lower)
 _COMPACT_SHARE = 4
 # A worker back from an Arrow kernel waits for the GIL while another runs Python between its
 # kernels; a shorter switch interval (5 ms by default) hands it over sooner. Measured on the
@@ -123,7 +123,8 @@ def _tune_malloc() -> None:
     pages. Kept on the heap instead (mmap threshold above the block size; free memory beyond
     32 MiB still trimmed), the 5,000,000-line log took half the page faults (240,000-277,000
     down to 115,000-135,000) and 0.3-0.6 s less system time, for about 10 MB more peak
-    memory. The rest is given back at the end of the run (_release_memory).
+    memory. The rest is given back at the end of the run (_release_memory). The settings are
+    the process's and stay after the run (a notebook that analyses again gains from them too).
 
     By default each thread would also get an arena of its own, each keeping the freed buffers
     it once held: on the 20,000,000-line log the peak was 395 MB with them and 375 MB with two
