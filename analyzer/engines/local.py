@@ -21,6 +21,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from ..formats import LogFormat
 from ..progress import ProgressBar
@@ -130,15 +131,12 @@ def _tune_malloc() -> None:
     it once held: on the 20,000,000-line log the peak was 395 MB with them and 375 MB with two
     shared arenas, and the run was no slower.
     """
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
+    libc = _glibc()
+    if libc is None:  # pragma: no cover - not glibc
         return
-    mallopt(_M_ARENA_MAX, 2)
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    libc.mallopt(_M_ARENA_MAX, 2)
+    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _release_memory() -> None:
@@ -147,12 +145,21 @@ def _release_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc() -> Any:  # noqa: ANN401 - a ctypes library handle
+    """The C library when it is glibc (mallopt and malloc_trim are glibc's), else None."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - both must exist
     except (OSError, AttributeError):  # pragma: no cover - not glibc
-        pass
+        return None
+    return libc
 
 
 def _stream(
