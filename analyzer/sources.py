@@ -196,7 +196,7 @@ def iter_blocks(
                 yield Problem(path, line, "truncated_input", shrunk.encode())
         else:
             chunks = _decompress(path, codec, head + _read(path, raw), raw)
-            yield from _LineCutter(path, block_size, max_line).run(chunks)
+            yield from cut_stream(path, chunks, block_size, max_line)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
@@ -387,72 +387,52 @@ def _next_member(path: str, decoder: _Decompressor, rest: bytes, raw: BinaryIO) 
     return data
 
 
-class _LineCutter:
-    """Cuts a byte stream into Blocks of whole lines, numbering them."""
+def cut_stream(
+    source: str, chunks: Iterator[bytes | Problem], block_size: int, max_line: int
+) -> Iterator[Block | Problem]:
+    """A decompressed stream's Blocks, cut as a plain file's are: each decompressed piece is
+    copied once, into a block buffer, and the block is that buffer up to its last newline. A
+    Problem in the stream (damage) comes after the lines before it, as their next line."""
+    reader = _ChunkReader(chunks)
+    line = 1
+    for item in _plain_blocks(source, reader, b"", block_size, max_line):
+        line += item.lines if isinstance(item, Block) else 1
+        yield item
+    if reader.problem is not None:
+        yield Problem(source, line, reader.problem.reason, reader.problem.text)
 
-    def __init__(self, source: str, block_size: int, max_line: int) -> None:
-        self.source = source
-        self.block_size = block_size
-        self.max_line = max_line
-        self.next_line = 1
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.skipping = False  # inside an over-long line, until its newline
 
-    def run(self, chunks: Iterator[bytes | Problem]) -> Iterator[Block | Problem]:
-        stream = iter(chunks)
-        while True:
-            try:
-                chunk = next(stream)
-            except StopIteration:
+class _ChunkReader:
+    """A stream of byte chunks read as a file (``readinto``) up to its end or its first
+    Problem, which is kept for the caller."""
+
+    def __init__(self, chunks: Iterator[bytes | Problem]) -> None:
+        self._chunks = chunks
+        self._chunk = memoryview(b"")
+        self.problem: Problem | None = None
+
+    def readinto(self, buffer: memoryview) -> int:
+        filled = 0
+        while filled < len(buffer):
+            if not self._chunk and not self._next():
                 break
-            except InputError:
-                raise
+            size = min(len(self._chunk), len(buffer) - filled)
+            buffer[filled : filled + size] = self._chunk[:size]
+            self._chunk = self._chunk[size:]
+            filled += size
+        return filled
+
+    def _next(self) -> bool:
+        if self.problem is not None:
+            return False
+        for chunk in self._chunks:
             if isinstance(chunk, Problem):
-                yield from self._flush(final=True)
-                yield Problem(self.source, self.next_line, chunk.reason, chunk.text)
-                self.next_line += 1
-                return
-            yield from self._feed(chunk)
-        yield from self._flush(final=True)
-
-    def _feed(self, chunk: bytes) -> Iterator[Block | Problem]:
-        if self.skipping:
-            cut = chunk.find(b"\n")
-            if cut < 0:
-                return
-            self.skipping = False
-            chunk = chunk[cut + 1 :]
-        self.pending.append(chunk)
-        self.pending_size += len(chunk)
-        if self.pending_size >= self.block_size:
-            yield from self._flush(final=False)
-        if self.pending_size > self.max_line and chunk.rfind(b"\n") < 0:
-            if not any(b"\n" in part for part in self.pending):
-                head = b"".join(self.pending)[:300]
-                yield Problem(self.source, self.next_line, "too_long", head)
-                self.next_line += 1
-                self.pending, self.pending_size = [], 0
-                self.skipping = True
-
-    def _flush(self, *, final: bool) -> Iterator[Block]:
-        if self.skipping:
-            if final:
-                self.pending, self.pending_size = [], 0
-            return
-        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
-        cut = len(data) if final else data.rfind(b"\n") + 1
-        self.pending = [data[cut:]] if cut < len(data) else []
-        self.pending_size = len(data) - cut
-        if cut <= 0:
-            return
-        block = data[:cut] if cut < len(data) else data
-        unterminated = not block.endswith(b"\n")
-        if unterminated:
-            block += b"\n"
-        ready = Block.of(self.source, self.next_line, block, unterminated)
-        yield ready
-        self.next_line += ready.lines
+                self.problem = chunk
+                return False
+            if chunk:
+                self._chunk = memoryview(chunk)
+                return True
+        return False
 
 
 # -- reading from an offset (scheduled runs: analyzer.incremental) ------------------------------

@@ -426,3 +426,32 @@ def test_blocks_split_on_line_ends_with_their_offsets(lines, size):
         assert piece.lines == len(piece.offsets) - 1
         line += piece.lines
     assert line == 7 + len(lines)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=20),
+    ended=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=800), max_size=12),
+    size=st.integers(min_value=1, max_value=150),
+    damaged=st.booleans(),
+)
+def test_a_decompressed_stream_is_cut_as_a_plain_file_is(lines, ended, cuts, size, damaged):
+    """However the decoder hands out its output, the blocks are those of the same bytes read
+    from a plain file, and damage comes after them as the next line."""
+    data = b"\n".join(lines) + (b"\n" if ended and lines else b"")
+    bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    chunks: list[bytes | sources.Problem] = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    if damaged:
+        chunks.append(sources.Problem("x.log", 0, "corrupt_input", b"gzip data damaged"))
+    streamed = list(sources.cut_stream("x.log", iter(chunks), size, 30))
+    plain = list(sources._plain_blocks("x.log", io.BytesIO(data), b"", size, 30))
+    problem = streamed.pop() if damaged else None
+    assert [(type(i), i.first_line if isinstance(i, sources.Block) else i.line) for i in streamed
+            ] == [(type(i), i.first_line if isinstance(i, sources.Block) else i.line)
+                  for i in plain]
+    assert [bytes(i.data) if isinstance(i, sources.Block) else i.text for i in streamed] == [
+        bytes(i.data) if isinstance(i, sources.Block) else i.text for i in plain]
+    if problem is not None:
+        lines = sum(i.lines if isinstance(i, sources.Block) else 1 for i in plain)
+        assert (problem.line, problem.reason) == (lines + 1, "corrupt_input")

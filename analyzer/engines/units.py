@@ -35,9 +35,9 @@ from ..sources import (
     Block,
     Problem,
     _decompress,
-    _LineCutter,
     _plain_blocks,
     _read,
+    cut_stream,
     expand_inputs,
     iter_blocks,
     open_raw,
@@ -203,7 +203,7 @@ def stream_blocks(
             yield from _plain_blocks(path, handle, head, block_size, max_line)
         else:
             chunks = _decompress(path, codec, head + _read(path, handle), handle)
-            yield from _LineCutter(path, block_size, max_line).run(chunks)
+            yield from cut_stream(path, chunks, block_size, max_line)
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
