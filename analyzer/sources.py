@@ -18,11 +18,14 @@ import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .zstd_frames import BoundedZstd
 
 STDIN = "-"
 BLOCK_SIZE = 16 << 20
@@ -76,7 +79,7 @@ class _Decompressor(Protocol):
 class _Codec:
     name: str
     magic: bytes
-    new: Callable[[], _Decompressor]
+    new: Callable[[], _Decompressor | BoundedZstd]
 
 
 def _zlib_module():  # noqa: ANN202 - isal.isal_zlib mirrors the zlib module
@@ -88,10 +91,10 @@ def _zlib_module():  # noqa: ANN202 - isal.isal_zlib mirrors the zlib module
         return zlib
 
 
-def _zstd() -> _Decompressor:
-    import zstandard
+def _zstd() -> BoundedZstd:
+    from .zstd_frames import BoundedZstd
 
-    return zstandard.ZstdDecompressor().decompressobj()
+    return BoundedZstd()
 
 
 _CODECS = (
@@ -245,6 +248,10 @@ def _plain_blocks(
         block = Block.of(path, line, memoryview(buffer)[:cut])
         yield block
         line += block.lines
+        if end - cut > max_line:  # the next line is already too long: not carried on whole
+            yield Problem(path, line, "too_long", bytes(buffer[cut : cut + 300]))
+            line, carry, skipping = line + 1, b"", True
+            continue
         carry = bytes(buffer[cut:end])
     if carry and not skipping:
         cut = carry.rfind(b"\n") + 1
@@ -356,7 +363,7 @@ def _decompress(path: str, codec: _Codec, data: bytes, raw: BinaryIO) -> Iterato
 
 def _pieces(codec: _Codec, decoder: Any, data: bytes) -> Iterator[bytes]:
     """All the output of ``data``, in pieces of at most ``_PIECE`` bytes, so that a highly
-    compressed over-long line cannot fill memory (zstandard's decompressobj has no limit)."""
+    compressed over-long line cannot fill memory (zstd: see :mod:`analyzer.zstd_frames`)."""
     if codec.name == "gzip":
         out = decoder.decompress(data, _PIECE)
         yield out
@@ -369,8 +376,8 @@ def _pieces(codec: _Codec, decoder: Any, data: bytes) -> Iterator[bytes]:
         yield decoder.decompress(data, _PIECE)
         while not decoder.eof and not decoder.needs_input:
             yield decoder.decompress(b"", _PIECE)
-    else:
-        yield decoder.decompress(data)
+    else:  # zstd: no output limit of its own; BoundedZstd feeds it a few blocks at a time
+        yield from decoder.pieces(data)
 
 
 def _next_member(path: str, decoder: _Decompressor, rest: bytes, raw: BinaryIO) -> bytes:

@@ -94,12 +94,15 @@ def test_empty_file_is_a_source_with_no_lines(tmp_path):
     assert "0 lines: 0 parsed, 0 rejected" in text and str(empty) in text
 
 
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's size when it was forked
+# (the test process, which may be larger than anything the child does)
 RSS_SCRIPT = """
-import resource, sys
+import re, sys
 import analyzer
 report = analyzer.engines.analyze(sys.argv[1]) if sys.argv[2] == "cli" else None
 parsed = analyzer.parse_log(sys.argv[1]) if sys.argv[2] == "lib" else None
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+with open("/proc/self/status") as status:
+    print(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 print((report.totals if report else {"lines": parsed.lines, "rejected": parsed.rejected}))
 """
 
@@ -130,6 +133,31 @@ def test_a_50_mb_line_is_rejected_in_bounded_memory(tmp_path, how):
     assert reasons(report) == {"too_long": 1}
     assert report["rejects"]["examples"][0]["line"] == 11
     assert report["rejects"]["examples"][0]["text"] == "A" * 300
+
+
+BOMBS = {
+    "gzip": lambda data: gzip.compress(data, 9),
+    "zstd": lambda data: zstandard.ZstdCompressor(level=3).compress(data),
+}
+
+
+@pytest.mark.parametrize("codec", sorted(BOMBS))
+def test_a_decompression_bomb_is_read_in_bounded_memory(tmp_path, codec):
+    """A few hundred KB that expand to a 256 MB line: decompressed a few MiB at a time."""
+    small = tmp_path / "small.log"
+    small.write_bytes(joined(log_lines(20)))
+    bomb = tmp_path / "bomb.log"
+    data = joined(log_lines(10)) + b"A" * (256 << 20) + b"\n" + joined(log_lines(10, 10))
+    bomb.write_bytes(BOMBS[codec](data))
+    del data
+    assert bomb.stat().st_size < 400 << 10
+    base, _ = peak_rss_kib(small, "cli")
+    peak, totals = peak_rss_kib(bomb, "cli")
+    assert "'lines': 21" in totals and "'rejected': 1" in totals
+    assert peak - base < 50 << 10, (base, peak)
+    report = analyse(str(bomb))
+    assert reasons(report) == {"too_long": 1}
+    assert report["rejects"]["examples"][0]["line"] == 11
 
 
 def test_nul_blocks_from_a_crash(tmp_path):

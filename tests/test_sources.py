@@ -347,10 +347,11 @@ FAST_COMPRESSORS = {
     "gzip": lambda data: gzip.compress(data, 1),
     "bzip2": lambda data: bz2.compress(data, 1),
     "xz": lambda data: lzma.compress(data, preset=0),
+    "zstd": lambda data: zstandard.ZstdCompressor(level=1).compress(data),
 }
 
 
-@pytest.mark.parametrize("codec", [None, "gzip", "xz"])  # (bzip2 reads like xz)
+@pytest.mark.parametrize("codec", [None, "gzip", "xz", "zstd"])  # (bzip2 reads like xz)
 def test_very_long_line_is_rejected_in_bounded_memory(tmp_path, codec):
     before, after = log_lines(2), log_lines(2, start=3)
     data = text(before) + b"x" * (40 << 20) + b"\n" + text(after)
