@@ -8,12 +8,14 @@ import random
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analyzer
+import analyzer.summary as summary_module
 from analyzer.parse import REJECT_SCHEMA, ParsedBlock
 from analyzer.report import build_report
 from analyzer.summary import EXAMPLES_PER_GROUP, RESOURCES_PER_GROUP, Summary
@@ -127,6 +129,42 @@ def test_a_frame_summarises_like_its_blocks(a, cut):
     merged = Summary.from_table(first.table, source="access.log").merge(
         Summary.from_table(second.table, source="access.log"))
     assert merged == from_frame
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=lines, b=lines, cuts=st.lists(st.integers(0, 60), max_size=6),
+       rows=st.sampled_from([1, 2, 7]))
+def test_merges_grouped_in_pieces_equal_one_grouping(a, b, cuts, rows):
+    """A large part is grouped in pieces when merged (``_GROUP_ROWS`` rows each): the same
+    summary as grouped at once."""
+    pieces = _summaries({"access.log": a, "other.log": b}, {"access.log": cuts, "other.log": cuts})
+    at_once = Summary.merge_all(pieces)
+    saved = summary_module._GROUP_ROWS
+    summary_module._GROUP_ROWS = rows
+    try:
+        in_pieces = Summary.merge_all(pieces)
+    finally:
+        summary_module._GROUP_ROWS = saved
+    assert in_pieces == at_once
+
+
+def test_a_part_is_grouped_in_pieces_that_share_no_key(monkeypatch):
+    items = [{"method": "FOO", "protocol": "HTTP/1.1", "status": 501, "target": "/",
+              "client": f"192.0.2.{n % 40}", "user_agent": f"agent/{n % 3}", "vhost": None,
+              "allow": None, "offset": n} for n in range(300)]
+    halves = [Summary.from_block(_block("access.log", 1 + k * 150, items[k * 150:(k + 1) * 150]))
+              for k in range(2)]
+    table = pa.concat_tables([h._parts["hits"] for h in halves])
+    coded = table.set_column(table.schema.get_field_index("client"), "client",
+                             pc.dictionary_encode(table["client"]))
+    monkeypatch.setattr(summary_module, "_GROUP_ROWS", 50)
+    keys = summary_module.PARTS["hits"].key_names
+    pieces = list(summary_module._partitions(coded, keys))
+    assert len(pieces) == -(-table.num_rows // 50) == 5  # 2 halves of 40 clients x 3 agents
+    assert sum(p.num_rows for p in pieces) == table.num_rows
+    clients = [set(p["client"].cast(pa.string()).to_pylist()) for p in pieces]
+    assert all(not (x & y) for i, x in enumerate(clients) for y in clients[i + 1:])
+    assert set().union(*clients) == {f"192.0.2.{n}" for n in range(40)}
 
 
 def test_merge_is_associative_and_commutative():
