@@ -54,13 +54,11 @@ class BoundedZstd:
             yield self._feed(data[start:], b"")
 
     def _feed(self, run: bytes, after: bytes) -> bytes:
-        if self.eof:  # a frame ended in an earlier run: the rest is not this frame's
-            self._rest += run
-            return b""
-        out = self._decoder.decompress(run)
+        """The output of ``run``; when the frame ends in it, ``after`` is not the frame's."""
+        out: bytes = self._decoder.decompress(run)
         if self.eof:
             self._rest = after
-        return bytes(out)
+        return out
 
     def _cuts(self, data: bytes) -> Iterator[int]:
         """Offsets in ``data`` at which a run ends: before every MAX_BLOCKS-th block header."""
