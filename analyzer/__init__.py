@@ -1,61 +1,40 @@
 """logscan: find which parts of HTTP a web server does not support, from its access logs.
 
 >>> import analyzer
->>> frame = analyzer.read_log("sample_logs/...")          # doctest: +SKIP
+>>> report = analyzer.analyze("sample_logs/nginx_combined.log")   # doctest: +SKIP
+>>> frame = analyzer.read_log("sample_logs/nginx_combined.log")   # doctest: +SKIP
+
+Everything else is reached through its module (``analyzer.frame.parse_log``,
+``analyzer.verdicts.classify``, ...). Importing the package changes nothing in the process.
 """
 
-import os
-import sys
+from typing import TYPE_CHECKING
 
-# Arrow's jemalloc pool rather than its default (mimalloc): on the 5,000,000-line benchmark log
-# the report peaks about 45 MB lower at the same speed, as freed blocks are reused. Only a
-# default: a pool the user names in ARROW_DEFAULT_MEMORY_POOL wins, and it takes effect only
-# when pyarrow is first loaded after this line (always so for the logscan command).
-if sys.platform == "linux":
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+from .api import analyze, summarize
+from .errors import AnalyzerError
+from .formats import PRESETS, LogFormat
+from .frame import read_log
+from .report.build import Report, build_report
+from .summary.summary import Summary
 
-from .analysis import parse_when
-from .classify import (
-    ServerGuess,
-    classify,
-    client_table,
-    guess_server,
-    protocol_table,
-    verdict_table,
-)
-from .engines import analyze, read_logs, summarize  # all cores, or Dask: engine="dask"
-from .errors import (
-    AnalyzerError,
-    FormatDetectionError,
-    InputError,
-    StrictModeError,
-    UnknownFieldError,
-    UnknownFormatError,
-)
-from .formats import PRESETS, LogFormat, detect_format
-from .frame import ParsedLog, SourceStats, iter_parsed, parse_log, read_log
-from .report import Report, build_report
-from .summary import Summary
-from .trends import trend_table
-
-# the plotting helpers load matplotlib on first use, so that `import analyzer` (and the CLI)
-# stays quick
-_PLOTS = ("trend_plot", "status_heatmap", "top_clients_plot", "save_plots")
+if TYPE_CHECKING:
+    from . import plots
 
 
 def __getattr__(name: str) -> object:
-    if name in _PLOTS:
-        from . import plots
+    # matplotlib is loaded on first use of the plots, so that `import analyzer` stays quick
+    if name == "plots":
+        import importlib
 
-        return getattr(plots, name)
+        return importlib.import_module(".plots", __name__)
     if name == "__version__":
         return _version()
     raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
 
 
 def _version() -> str:
-    """The installed distribution's version, looked up when asked for: importlib.metadata and
-    the e-mail parser it loads were 20 ms of every command's start."""
+    """The installed distribution's version, looked up when asked for (importlib.metadata and
+    the e-mail parser it loads are 20 ms of a command's start)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -63,38 +42,16 @@ def _version() -> str:
     except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
         return "0.0.0"
 
+
 __all__ = [
     "PRESETS",
     "AnalyzerError",
-    "FormatDetectionError",
-    "InputError",
     "LogFormat",
-    "ParsedLog",
     "Report",
-    "ServerGuess",
-    "SourceStats",
-    "StrictModeError",
     "Summary",
-    "UnknownFieldError",
-    "UnknownFormatError",
     "analyze",
     "build_report",
-    "classify",
-    "client_table",
-    "detect_format",
-    "guess_server",
-    "iter_parsed",
-    "parse_log",
-    "parse_when",
-    "protocol_table",
+    "plots",
     "read_log",
-    "read_logs",
-    "save_plots",
-    "status_heatmap",
     "summarize",
-    "top_clients_plot",
-    "trend_plot",
-    "trend_table",
-    "verdict_table",
-    "__version__",
 ]

@@ -29,9 +29,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .clients import CLIENT_KINDS, classify_user_agents
-from .methods import is_registered
-from .trends import BUCKETS, SPIKE_K, choose_bucket, find_spikes
+from .verdicts.clients import CLIENT_KINDS, classify_user_agents
+from .verdicts.trends import BUCKETS, SPIKE_K, choose_bucket, find_spikes
+from .vocabulary import is_registered
 
 __all__ = [
     "CLASS_STATUS",
@@ -185,7 +185,7 @@ def _unit(bucket: str) -> str:
 
 
 def _pick_bucket(start: pd.Timestamp, end: pd.Timestamp, bucket: str | None) -> tuple[str, str]:
-    """(pandas frequency, unit for the y label): as analyzer.trends chooses from the span
+    """(pandas frequency, unit for the y label): as analyzer.verdicts.trends chooses from the span
     (minute up to 6 hours, hour up to 14 days, else day), or the ``bucket`` asked for."""
     bucket = bucket or choose_bucket(start, end)
     if bucket in BUCKETS:
@@ -247,7 +247,7 @@ def _trend_from_frame(
 
 
 def _trend_from_report(report: dict[str, Any], classes: list[str], top: int) -> _Trend:
-    """The trend table from a Report's ``trends`` section (written by analyzer.trends)."""
+    """The trend table from a Report's ``trends`` section (written by analyzer.verdicts.trends)."""
     if "trends" not in report:
         raise ValueError(
             "this Report has no trends section; plot a frame from analyzer.read_log instead"
@@ -318,10 +318,11 @@ def trend_plot(
     ``version_not_supported`` (all by default); the line style tells the class (solid 501,
     dashed 405, dotted 505) and the colour the method. ``bucket`` is ``"minute"``, ``"hour"``,
     ``"day"`` or a fixed pandas frequency such as ``"15min"``; when None it is chosen from the
-    span as :mod:`analyzer.trends` does (a Report brings its own). The ``top`` methods of each
+    span as :mod:`analyzer.verdicts.trends` does (a Report brings its own). The ``top`` methods of
+    each
     class are drawn and the rest summed as ``other``. Spikes are ringed: the Report's when it
     carries them, else the buckets above median + ``k``·max(1.4826·MAD, 1) of their series
-    (:func:`analyzer.trends.find_spikes`).
+    (:func:`analyzer.verdicts.trends.find_spikes`).
     """
     chosen = _check_classes(classes)
     if _is_frame(data):

@@ -51,7 +51,7 @@ _PROCESSES = """
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from analyzer.engines.local import default_workers
-from analyzer.engines.units import Options, combine_many, expand, finish, plan, summarize_unit
+from analyzer.pipeline import Options, combine_many, expand, finish, plan, summarize_unit
 units = plan(expand([sys.argv[1]]), None)
 with ProcessPoolExecutor(default_workers()) as pool:  # each worker reads its own byte ranges
     pieces = list(pool.map(summarize_unit, units, [Options()] * len(units)))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from paths import SAMPLE_LOGS
 
-from analyzer.actions import (
+from analyzer.advice.actions import (
     action_evidence,
     action_markdown,
     allow_check_lines,
@@ -16,8 +16,8 @@ from analyzer.actions import (
     with_actions,
     with_base_url,
 )
-from analyzer.allow_checks import AllowChecks, AllowGroup
-from analyzer.guidance import Guidance
+from analyzer.verdicts.allow_checks import AllowChecks, AllowGroup
+from analyzer.advice.guidance import Guidance
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def test_cli_json_carries_the_actions() -> None:
 
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     samples = SAMPLE_LOGS
     fmt = json.loads((samples / "formats.json").read_text())["nginx_timed.log"]["format"]

@@ -26,9 +26,9 @@ from click.testing import CliRunner
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
-from analyzer.cli import main
-from analyzer.ranges import iter_range_blocks, split_ranges
-from analyzer.sources import Block, Problem, iter_blocks
+from analyzer.cli.app import main
+from analyzer.sources.ranges import iter_range_blocks, split_ranges
+from analyzer.sources.blocks import Block, Problem, iter_blocks
 
 SAMPLE = SAMPLE_LOGS / "nginx_combined.log"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import analyzer
-from analyzer.classify import (
+from analyzer.verdicts.classify import (
     assign_verdicts,
     guess_server,
     mark_registered,
@@ -15,7 +15,7 @@ from analyzer.classify import (
     protocol_table,
     verdict_table,
 )
-from analyzer.summary import Summary
+from analyzer.summary.summary import Summary
 
 
 def req(method: str | None, status: int, *, vhost: str | None = None, protocol: str | None =
@@ -47,7 +47,7 @@ def verdicts(frame: pd.DataFrame, server: str = "auto") -> dict[tuple[object, st
 def test_classify_adds_the_class_of_each_request():
     frame = log(req("FOO", 501), req("PUT", 405), req("GET", 505, protocol="HTTP/2.0"),
                 req("GET", 200), req("GET", 400))
-    classes = analyzer.classify(frame)["class"]
+    classes = analyzer.verdicts.classify(frame)["class"]
     assert list(classes.astype(object).where(classes.notna(), None)) == [
         "not_implemented", "method_not_allowed", "version_not_supported", None, None,
     ]

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from analyzer import sources
-from analyzer.cli import main
+from analyzer.cli.app import main
 
 GOOD = '192.0.2.{n} - - [01/Oct/2025:10:00:0{n} +0000] "{request}" {status} 10 "-" "curl/8"'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer.cli import main
+from analyzer.cli.app import main
 
 GOLDEN = Path(__file__).parent / "golden"
 REGEN = os.environ.get("LOGSCAN_REGEN_GOLDEN") == "1"

@@ -16,7 +16,7 @@ from paths import REAL_LOGS, SAMPLE_LOGS
 from ua_parser import Domain
 
 from analyzer import clients
-from analyzer.clients import (
+from analyzer.verdicts.clients import (
     CLIENT_KINDS,
     classify_user_agents,
     client_identity,

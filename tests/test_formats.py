@@ -690,9 +690,9 @@ def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
 def _check_projection(path: Path) -> int:
     """Checks a projected parse of every block; how many blocks came out of line order."""
     from analyzer.frame import _detect
-    from analyzer.parse import parse_block
-    from analyzer.sources import Block, iter_blocks
-    from analyzer.summary import Summary, summary_columns
+    from analyzer.parse.block import parse_block
+    from analyzer.sources.blocks import Block, iter_blocks
+    from analyzer.summary.summary import Summary, summary_columns
 
     blocks = [b for b in iter_blocks(str(path), block_size=1 << 16) if isinstance(b, Block)]
     detection = _detect(str(path), blocks[:1])

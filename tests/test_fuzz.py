@@ -28,12 +28,12 @@ from paths import REAL_LOGS, SAMPLE_LOGS
 import analyzer
 from analyzer.errors import AnalyzerError, UnknownFormatError
 from analyzer.formats import PRESETS, LogFormat, detect_format
-from analyzer.parse import parse_block
+from analyzer.parse.block import parse_block
 from analyzer.render.csv import render_csv
 from analyzer.render.json import render_json
 from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
-from analyzer.sources import _CODECS, Block
+from analyzer.sources.blocks import _CODECS, Block
 
 EXAMPLES = int(os.environ.get("LOGSCAN_FUZZ_EXAMPLES", "0"))
 

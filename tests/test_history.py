@@ -1,4 +1,4 @@
-"""analyzer.history and analyzer.scheduled: the state directory, atomic commits, the lock, the
+"""analyzer.scheduled.history and analyzer.scheduled.run: the state directory, atomic commits, the lock, the
 window and its comparison."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 from _scheduled import append, copytruncate, line, lines, rotate
 
-import analyzer.history as history
+import analyzer.scheduled.history as history
 from analyzer.errors import StateError, StateLockedError
-from analyzer.history import StateStore, write_parquet
-from analyzer.scheduled import ScheduledReport, parse_duration, run_report
+from analyzer.scheduled.history import StateStore, write_parquet
+from analyzer.scheduled.run import ScheduledReport, parse_duration, run_report
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -194,7 +194,7 @@ def test_every_string_of_a_report_is_escaped():
 def test_cli_format_html(hostile_log, tmp_path):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     out = tmp_path / "report.html"
     result = CliRunner().invoke(main, [str(hostile_log), "--log-format", "vhost_combined",

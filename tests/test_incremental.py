@@ -1,4 +1,4 @@
-"""analyzer.incremental: only new lines, across appends, rotations and truncations."""
+"""analyzer.scheduled.checkpoints: only new lines, across appends, rotations and truncations."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from _scheduled import append, compress_file, copytruncate, line, lines, rotate
 
 from analyzer.errors import InputError
-from analyzer.incremental import (
+from analyzer.scheduled.checkpoints import (
     Checkpoint,
     NewLines,
     expand_live,
     read_new,
     rotated_candidates,
 )
-from analyzer.sources import Problem, iter_blocks_from, read_head
+from analyzer.sources.blocks import Problem, iter_blocks_from, read_head
 
 
 class Reader:

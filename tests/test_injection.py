@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from html_tags import tags_of
 
-from analyzer.cli import main
+from analyzer.cli.app import main
 
 # what must never reach a terminal raw: C0 controls but the newline, DEL, C1 controls, the bidi
 # and invisible formatting characters, lone surrogates

@@ -355,7 +355,7 @@ def log_file(tmp_path_factory):
 def test_cli_plot_png_and_svg(log_file, tmp_path):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     runner = CliRunner()
     for name, magic in (("trend.png", b"\x89PNG"), ("trend.SVG", b"<?xml")):
@@ -368,7 +368,7 @@ def test_cli_plot_png_and_svg(log_file, tmp_path):
 def test_cli_plot_dir(log_file, tmp_path):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     result = CliRunner().invoke(main, [str(log_file), "--plot-dir", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
@@ -381,7 +381,7 @@ def test_cli_plot_dir(log_file, tmp_path):
 def test_cli_plot_other_extensions(log_file, tmp_path, name):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     result = CliRunner().invoke(main, [str(log_file), "--plot", str(tmp_path / name)])
     assert result.exit_code == 2
@@ -395,7 +395,7 @@ def test_cli_plot_other_extensions(log_file, tmp_path, name):
 def test_cli_plot_unwritable(log_file, tmp_path):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     target = tmp_path / "missing" / "trend.png"
     result = CliRunner().invoke(main, [str(log_file), "--plot", str(target)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.ranges import (
+from analyzer.sources.ranges import (
     count_newlines,
     first_lines,
     iter_range_blocks,
@@ -13,7 +13,7 @@ from analyzer.ranges import (
     lines_in,
     split_ranges,
 )
-from analyzer.sources import Block, Problem, iter_blocks
+from analyzer.sources.blocks import Block, Problem, iter_blocks
 
 TEXT = (
     b"first line\n"

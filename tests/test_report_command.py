@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from analyzer import cli
-from analyzer.cli import RENDERERS, main
-from analyzer.history import StateStore
+from analyzer.cli.app import RENDERERS, main
+from analyzer.scheduled.history import StateStore
 from analyzer.render.prometheus import escape_label, render_prometheus
-from analyzer.report import Report
-from analyzer.scheduled import Metric
+from analyzer.report.build import Report
+from analyzer.scheduled.run import Metric
 
 CONTRACT_KEYS = {"schema", "sources", "totals", "status_counts", "classes", "verdicts",
                  "rejects"}

@@ -13,7 +13,7 @@ import pytest
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
-from analyzer.classify import VERDICTS
+from analyzer.verdicts.classify import VERDICTS
 from analyzer.render.json import render_json
 
 SAMPLES = SAMPLE_LOGS

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.reproduce import endpoint, method_commands, reproduce, version_commands
+from analyzer.advice.reproduce import endpoint, method_commands, reproduce, version_commands
 
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 

@@ -19,7 +19,7 @@ import analyzer
 from analyzer import engines
 from analyzer.analysis import analyze as stream_analyze
 from analyzer.analysis import summarize as stream_summarize
-from analyzer.report import Window, build_report
+from analyzer.report.build import Window, build_report
 
 ROOT = REPO
 SAMPLES = sorted(SAMPLE_LOGS.glob("*.log"))
@@ -209,7 +209,7 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
 def test_progress_line():
     from io import StringIO
 
-    from analyzer.progress import ProgressBar, bar_for
+    from analyzer.cli.progress import ProgressBar, bar_for
 
     stream = StringIO()
     bar = ProgressBar(200_000_000, stream)
@@ -229,7 +229,7 @@ def test_progress_line():
 def test_cli_engine_options(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from analyzer.cli import main
+    from analyzer.cli.app import main
 
     log = ROOT / "sample_logs" / "nginx_combined.log"
     runner = CliRunner()

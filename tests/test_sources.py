@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 import analyzer
 from analyzer import InputError, sources
-from analyzer.engines.units import split_block
-from analyzer.sources import expand_inputs, order_rotated
+from analyzer.pipeline import split_block
+from analyzer.sources.blocks import expand_inputs, order_rotated
 
 LINE = '192.0.2.{n} - - [01/Jan/2025:00:00:{s:02d} +0000] "GET /page/{n} HTTP/1.1" 200 {n} "-" "ua"'
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import analyzer.history
-from analyzer.cli import main
-from analyzer.scheduled import run_report
+import analyzer.scheduled.history
+from analyzer.cli.app import main
+from analyzer.scheduled.run import run_report
 
 
 def log_lines(n: int, start: int = 0) -> bytes:
@@ -80,7 +80,7 @@ def test_a_run_stopped_at_each_step_of_the_commit(tmp_path, monkeypatch, stage):
     with log.open("ab") as out:
         out.write(log_lines(500, 3000))
     calls = {"n": 0}
-    real_parquet = analyzer.history.write_parquet
+    real_parquet = analyzer.scheduled.history.write_parquet
 
     def parquet(table, path):
         calls["n"] += 1
@@ -91,11 +91,11 @@ def test_a_run_stopped_at_each_step_of_the_commit(tmp_path, monkeypatch, stage):
     def never(*args, **kwargs):
         raise Killed
 
-    monkeypatch.setattr(analyzer.history, "write_parquet", parquet)
+    monkeypatch.setattr(analyzer.scheduled.history, "write_parquet", parquet)
     if stage == "checkpoint":
-        monkeypatch.setattr(analyzer.history, "write_checkpoint", never)
+        monkeypatch.setattr(analyzer.scheduled.history, "write_checkpoint", never)
     if stage == "clean":
-        monkeypatch.setattr(analyzer.history.StateStore, "clean", never)
+        monkeypatch.setattr(analyzer.scheduled.history.StateStore, "clean", never)
     with pytest.raises(Killed):
         run_report([str(log)], str(state))
     monkeypatch.undo()

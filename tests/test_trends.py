@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import analyzer
-from analyzer.summary import Summary
-from analyzer.trends import choose_bucket, find_spikes, seen_table, trend_table
+from analyzer.summary.summary import Summary
+from analyzer.verdicts.trends import choose_bucket, find_spikes, seen_table, trend_table
 
 
 def log(times: list[str], statuses: list[int], methods: list[str]) -> pd.DataFrame:

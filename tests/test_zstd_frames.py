@@ -7,7 +7,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.zstd_frames import MAX_BLOCKS, BoundedZstd
+from analyzer.sources.zstd_frames import MAX_BLOCKS, BoundedZstd
 
 BLOCK = 128 << 10  # the most a zstd block holds
 BOUND = (MAX_BLOCKS + 1) * BLOCK  # MAX_BLOCKS blocks, and the end of one begun before

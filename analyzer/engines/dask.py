@@ -15,34 +15,37 @@ the Summaries are merged as an ordered tree (``split_every`` at a time) by the s
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 
-from ..errors import AnalyzerError, StrictModeError
-from ..formats import LogFormat
-from ..frame import _with_source, to_frame
-from ..ranges import count_newlines, line_offset
-from ..summary import Summary
-from .units import (
+from ..errors import AnalyzerError
+from ..frame import ordered_columns, to_frame
+from ..pipeline import (
     Options,
     Piece,
-    Summarizer,
+    Rows,
+    Tracked,
     Unit,
-    combine_many,
-    finish,
-    opener_for,
-    parsed_blocks,
-    plan,
-    summarize_unit,
+    UnitReader,
+    check_strict,
+    combine,
+    read_unit,
+    shift_piece,
+    take_head,
+    unit_items,
 )
+from ..sources.inputs import opener_for
+from ..sources.ranges import count_newlines, line_offset
+from ..summary.summary import Summary
 
 PARTITION_SIZE = 128 << 20
 SPLIT_EVERY = 8
 _INSTALL = "the dask engine needs: pip install 'logscan[dask]'"
 
-__all__ = ["PARTITION_SIZE", "read_logs_dask", "summarize_dask"]
+__all__ = ["PARTITION_SIZE", "read_logs_dask", "run_dask"]
 
 
 class DaskMissingError(AnalyzerError):
@@ -93,46 +96,29 @@ def connect(scheduler: Any = None) -> Iterator[Any]:
         client.close()
 
 
-def summarize_dask(
-    paths: Sequence[str],
-    log_format: str | LogFormat | None,
-    options: Options,
-    *,
-    scheduler: Any = None,
-    range_size: int = PARTITION_SIZE,
-) -> Summary:
-    """The merged Summary of the inputs, computed on a Dask cluster."""
+def run_dask(units: Sequence[Unit], options: Options, *, scheduler: Any = None) -> Piece:
+    """The units' pieces, combined in order as a tree on a Dask cluster."""
     dask, _ = require()
-    units = plan(paths, log_format, range_size=range_size)
-    pieces = [dask.delayed(_summarize, pure=True)(unit, options) for unit in units]
+    pieces = [dask.delayed(read_unit, pure=True)(unit, options) for unit in units]
     while len(pieces) > 1:
         pieces = [
-            dask.delayed(combine_many, pure=True)(pieces[i : i + SPLIT_EVERY])
+            dask.delayed(combine, pure=True)(pieces[i : i + SPLIT_EVERY])
             for i in range(0, len(pieces), SPLIT_EVERY)
         ]
     if not pieces:
-        return Summary.empty()
+        return Piece(Summary.empty())
     with connect(scheduler) as client:
-        piece = client.compute(pieces[0]).result()
-    return finish(piece)
-
-
-def _summarize(unit: Unit, options: Options) -> Piece:
-    try:
-        return summarize_unit(unit, options)
-    except AnalyzerError as exc:  # subclasses keep extra arguments and do not unpickle
-        raise AnalyzerError(str(exc)) from None
+        piece: Piece = client.compute(pieces[0]).result()
+    return piece
 
 
 # -- the canonical frame as a Dask DataFrame ----------------------------------------------------
 
 def read_logs_dask(
-    paths: Sequence[str],
-    log_format: str | LogFormat | None = None,
+    units: Sequence[Unit],
     *,
     strict: bool = False,
     scheduler: Any = None,
-    range_size: int = PARTITION_SIZE,
 ) -> Any:
     """The canonical frame (DESIGN.md section 2) as a Dask DataFrame, one partition per unit.
 
@@ -142,12 +128,11 @@ def read_logs_dask(
     dask, _ = require()
     import dask.dataframe as dd
 
-    units = plan(paths, log_format, range_size=range_size)
     if not units:
         raise AnalyzerError("no input to read")
     offsets = _line_offsets(units, scheduler)
     meta = _meta(units)
-    options = Options(strict=strict)
+    options = Options(strict=strict, keep_rows=True)
     return dd.from_map(
         _frame_partition, units, offsets, meta=meta, options=options, columns_meta=meta,
         enforce_metadata=False,
@@ -183,21 +168,10 @@ def _line_offsets(units: list[Unit], scheduler: Any) -> list[int]:
 
 def _frame_partition(unit: Unit, offset: int, *, options: Options, columns_meta: pd.DataFrame
                      ) -> pd.DataFrame:
-    import pyarrow.compute as pc
-
-    tables = []
-    reader = Summarizer(unit.source, options, every_column=True)
-    for parsed in parsed_blocks(unit, options, reader):
-        if options.strict and parsed.rejects.num_rows:
-            hit = parsed.rejects.slice(0, 1).to_pylist()[0]
-            raise AnalyzerError(str(StrictModeError(unit.source.path, hit["line"] + offset,
-                                                    hit["reason"], hit["text"])))
-        table = parsed.table
-        if offset:
-            index = table.column_names.index("line")
-            table = table.set_column(index, "line", pc.add(table["line"], offset))
-        tables.append(_with_source(table, unit.source.path))
-    return _conform(to_frame(tables) if tables else columns_meta.iloc[:0], columns_meta)
+    piece = check_strict(shift_piece(read_unit(unit, options), {unit.source.path: offset}))
+    assert isinstance(piece.data, Rows)
+    frame = to_frame(piece.data.tables) if piece.data.tables else columns_meta.iloc[:0]
+    return _conform(frame, columns_meta)
 
 
 def _meta(units: list[Unit]) -> pd.DataFrame:
@@ -213,22 +187,24 @@ def _meta(units: list[Unit]) -> pd.DataFrame:
     for frame in frames:
         for name in frame.columns:
             columns.setdefault(name, frame[name].iloc[:0])
-    from ..frame import _ordered
-
-    meta = pd.DataFrame({name: columns[name] for name in _ordered(list(columns))})
+    meta = pd.DataFrame({name: columns[name] for name in ordered_columns(list(columns))})
     return clear_known_categories(meta)
 
 
 def _sample(unit: Unit) -> pd.DataFrame:
-    """The first lines of a unit as a frame (its columns and their types)."""
-    options = Options(block_size=1 << 16)
-    blocks = parsed_blocks(unit, options, Summarizer(unit.source, options, every_column=True))
+    """The first parsed lines of a unit as an empty frame (its columns and their types)."""
+    options = Options(block_size=1 << 16, keep_rows=True)
+    reader = UnitReader(unit.source, options)
+    items = Tracked(unit_items(unit, options))
     try:
-        for parsed in blocks:
+        head = take_head(items) if unit.source.fmt is None else []
+        reader.detect(head)
+        for item in itertools.chain(head, items):
+            parsed = reader.parse(item)
             if parsed.table.num_rows:
-                return to_frame([_with_source(parsed.table, unit.source.path)]).iloc[:0]
+                return to_frame([(unit.source.path, parsed.table)]).iloc[:0]
     finally:
-        blocks.close()  # type: ignore[attr-defined]
+        items.close()
     return to_frame([]).iloc[:0]
 
 

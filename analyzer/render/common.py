@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..report import (
+from ..report.build import (
     ClassReport,
     Clients,
     Example,

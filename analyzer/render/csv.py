@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..report import Report
+from ..report.build import Report
 from .safety import terminal_safe
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -21,7 +21,7 @@ import matplotlib
 from matplotlib.axes import Axes
 
 from .. import plots
-from ..methods import is_registered
+from ..vocabulary import is_registered
 from .safety import terminal_safe
 
 __all__ = ["CSP", "render_html", "report_html"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..actions import action_markdown, allow_check_markdown
-from ..report import Report
+from ..advice.actions import action_markdown, allow_check_markdown
+from ..report.build import Report
 from . import common
 from .safety import terminal_safe
 

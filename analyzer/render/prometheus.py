@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 
 from ..atomic import write_atomic
-from ..scheduled import Metric
+from ..scheduled.run import Metric
 
 
 def escape_label(value: str) -> str:

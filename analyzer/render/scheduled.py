@@ -3,7 +3,7 @@ window before, and what is new. The report over the window follows it (render.te
 
 from __future__ import annotations
 
-from ..scheduled import ScheduledReport
+from ..scheduled.run import ScheduledReport
 from .safety import terminal_safe
 from .text import table
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from ..actions import action_evidence, allow_check_lines
-from ..report import Report
+from ..advice.actions import action_evidence, allow_check_lines
+from ..report.build import Report
 from . import common
 from .safety import terminal_safe
 

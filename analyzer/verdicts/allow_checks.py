@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from .guidance import guidance_dict
+from ..advice.guidance import guidance_dict
 
 __all__ = ["HOW_TO_LOG", "AllowChecks", "AllowGroup", "check_allow"]
 
@@ -243,7 +243,7 @@ def _rows(data: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     or per counted group (Summary), and the 2xx/3xx counts per (vhost, method)."""
     if isinstance(data, pd.DataFrame):
         return _frame_rows(data)
-    from .summary import Summary
+    from ..summary.summary import Summary
 
     if isinstance(data, Summary):
         return _summary_rows(data)

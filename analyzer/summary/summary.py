@@ -7,7 +7,7 @@ parts hold a bounded number of rows per group, chosen deterministically (the sma
     summarize(A + B) == summarize(A).merge(summarize(B)) == summarize(B).merge(summarize(A))
 
 for any split of a log into pieces: ``merge`` is associative and commutative, and verdicts are
-computed from the merged counts only (``analyzer.classify``), never per block.
+computed from the merged counts only (``analyzer.verdicts.classify``), never per block.
 
 Parts (keys -> values):
 
@@ -53,9 +53,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .clients import client_identity
-from .errors import AnalyzerError
-from .parse import ParsedBlock
+from ..errors import AnalyzerError
+from ..parse.block import ParsedBlock
+from ..verdicts.clients import client_identity
 
 __all__ = [
     "CLASSES",
@@ -93,7 +93,7 @@ _CLASSED_COLUMNS = frozenset(
 
 
 def summary_columns(client_field: str = "client") -> frozenset[str] | None:
-    """The parsed columns a Summary reads, for :func:`analyzer.parse.parse_block`'s projection
+    """The parsed columns a Summary reads, for :func:`analyzer.parse.block.parse_block`'s projection
     (None: every column, since another ``client_field`` may name any of them)."""
     return _CLASSED_COLUMNS if client_field == "client" else None
 
@@ -250,7 +250,7 @@ class Summary:
 
     def with_parts(self, changed: Mapping[str, pa.Table]) -> Summary:
         """This summary with some sample parts replaced (each already in canonical order, as
-        :func:`analyzer.engines.units.shift_lines` keeps them); the other parts are shared."""
+        :func:`analyzer.pipeline.shift_lines` keeps them); the other parts are shared."""
         if any(PARTS[name].k is None for name in changed):
             raise ValueError("with_parts replaces sample parts only")
         replaced = Summary.__new__(Summary)
@@ -514,7 +514,7 @@ def _summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str
 def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
                       ) -> pa.Array:
     """The target of the row of each ``wanted`` line (a group's first row is its smallest line:
-    the rows need not be in line order, see analyzer.parse.parse_block's in_line_order).
+    the rows need not be in line order, see analyzer.parse.block.parse_block's in_line_order).
 
     The rows are probed with the few wanted lines, not the wanted lines looked up among all the
     rows: hashing every line of a 100,000-row batch was a quarter of summarising it.
@@ -530,7 +530,8 @@ def _minute_counts(time: pa.Array) -> pa.Table:
 
 
 def _clients(table: pa.Table, client_field: str) -> pa.Array:
-    """The client identity of each row, as chosen by ``--client-field`` (see analyzer.clients)."""
+    """The client identity of each row, as chosen by ``--client-field`` (see
+    analyzer.verdicts.clients)."""
     if client_field == "client" and "client" in table.column_names:
         return _column(table, "client", _S)
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)

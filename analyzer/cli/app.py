@@ -16,23 +16,25 @@ from typing import Any
 
 import click
 
-from .actions import with_base_url
-from .analysis import parse_when
-from .classify import SERVERS
-from .engines import ENGINES
-from .engines import analyze as analyze_logs
-from .errors import AnalyzerError
-from .render.csv import render_csv
-from .render.json import render_json
-from .render.markdown import render_markdown
-from .render.safety import terminal_safe
-from .render.text import render_text
-from .report import Report
-from .thresholds import Threshold, crossed
+from ..advice.actions import with_base_url
+from ..api import analyze as analyze_logs
+from ..engines import ENGINES
+from ..errors import AnalyzerError
+from ..render.csv import render_csv
+from ..render.json import render_json
+from ..render.markdown import render_markdown
+from ..render.safety import terminal_safe
+from ..render.text import render_text
+from ..report.build import Report
+from ..report.thresholds import Threshold, crossed
+from ..timewindow import parse_duration, parse_when
+from ..verdicts.classify import SERVERS
+from .progress import progress_bar
+from .tuning import tune_process
 
 
 def render_html(report: Report) -> str:
-    from .render.html import render_html  # matplotlib and Jinja2 load only when asked for
+    from ..render.html import render_html  # matplotlib and Jinja2 load only when asked for
 
     return render_html(report)
 
@@ -216,10 +218,11 @@ def analyze(
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
     try:
-        report = analyze_logs(list(files), log_format=log_format, server=server,
-                              client_field=client_field, since=since, until=until,
-                              strict=strict, engine=engine, scheduler=scheduler,
-                              workers=workers, progress=progress)
+        with progress_bar(progress) as advance:
+            report = analyze_logs(list(files), log_format=log_format, server=server,
+                                  client_field=client_field, since=since, until=until,
+                                  strict=strict, engine=engine, scheduler=scheduler,
+                                  workers=workers, progress=advance)
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     report = with_base_url(report, base_url)
@@ -238,7 +241,7 @@ def analyze(
 
 
 def _base_url(value: str | None) -> str | None:
-    from .reproduce import endpoint
+    from ..advice.reproduce import endpoint
 
     if value:
         try:
@@ -259,7 +262,7 @@ def emit(text: str, output: Path | None) -> None:
 
 
 def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> None:
-    from .plots import save_plots, trend_plot
+    from ..plots import save_plots, trend_plot
 
     try:
         if plot is not None:
@@ -279,8 +282,6 @@ class Duration(click.ParamType):
     name = "duration"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .scheduled import parse_duration
-
         if not isinstance(value, str):
             return value
         try:
@@ -293,7 +294,7 @@ class ReportCondition(FailOn):
     """A ``--fail-on`` of ``logscan report``: a threshold, or ``new_method`` / ``new_client``."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .scheduled import NOVELTY_CONDITIONS
+        from ..scheduled.run import NOVELTY_CONDITIONS
 
         if value in NOVELTY_CONDITIONS:
             return value
@@ -355,10 +356,10 @@ def report(
         --json /srv/reports/logscan.json --prometheus /var/lib/prometheus/node-exporter/logscan.prom
     logscan report access.log --state ~/.cache/logscan --fail-on new_method --quiet
     """
-    from .atomic import write_atomic
-    from .render.prometheus import render_prometheus, write_textfile
-    from .render.scheduled import render_run_text
-    from .scheduled import run_report
+    from ..atomic import write_atomic
+    from ..render.prometheus import render_prometheus, write_textfile
+    from ..render.scheduled import render_run_text
+    from ..scheduled.run import run_report
 
     files_out = [(p, name) for p, name in ((json_path, "json"), (html_path, "html"),
                                            (markdown_path, "markdown")) if p is not None]
@@ -408,8 +409,8 @@ def explain(status: str | None, width: int | None) -> None:
     """
     import shutil
 
-    from .explain import explain as explain_status
-    from .explain import render_index
+    from ..advice.explain import explain as explain_status
+    from ..advice.explain import render_index
 
     columns = width or shutil.get_terminal_size((80, 24)).columns
     try:
@@ -427,6 +428,7 @@ def run(prog_name: str = "logscan") -> None:
     one by one took 0.2 s, three per cent of a 5,000,000-line report. Click turns every outcome
     into an exit code (errors included), which is kept.
     """
+    tune_process()
     try:
         main(prog_name=prog_name)
         code = 0

@@ -15,18 +15,20 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import numpy as np
 
-from .errors import InputError
-from .sources import _CODECS, BLOCK_SIZE, MAX_LINE, STDIN, Block, Problem, _plain_blocks
+from ..errors import InputError
+from .blocks import BLOCK_SIZE, MAX_LINE, cut_blocks
+from .codecs import CODECS
+from .inputs import STDIN, Opener, local_path
+from .items import Block, Problem
 
 RANGE_SIZE = 64 << 20  # per task: a few blocks, so that workers stay busy and progress moves
 _SCAN = 1 << 16
-Opener = Callable[[str], BinaryIO]
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,6 @@ class ByteRange:
         return self.end >= self.size
 
 
-def local_path(path: str) -> bool:
-    """A path on this machine (not ``-`` and not a URL such as ``s3://bucket/key``)."""
-    return path != STDIN and "://" not in path
-
-
 def is_plain(path: str, opener: Opener | None = None) -> bool:
     """Whether the file is uncompressed, so that it can be read from any offset."""
     if path == STDIN:
@@ -59,7 +56,7 @@ def is_plain(path: str, opener: Opener | None = None) -> bool:
         return False  # a FIFO or a device: read once, as a stream (opening it here would eat it)
     with _open(path, opener) as handle:
         head = handle.read(6)
-    return not any(head.startswith(codec.magic) for codec in _CODECS)
+    return not any(head.startswith(codec.magic) for codec in CODECS)
 
 
 def _regular(path: str) -> bool:
@@ -93,8 +90,9 @@ def iter_range_blocks(
 ) -> Iterator[Block | Problem]:
     """The lines of one range, in blocks, numbered from 1 within the range.
 
-    Blocks and problems are exactly what :func:`analyzer.sources.iter_blocks` gives for the same
-    lines, so that parsing the ranges of a file one by one gives what parsing the file gives.
+    Blocks and problems are exactly what :func:`analyzer.sources.blocks.iter_blocks`
+    gives for the same lines, so that parsing the ranges of a file one by one gives what parsing
+    the file gives.
     """
     with _open(span.source, opener) as handle:
         start = 0 if span.start == 0 else _line_start_after(handle, span.start, span.size)
@@ -104,9 +102,9 @@ def iter_range_blocks(
         if stop > start:
             handle.seek(start)
             bounded = _Bounded(handle, stop - start)
-            for item in _plain_blocks(span.source, bounded, b"", block_size, max_line):
-                line += item.lines if isinstance(item, Block) else 1
-                yield item
+            cut = yield from cut_blocks(span.source, bounded, block_size=block_size,
+                                        max_line=max_line)
+            line = cut.next_line
             # only a range that came up short lost lines: one read whole before the file
             # shrank has all of its lines, whatever the size is now
             short = bounded.left > 0

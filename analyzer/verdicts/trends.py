@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .summary import CLASS_BY_STATUS, Summary
+from ..summary.summary import CLASS_BY_STATUS, Summary
 
 __all__ = [
     "BUCKETS",

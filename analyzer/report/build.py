@@ -17,20 +17,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .actions import with_actions
-from .allow_checks import AllowChecks, check_allow
-from .classify import (
+from ..advice.actions import with_actions
+from ..advice.guidance import Guidance
+from ..summary.summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
+from ..verdicts.allow_checks import AllowChecks, check_allow
+from ..verdicts.classify import (
     NO_METHOD,
     ServerGuess,
     guess_server,
     protocol_table,
     verdict_table,
 )
-from .clients import describe_user_agent
-from .guidance import Guidance
-from .methods import is_registered
-from .summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
-from .trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
+from ..verdicts.clients import describe_user_agent
+from ..verdicts.trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
+from ..vocabulary import is_registered
 
 SCHEMA = "logscan.report/1"
 MAX_REJECT_EXAMPLES = 20
@@ -165,8 +165,8 @@ class Verdict:
     clients: Clients = field(default_factory=Clients)
     allow: tuple[tuple[str, int], ...] = ()
     succeeded_elsewhere: tuple[str, ...] = ()
-    reproduce: tuple[str, ...] = ()  # analyzer.reproduce: commands that confirm it
-    guidance: Guidance | None = None  # analyzer.guidance: how to fix it on this server
+    reproduce: tuple[str, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
+    guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
@@ -325,7 +325,7 @@ class Report:
     window: Window = field(default_factory=Window)
     client_field: str = "client"
     client_counts: ClientCounts = field(default_factory=ClientCounts)
-    allow_checks: AllowChecks | None = None  # analyzer.allow_checks: is Allow honest?
+    allow_checks: AllowChecks | None = None  # analyzer.verdicts.allow_checks: is Allow honest?
     # every method seen (None for requests without one), with its responses by status
     methods: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -344,7 +344,7 @@ class Report:
 
     def _repr_html_(self) -> str:
         """Jupyter shows a Report as the HTML report (without the page around it)."""
-        from .render.html import report_html
+        from ..render.html import report_html
 
         return report_html(self, fragment=True)
 
@@ -718,7 +718,7 @@ def _protocols(
 
 
 def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
-    """``seen_rows``: :func:`analyzer.trends.seen_table` of the summary."""
+    """``seen_rows``: :func:`analyzer.verdicts.trends.seen_table` of the summary."""
     found = bucket_series(summary)
     if found is None:
         return Trends()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 _MIN_TOTAL = 64 << 20  # smaller inputs are read too fast for a bar to help
@@ -17,7 +19,7 @@ _WIDTH = 30
 
 
 class ProgressBar:
-    """``advance(n)`` as bytes are read; ``close()`` clears the line."""
+    """``update(done)`` as bytes are read; ``close()`` clears the line."""
 
     def __init__(self, total: int, stream: TextIO | None = None, *, label: str = "reading"
                  ) -> None:
@@ -30,9 +32,9 @@ class ProgressBar:
         self._drawn = 0.0
         self._shown = False
 
-    def advance(self, count: int) -> None:
+    def update(self, done: int) -> None:
         with self._lock:
-            self.done += count
+            self.done = max(self.done, done)
             now = time.monotonic()
             if now - self._drawn >= _INTERVAL:
                 self._drawn = now
@@ -80,8 +82,26 @@ def wanted(enabled: bool | None, stream: TextIO | None = None) -> bool:
         return False
 
 
-def bar_for(total: int, enabled: bool | None = None) -> ProgressBar | None:
-    """A bar for ``total`` input bytes when one is wanted and the input is long enough."""
-    if not wanted(enabled) or (enabled is None and 0 < total < _MIN_TOTAL):
-        return None
-    return ProgressBar(total)
+@contextmanager
+def progress_bar(enabled: bool | None) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback ``(done, total)`` that draws a bar on stderr, when one is wanted
+    and the input is long enough (None otherwise); the bar is cleared on exit."""
+    if not wanted(enabled):
+        yield None
+        return
+    bars: list[ProgressBar] = []
+    lock = threading.Lock()
+
+    def advance(done: int, total: int) -> None:
+        with lock:
+            if not bars:
+                if enabled is None and 0 < total < _MIN_TOTAL:
+                    return
+                bars.append(ProgressBar(total))
+        bars[0].update(done)
+
+    try:
+        yield advance
+    finally:
+        for bar in bars:
+            bar.close()

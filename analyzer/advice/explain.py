@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from .errors import AnalyzerError
+from ..errors import AnalyzerError
 
 __all__ = ["PAGES", "StatusPage", "UnknownStatusError", "explain", "page_for", "render_index",
            "render_page"]

@@ -15,8 +15,11 @@ number reached. The next run finds out what happened to it:
   offset, then the file is read again from its start;
 * **never seen**: read from its start.
 
-Only complete lines are consumed: a last line without its newline waits for the next run.
-Nothing here writes the checkpoints: :mod:`analyzer.history` stores them with the run's Summary.
+A last line without its newline waits for the next run while a writer may be in the middle of
+it; it is counted once its file is quiet (unchanged for ``QUIET_SECONDS``, or since the previous
+run) or rotated away. Reading goes through the one pipeline (:mod:`analyzer.pipeline`): each
+stretch to read is a unit that resumes at an offset. Nothing here writes the checkpoints:
+:mod:`analyzer.scheduled.history` stores them with the run's Summary.
 """
 
 from __future__ import annotations
@@ -26,30 +29,21 @@ import glob
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, BinaryIO
 
-from .errors import InputError, StrictModeError
-from .formats import LogFormat, detect_format
-from .parse import ParsedBlock, parse_block, problem_block
-from .sources import (
-    _ROTATED,
-    BLOCK_SIZE,
-    Block,
-    Problem,
-    check_name,
-    iter_blocks_from,
-    open_raw,
-    order_rotated,
-    read_head,
-)
-from .summary import Summary, summary_columns
+from ..engines.local import run_local
+from ..errors import InputError
+from ..formats import LogFormat
+from ..pipeline import Options, Resume, Unit, check_strict, source_for
+from ..sources.codecs import read_head
+from ..sources.inputs import ROTATED, check_name, open_raw, rotated_candidates
+from ..summary.summary import Summary
 
 FINGERPRINT_SIZE = 1024
-_DETECT_BYTES = 1 << 20
-_DETECT_LINES = 400
+QUIET_SECONDS = 60  # a log unchanged this long has no writer in the middle of a line
 
 
 @dataclass(frozen=True)
@@ -63,6 +57,7 @@ class Checkpoint:
     fingerprint_size: int
     offset: int  # content bytes consumed: everything before it is counted
     line: int  # the number of the next line
+    size: int = 0  # of the file when this run read it (a tail beyond offset: a line unfinished)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,7 +67,7 @@ class Checkpoint:
         return cls(
             path=str(data["path"]), dev=int(data["dev"]), ino=int(data["ino"]),
             fingerprint=str(data["fingerprint"]), fingerprint_size=int(data["fingerprint_size"]),
-            offset=int(data["offset"]), line=int(data["line"]),
+            offset=int(data["offset"]), line=int(data["line"]), size=int(data.get("size", 0)),
         )
 
 
@@ -158,7 +153,7 @@ def expand_live(inputs: Sequence[str], known: Iterable[str] = ()) -> list[str]:
     live = set(unique)
     kept = []
     for path in unique:
-        match = _ROTATED.match(path)
+        match = ROTATED.match(path)
         assert match is not None
         if match["base"] != path and match["base"] in live:
             continue  # a rotated copy of a live log that is also named
@@ -193,30 +188,31 @@ def read_new(
     log_format: str | LogFormat | None = None,
     *,
     strict: bool = False,
-    block_size: int = BLOCK_SIZE,
     workers: int | None = None,
 ) -> NewLines:
     """Read the lines added to each input since ``checkpoints``; nothing is written."""
     fixed = LogFormat.resolve(log_format) if log_format is not None else None
-    workers = workers or min(os.cpu_count() or 1, 8)
-    pieces: list[Summary] = []
+    plans = [(path, checkpoints.get(path), _plan_input(path, checkpoints.get(path)))
+             for path in paths]
+    units = [Unit(source_for(path, order, fixed, read_from=s.file),
+                  resume=Resume(s.file, s.from_offset, s.first_line, s.final))
+             for order, (path, _, plan) in enumerate(plans) for s in plan.segments]
+    piece = check_strict(run_local(units, Options(strict=strict), workers=workers))
+    assert isinstance(piece.data, Summary)
+    reads = iter(piece.reads)
     runs: list[SourceRun] = []
     new_checkpoints: dict[str, Checkpoint] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for order, path in enumerate(paths):
-            reader = _Reader(pool, path, fixed, order, strict, block_size, workers * 2)
-            run, checkpoint = _read_source(path, checkpoints.get(path), reader, pieces)
-            runs.append(run)
-            if checkpoint is not None:
-                new_checkpoints[path] = checkpoint
-    summary = Summary.merge_all(pieces) if pieces else Summary.empty()
-    return NewLines(summary, tuple(runs), new_checkpoints)
+    for path, saved, plan in plans:
+        done = [replace(s, to_offset=r.end, lines=r.lines)
+                for s, r in zip(plan.segments, reads, strict=False)]
+        runs.append(_source_run(path, saved, plan, done))
+        checkpoint = _identify(path, done[-1]) if done else saved
+        if checkpoint is not None:
+            new_checkpoints[path] = checkpoint
+    return NewLines(piece.data, tuple(runs), new_checkpoints)
 
 
-def _read_source(
-    path: str, saved: Checkpoint | None, reader: _Reader, pieces: list[Summary]
-) -> tuple[SourceRun, Checkpoint | None]:
-    """Read one input's new lines (appending their Summaries to ``pieces``)."""
+def _plan_input(path: str, saved: Checkpoint | None) -> _Plan:
     try:
         live: BinaryIO | None = open_raw(path)
     except InputError:
@@ -224,12 +220,11 @@ def _read_source(
             raise
         live = None  # rotated away and not created again (yet): finish the old file
     with live or contextlib.nullcontext():
-        plan = _plan(path, live, saved) if live is not None else _plan_gone(path, saved)
-        done: list[Segment] = []
-        for segment in plan.segments:
-            pieces.extend(reader.read(segment, live if segment.file == path else None))
-            done.append(replace(segment, to_offset=reader.end, lines=reader.lines))
-        checkpoint = _identify(path, done[-1], live) if done else saved
+        return _plan(path, live, saved) if live is not None else _plan_gone(path, saved)
+
+
+def _source_run(path: str, saved: Checkpoint | None, plan: _Plan, done: list[Segment]
+                ) -> SourceRun:
     return SourceRun(
         path,
         from_offset=saved.offset if saved else 0,
@@ -239,36 +234,34 @@ def _read_source(
         truncated=plan.truncated,
         segments=tuple(done),
         note=plan.note,
-    ), checkpoint
+    )
 
 
-def _identify(path: str, last: Segment, live: BinaryIO | None) -> Checkpoint:
+def _identify(path: str, last: Segment) -> Checkpoint:
     """The checkpoint after reading ``last``: the identity of its file and where it stopped
     (the file at ``path``, or the rotated file read last when ``path`` is missing)."""
-    handle = live if last.file == path and live is not None else open_raw(last.file)
-    try:
+    with open_raw(last.file) as handle:
         info = os.fstat(handle.fileno())
         head = read_head(last.file, min(FINGERPRINT_SIZE, last.to_offset), handle)
-    finally:
-        if handle is not live:
-            handle.close()
     return Checkpoint(path, info.st_dev, info.st_ino, digest(head), len(head), last.to_offset,
-                      last.first_line + last.lines)
+                      last.first_line + last.lines, info.st_size)
 
 
 # -- what to read -------------------------------------------------------------------------------
 
 
 def _plan(path: str, live: BinaryIO, saved: Checkpoint | None) -> _Plan:
-    fresh = Segment(path, 0, 1, final=False)
+    info = os.fstat(live.fileno())
+    quiet = time.time() - info.st_mtime >= QUIET_SECONDS
+    fresh = Segment(path, 0, 1, final=quiet)
     if saved is None:
         return _Plan((fresh,))
-    info = os.fstat(live.fileno())
     same_inode = (info.st_dev, info.st_ino) == (saved.dev, saved.ino)
     same_start = _fingerprint_matches(read_head(path, saved.fingerprint_size, live), saved)
     long_enough = info.st_size >= saved.offset
+    unchanged = quiet or info.st_size == saved.size
     if same_inode and same_start and long_enough:
-        return _Plan((Segment(path, saved.offset, saved.line, final=False),))
+        return _Plan((Segment(path, saved.offset, saved.line, final=unchanged),))
     found = _find_rotated(path, saved)
     if found is not None:
         old, newer = found
@@ -277,7 +270,7 @@ def _plan(path: str, live: BinaryIO, saved: Checkpoint | None) -> _Plan:
         return _Plan((*segments, fresh), rotated=not same_inode, truncated=same_inode)
     if not same_inode and same_start and long_enough and saved.fingerprint_size:
         # the same content under a new inode (copied back, restored): read on
-        return _Plan((Segment(path, saved.offset, saved.line, final=False),))
+        return _Plan((Segment(path, saved.offset, saved.line, final=unchanged),))
     if same_inode:
         return _Plan((fresh,), truncated=True)
     lost = f"the previous file was not found beside {path}; lines added to it after offset " \
@@ -299,21 +292,6 @@ def _plan_gone(path: str, saved: Checkpoint) -> _Plan:
 
 def _fingerprint_matches(head: bytes, saved: Checkpoint) -> bool:
     return len(head) == saved.fingerprint_size and digest(head) == saved.fingerprint
-
-
-def rotated_candidates(path: str) -> list[str]:
-    """Rotated copies of ``path`` beside it, oldest first (one per rotation number or date,
-    the uncompressed one when both exist)."""
-    names = glob.glob(glob.escape(path) + ".*") + glob.glob(glob.escape(path) + "-*")
-    by_key: dict[tuple[str | None, str | None], str] = {}
-    for name in sorted(names, key=lambda n: (len(n), n)):
-        match = _ROTATED.match(name)
-        if match is None or match["base"] != path or name == path:
-            continue
-        if not os.path.isfile(name):
-            continue
-        by_key.setdefault((match["n"], match["date"]), name)
-    return order_rotated(list(by_key.values()))
 
 
 def _find_rotated(path: str, saved: Checkpoint) -> tuple[str, list[str]] | None:
@@ -343,80 +321,3 @@ def _head_matches(name: str, saved: Checkpoint) -> bool:
     except (InputError, OSError):
         return False
     return _fingerprint_matches(head, saved)
-
-
-# -- reading ------------------------------------------------------------------------------------
-
-
-class _Reader:
-    """Parses and summarises one segment's blocks in a thread pool, in order."""
-
-    def __init__(
-        self,
-        pool: ThreadPoolExecutor,
-        source: str,
-        fixed: LogFormat | None,
-        order: int,
-        strict: bool,
-        block_size: int,
-        in_flight: int,
-    ) -> None:
-        self.pool = pool
-        self.source = source
-        self.fixed = fixed
-        self.order = order
-        self.strict = strict
-        self.block_size = block_size
-        self.in_flight = in_flight
-        self.end = 0
-        self.lines = 0
-
-    def read(self, segment: Segment, raw: BinaryIO | None) -> Iterator[Summary]:
-        """The Summaries of a segment's blocks; then ``end`` and ``lines`` tell what it read."""
-        self.end, self.lines = segment.from_offset, 0
-        fmt = self.fixed or _detect(segment.file, raw)
-        own = raw if raw is not None else open_raw(segment.file)
-        try:
-            blocks = iter_blocks_from(
-                self.source, segment.from_offset, segment.first_line, final=segment.final,
-                raw=own, block_size=self.block_size,
-            )
-            pending: list[Future[tuple[ParsedBlock, Summary]]] = []
-            while True:
-                try:
-                    item = next(blocks)
-                except StopIteration as stop:
-                    self.end = stop.value
-                    break
-                pending.append(self.pool.submit(self._summarize, item, fmt))
-                while len(pending) >= self.in_flight:
-                    yield self._done(pending.pop(0))
-            for future in pending:
-                yield self._done(future)
-        finally:
-            if raw is None:
-                own.close()
-
-    def _summarize(self, item: Block | Problem, fmt: LogFormat) -> tuple[ParsedBlock, Summary]:
-        parsed = (problem_block(item) if isinstance(item, Problem)
-                  else parse_block(item, fmt, columns=summary_columns(), in_line_order=False))
-        summary = Summary.from_block(parsed, format=fmt.describe(), server=fmt.server,
-                                     order=self.order)
-        return parsed, summary
-
-    def _done(self, future: Future[tuple[ParsedBlock, Summary]]) -> Summary:
-        parsed, summary = future.result()
-        self.lines += parsed.lines
-        if self.strict and parsed.rejects.num_rows:
-            first = parsed.rejects.slice(0, 1).to_pylist()[0]
-            raise StrictModeError(self.source, first["line"], first["reason"], first["text"])
-        return summary
-
-
-def _detect(path: str, raw: BinaryIO | None) -> LogFormat:
-    """The format of a file, detected from its first lines (not from where reading starts, so
-    that every run of the same file agrees)."""
-    head = read_head(path, _DETECT_BYTES, raw)
-    lines = head.split(b"\n", _DETECT_LINES)[:_DETECT_LINES]
-    sample = [line.decode("utf-8", "backslashreplace").rstrip("\r") for line in lines]
-    return detect_format(path, sample).format

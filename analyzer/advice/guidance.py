@@ -9,7 +9,8 @@ comment were run against Apache httpd 2.4.71 and NGINX 1.22.1 on 127.0.0.1.
 Servers: ``apache``, ``nginx`` and ``unknown`` (any other origin, or an application behind a
 proxy). Verdicts: the four per-method verdicts of DESIGN.md section 4, ``version_not_supported``
 for protocol findings, ``transfer_encoding`` for 501s that may be a Transfer-Encoding, and
-``allow_missing`` for 405 responses without an ``Allow`` header (:mod:`analyzer.allow_checks`).
+``allow_missing`` for 405 responses without an ``Allow`` header
+(:mod:`analyzer.verdicts.allow_checks`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .methods import APACHE_BUILTIN_METHODS
+from ..vocabulary import APACHE_BUILTIN_METHODS
 
 __all__ = ["GUIDANCE", "SERVERS", "VERDICTS", "Guidance", "guidance_for"]
 

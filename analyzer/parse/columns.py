@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .formats.fields import FieldSpec, Kind
+from ..formats.fields import FieldSpec, Kind
 
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 _NULL_STRING = pa.scalar(None, pa.string())

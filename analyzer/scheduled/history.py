@@ -33,10 +33,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .atomic import fsync_dir, fsync_file, write_atomic
-from .errors import StateError, StateLockedError
-from .incremental import Checkpoint
-from .summary import Summary
+from ..atomic import fsync_dir, fsync_file, write_atomic
+from ..errors import StateError, StateLockedError
+from ..summary.summary import Summary
+from .checkpoints import Checkpoint
 
 STATE_SCHEMA = "logscan.state/1"
 CHECKPOINT = "checkpoint.json"

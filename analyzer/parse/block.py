@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..formats.fields import FieldSpec, Kind
+from ..formats.logformat import LogFormat
+from ..formats.tokens import Group, TokenPlan
+from ..sources.blocks import MAX_LINE, Block, Problem
 from .columns import typed
 from .escapes import decode_escapes
-from .formats.fields import FieldSpec, Kind
-from .formats.logformat import LogFormat
-from .formats.tokens import Group, TokenPlan
 from .request_line import split_request
-from .sources import MAX_LINE, Block, Problem
 
 REJECT_TEXT_CHARS = 300
 REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text", pa.string())])

@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .classify import VERDICTS
-from .report import Report
-from .summary import CLASSES
+from ..summary.summary import CLASSES
+from ..verdicts.classify import VERDICTS
+from .build import Report
 
 __all__ = ["Threshold", "crossed"]
 

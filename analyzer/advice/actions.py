@@ -1,9 +1,9 @@
-"""Acting on findings: the glue between the report and :mod:`analyzer.reproduce`,
-:mod:`analyzer.guidance` and :mod:`analyzer.allow_checks`.
+"""Acting on findings: the glue between the report and :mod:`analyzer.advice.reproduce`,
+:mod:`analyzer.advice.guidance` and :mod:`analyzer.verdicts.allow_checks`.
 
 * :func:`verdict_actions` / :func:`protocol_actions`: the reproduction commands and the fix
   guidance of a verdict or a protocol finding (dicts or dataclasses such as
-  :class:`analyzer.report.Verdict`), for :func:`analyzer.report.build_report` to store.
+  :class:`analyzer.report.build.Verdict`), for :func:`analyzer.report.build_report` to store.
 * :func:`with_base_url`: the same report with every reproduction command aimed at
   ``--base-url`` (the report stays pure data; the CLI calls this once).
 * :func:`action_evidence` and :func:`allow_check_lines`: plain lines for the text and Markdown
@@ -18,8 +18,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import Any
 
+from ..render.safety import terminal_safe
 from .guidance import Guidance, guidance_for
-from .render.safety import terminal_safe
 from .reproduce import reproduce
 
 __all__ = [

@@ -1,53 +1,30 @@
 """Scheduled reports: one run reads what was added, stores it, and reports over a window.
 
 ``run_report`` is the whole of ``logscan report``: under the state's lock it reads the new lines
-of each input (:mod:`analyzer.incremental`), commits their Summary with the checkpoints
-(:mod:`analyzer.history`), merges the stored Summaries of the window, and compares them with
+of each input (:mod:`analyzer.scheduled.checkpoints`), commits their Summary with the checkpoints
+(:mod:`analyzer.scheduled.history`), merges the stored Summaries of the window, and compares them
+with
 the window before. The result is pure data; the CLI renders it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .formats import LogFormat
+from ..formats import LogFormat
+from ..report.build import Report, build_report
+from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
+from ..timewindow import format_duration, parse_duration
+from .checkpoints import SourceRun, expand_live, read_new
 from .history import RunRecord, StateStore, new_run_id
-from .incremental import SourceRun, expand_live, read_new
-from .report import Report, build_report
-from .summary import CLASS_BY_STATUS, CLASSES, Summary
 
 DEFAULT_WINDOW = timedelta(days=7)
 NOVELTY_CONDITIONS = ("new_method", "new_client")
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 NO_METHOD = "-"
 TOTAL_PARTS = ("sources", "requests")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``7d``, ``12h``, ``1w2d``, ``90m``, ``30s`` -> timedelta."""
-    value = text.strip().lower()
-    parts = _DURATION.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"{text!r} is not a duration such as 7d, 12h, 1w2d or 90m")
-    total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{_UNITS[unit]: int(number)})
-    if total <= timedelta():
-        raise ValueError(f"{text!r}: the window must be longer than zero")
-    return total
-
-
-def format_duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 # -- results ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ Every value here comes from a log, and anything in a log may have been written b
 * a vhost is used as a host name only when it looks like one; otherwise ``localhost`` (or
   ``--base-url``) is used and the vhost is left out.
 
-:func:`reproduce` takes a verdict (a dict or a dataclass, as :mod:`analyzer.classify` makes them)
+:func:`reproduce` takes a verdict (a dict or a dataclass, as :mod:`analyzer.verdicts.classify`
+makes them)
 and returns a list of command strings; :func:`method_commands` and :func:`version_commands` are
 the building blocks, with explicit arguments.
 """
@@ -157,7 +158,7 @@ def version_commands(
 def reproduce(verdict: Any, *, base_url: str | None = None,
               working: Sequence[str] = ()) -> list[str]:
     """Commands that confirm a verdict or a protocol finding (a dict or a dataclass, such as
-    :class:`analyzer.report.Verdict` and :class:`analyzer.report.ProtocolReport`).
+    :class:`analyzer.report.build.Verdict` and :class:`analyzer.report.build.ProtocolReport`).
 
     Reads, where present: ``vhost``, ``port``, ``method``, ``protocol``, ``verdict``, the
     example requests (``examples``: ``target``, ``method``, ``request``), the resources

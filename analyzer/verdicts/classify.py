@@ -34,8 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .clients import describe_user_agent
-from .methods import (
+from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
+from ..vocabulary import (
     APACHE_BUILTIN_METHODS,
     BODY_METHODS,
     IANA_METHODS,
@@ -43,7 +43,7 @@ from .methods import (
     NGINX_STATIC_METHODS,
     WEBDAV_METHODS,
 )
-from .summary import CLASS_BY_STATUS, CLASSES, Summary
+from .clients import describe_user_agent
 
 __all__ = [
     "CLASSES",
@@ -388,7 +388,7 @@ CLIENT_COLUMNS = ["class", "vhost", "method", "protocol", "status", "client", "u
 
 def client_hits(summary: Summary) -> pa.Table:
     """:func:`client_table` as an Arrow table (what the report builder groups). Each distinct
-    user agent is described once (``analyzer.clients.describe_user_agent``)."""
+    user agent is described once (``analyzer.verdicts.clients.describe_user_agent``)."""
     hits = summary.part("hits")
     encoded = pc.dictionary_encode(hits["user_agent"]).combine_chunks()
     described = [describe_user_agent(ua) for ua in encoded.dictionary.to_pylist()]
@@ -408,7 +408,7 @@ def client_hits(summary: Summary) -> pa.Table:
 
 def client_table(data: Summary | pd.DataFrame) -> pd.DataFrame:
     """The classed requests by class, vhost, method, protocol, status, client and user agent,
-    with the user-agent family and client kind (``analyzer.clients``): one tidy table."""
+    with the user-agent family and client kind (``analyzer.verdicts.clients``): one tidy table."""
     return _frame(client_hits(_summary_of(data))).loc[:, CLIENT_COLUMNS]
 
 

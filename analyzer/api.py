@@ -1,0 +1,84 @@
+"""The library's entry points: logs (or a frame) in, a Summary or a Report out.
+
+Logs are streamed through the one pipeline (:mod:`analyzer.pipeline`): each unit is parsed and
+summarised as it is read, so memory is bounded by the block size and the Summary, never by the
+size of the input; verdicts are computed once, from the merged Summary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from .engines import ProgressCallback, run
+from .formats import LogFormat
+from .frame import Paths, as_path_list
+from .pipeline import Options
+from .report.build import Report, Window, build_report
+from .sources.inputs import expand_all
+from .summary.summary import Summary
+from .timewindow import bounds, iso
+
+__all__ = ["analyze", "summarize"]
+
+
+def summarize(
+    data: Paths | pd.DataFrame,
+    *,
+    log_format: str | LogFormat | None = None,
+    client_field: str = "client",
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    strict: bool = False,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: ProgressCallback | None = None,
+) -> Summary:
+    """The merged Summary of logs (paths, globs, rotated sets, ``-``, fsspec URLs) or of a
+    canonical frame.
+
+    ``engine="local"`` uses every core (``workers`` threads); ``engine="dask"`` runs on
+    ``scheduler`` (a ``distributed.Client``, an address, or None for a local cluster).
+    ``progress(done, total)`` is called with the input bytes read (local engine).
+    """
+    start, end = bounds(since, until)
+    if isinstance(data, pd.DataFrame):
+        return Summary.from_frame(data, client_field=client_field, since=start, until=end)
+    options = Options(client_field, start, end, strict)
+    piece = run(expand_all(as_path_list(data)), log_format, options, engine=engine,
+                workers=workers, scheduler=scheduler, progress=progress)
+    assert isinstance(piece.data, Summary)
+    return piece.data
+
+
+def analyze(
+    data: Paths | pd.DataFrame,
+    *,
+    log_format: str | LogFormat | None = None,
+    server: str = "auto",
+    client_field: str = "client",
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    strict: bool = False,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """The Report of logs or of a canonical frame.
+
+    ``server`` is ``apache``, ``nginx`` or ``auto`` (from the format, else from the statuses);
+    ``client_field`` picks the client identity (``client``, ``x-forwarded-for``, or any
+    column); ``since``/``until`` keep requests with ``since <= time < until``: ISO dates or
+    times, or durations before now (``24h``, ``7d``, ``1w2d``). The rest is as for
+    :func:`summarize`.
+    """
+    start, end = bounds(since, until)
+    summary = summarize(data, log_format=log_format, client_field=client_field, since=start,
+                        until=end, strict=strict, engine=engine, workers=workers,
+                        scheduler=scheduler, progress=progress)
+    return build_report(summary, server=server, window=Window(iso(start), iso(end)),
+                        client_field=client_field)

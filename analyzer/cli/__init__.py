@@ -1,0 +1,5 @@
+"""The logscan command."""
+
+from .app import run
+
+__all__ = ["run"]
