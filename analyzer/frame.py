@@ -73,17 +73,20 @@ def parse_log(
     *,
     strict: bool = False,
     workers: int | None = None,
+    block_size: int | None = None,
 ) -> ParsedLog:
     """Parse whole inputs: the frame, the rejects and the per-source line accounting.
 
     ``log_format`` is a preset name, an Apache or NGINX format string, or a LogFormat; without
-    it each input's format is detected from its first lines.
+    it each input's format is detected from its first lines. ``block_size``: bytes parsed at
+    once (memory per worker thread).
     """
     from .engines import run
     from .sources.inputs import expand_all
 
-    piece = run(expand_all(as_path_list(paths)), log_format, Options(strict=strict,
-                keep_rows=True), workers=workers)
+    options = Options(strict=strict, keep_rows=True,
+                      **({"block_size": block_size} if block_size else {}))
+    piece = run(expand_all(as_path_list(paths)), log_format, options, workers=workers)
     assert isinstance(piece.data, Rows)
     rows = piece.data
     sources = [_stats(path, rows, piece.lines[path].count if path in piece.lines else 0)
@@ -105,11 +108,13 @@ def read_log(
     strict: bool = False,
     engine: str = "local",
     scheduler: Any = None,
+    range_size: int | None = None,
 ) -> pd.DataFrame:
     """The canonical frame of one or more logs (paths, globs, rotated sets, ``-``, URLs).
 
     ``engine="dask"`` gives a Dask DataFrame instead, one partition per unit, read on
-    ``scheduler`` (a ``distributed.Client``, an address, or None for a local cluster).
+    ``scheduler`` (a ``distributed.Client``, an address, or None for a local cluster);
+    ``range_size``: bytes of a plain file per partition.
     """
     from .engines import check_engine
 
@@ -119,8 +124,9 @@ def read_log(
         from .pipeline import plan
         from .sources.inputs import expand_all
 
-        units = plan(expand_all(as_path_list(paths)), log_format, range_size=PARTITION_SIZE)
-        return read_logs_dask(units, strict=strict, scheduler=scheduler)
+        units = plan(expand_all(as_path_list(paths)), log_format, range_size=range_size or PARTITION_SIZE)
+        result: pd.DataFrame = read_logs_dask(units, strict=strict, scheduler=scheduler)
+        return result
     return parse_log(paths, log_format, strict=strict).frame
 
 
@@ -151,7 +157,8 @@ def to_frame(blocks: list[tuple[str, pa.Table]]) -> pd.DataFrame:
             frame[name] = frame[name].astype("Int64")
     if "port" in frame:
         frame["port"] = frame["port"].astype("Int32")
-    return frame
+    result: pd.DataFrame = frame
+    return result
 
 
 def _types_mapper(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
@@ -175,4 +182,5 @@ def _reject_frame(blocks: list[tuple[str, pa.Table]]) -> pd.DataFrame:
     table = pa.concat_tables(tables).unify_dictionaries() if tables else schema.empty_table()
     frame = table.to_pandas(types_mapper=_types_mapper)
     frame["line"] = frame["line"].astype("int64")
-    return frame
+    result: pd.DataFrame = frame
+    return result

@@ -16,7 +16,9 @@ Engines (:mod:`analyzer.engines`) only decide where units run.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import os
+import stat
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -162,11 +164,12 @@ def plan(
 def source_for(path: str, order: int, fixed: LogFormat | None, *, read_from: str | None = None
                ) -> Source:
     """A source with its format: ``fixed``, or detected from the first lines of ``read_from``
-    (the file at ``path`` by default; stdin is left to be detected as it is read)."""
+    (the file at ``path`` by default). Stdin, pipes and devices cannot be read twice: they are
+    left to be detected as they are read."""
     if fixed is not None:
         return Source(path, order, fixed, (), fixed.describe(), None, fixed.server)
     source = Source(path, order)
-    if path == STDIN:
+    if not _rereadable(read_from or path):
         return source
     items = read_blocks(read_from or path, opener=opener_for(path), block_size=_DETECT_BLOCK)
     try:
@@ -174,6 +177,17 @@ def source_for(path: str, order: int, fixed: LogFormat | None, *, read_from: str
     finally:
         items.close()
     return detected(source, head)
+
+
+def _rereadable(path: str) -> bool:
+    if path == STDIN:
+        return False
+    if not local_path(path):
+        return True
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def take_head(items: Iterator[Block | Problem]) -> list[Block | Problem]:
@@ -212,7 +226,7 @@ def _detect(path: str, blocks: list[Block]) -> Detection:
 
 def unit_items(
     unit: Unit, options: Options, progress: Progress | None = None
-) -> Iterator[Block | Problem]:
+) -> Generator[Block | Problem, None, int]:
     """The blocks and problems of a unit: a range's numbered from 1, others from their first
     line. A resumed unit's reader returns the offset it stopped at (``StopIteration.value``)."""
     path = unit.source.path
@@ -222,7 +236,7 @@ def unit_items(
             if progress is not None and isinstance(item, Block):
                 progress(len(item.data))
             yield item
-        return
+        return 0
     resume = unit.resume or Resume(path)
     return (yield from read_blocks(
         resume.file, source=path, offset=resume.offset, first_line=resume.first_line,
@@ -239,8 +253,6 @@ def unit_bytes(unit: Unit) -> int:
     if not local_path(path):
         return 0
     try:
-        import os
-
         return max(os.path.getsize(path) - (unit.resume.offset if unit.resume else 0), 0)
     except OSError:
         return 0

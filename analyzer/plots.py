@@ -122,7 +122,8 @@ def _report_dict(data: object) -> dict[str, Any]:
         raise TypeError(
             f"data must be a Report or a frame from analyzer.read_log, not {type(data).__name__}"
         )
-    return to_dict()
+    result: dict[str, Any] = to_dict()
+    return result
 
 
 def _check_classes(classes: Iterable[str] | str | None) -> list[str]:

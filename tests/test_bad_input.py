@@ -99,8 +99,8 @@ def test_empty_file_is_a_source_with_no_lines(tmp_path):
 RSS_SCRIPT = """
 import re, sys
 import analyzer
-report = analyzer.engines.analyze(sys.argv[1]) if sys.argv[2] == "cli" else None
-parsed = analyzer.parse_log(sys.argv[1]) if sys.argv[2] == "lib" else None
+report = analyzer.analyze(sys.argv[1]) if sys.argv[2] == "cli" else None
+parsed = analyzer.frame.parse_log(sys.argv[1]) if sys.argv[2] == "lib" else None
 with open("/proc/self/status") as status:
     print(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 print((report.totals if report else {"lines": parsed.lines, "rejected": parsed.rejected}))
@@ -303,7 +303,7 @@ def test_a_file_changing_during_a_run_never_breaks_the_accounting(tmp_path, chan
     writer = threading.Thread(target=act)
     writer.start()
     try:
-        report = analyzer.engines.analyze(str(path), workers=2).to_dict()
+        report = analyzer.analyze(str(path), workers=2).to_dict()
     finally:
         writer.join()
     totals = accounted(report)
@@ -488,7 +488,7 @@ def test_detection_with_a_format_that_would_backtrack(tmp_path):
     fits = " ".join(["a"] * 20) + " 200"
     sample = ["a " * 5000] * 10 + [fits] * 11
     start = time.perf_counter()
-    detection = analyzer.detect_format("x.log", sample, [fmt, analyzer.PRESETS["combined"]])
+    detection = analyzer.formats.detect_format("x.log", sample, [fmt, analyzer.PRESETS["combined"]])
     assert time.perf_counter() - start < 5
     assert (detection.format, detection.matched, detection.tried) == (fmt, 11, 21)
 

@@ -47,7 +47,7 @@ def verdicts(frame: pd.DataFrame, server: str = "auto") -> dict[tuple[object, st
 def test_classify_adds_the_class_of_each_request():
     frame = log(req("FOO", 501), req("PUT", 405), req("GET", 505, protocol="HTTP/2.0"),
                 req("GET", 200), req("GET", 400))
-    classes = analyzer.verdicts.classify(frame)["class"]
+    classes = analyzer.verdicts.classify.classify(frame)["class"]
     assert list(classes.astype(object).where(classes.notna(), None)) == [
         "not_implemented", "method_not_allowed", "version_not_supported", None, None,
     ]

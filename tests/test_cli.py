@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer import sources
+from analyzer.sources import blocks as sources
+from analyzer.sources import codecs
 from analyzer.cli.app import main
 
 GOOD = '192.0.2.{n} - - [01/Oct/2025:10:00:0{n} +0000] "{request}" {status} 10 "-" "curl/8"'
@@ -65,7 +66,7 @@ def test_a_glob_that_matches_nothing(runner, tmp_path):
 
 
 def test_corrupt_gzip(runner, tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "_zlib_module", lambda: zlib)  # the message names zlib's error
+    monkeypatch.setattr(codecs, "_zlib_module", lambda: zlib)  # the message names zlib's error
     path = tmp_path / "access.log.1.gz"
     path.write_bytes(b"\x1f\x8b" + b"\x07garbage" * 20)
     fails(runner, [str(path)], f"{path}: not a readable gzip file "

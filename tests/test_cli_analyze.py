@@ -299,7 +299,7 @@ def test_golden(runner, monkeypatch, fmt, name):
 
 
 def test_colour_only_touches_our_own_labels(access_log):
-    from analyzer.analysis import analyze
+    from analyzer import analyze
     from analyzer.render.text import render_text
 
     report = analyze(str(access_log))

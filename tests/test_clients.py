@@ -15,7 +15,7 @@ import ua_parser
 from paths import REAL_LOGS, SAMPLE_LOGS
 from ua_parser import Domain
 
-from analyzer import clients
+from analyzer.verdicts import clients
 from analyzer.verdicts.clients import (
     CLIENT_KINDS,
     classify_user_agents,

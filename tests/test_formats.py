@@ -1,7 +1,7 @@
 """Format strings: every Apache directive and NGINX variable family, raw line -> typed fields.
 
 Each table pairs a format and a raw line with the fields it must give (apachelogs' habit). The
-lines are written to a file and read back with ``analyzer.parse_log``, so they go through the
+lines are written to a file and read back with ``analyzer.frame.parse_log``, so they go through the
 whole pipeline: sources, the fast tokenizer path or the exact regex path, escapes, typing.
 """
 
@@ -23,13 +23,15 @@ from hypothesis import strategies as st
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
-from analyzer import PRESETS, LogFormat, UnknownFormatError, request_line
+from analyzer import PRESETS, LogFormat
+from analyzer.errors import UnknownFormatError
+from analyzer.parse import request_line
 
 
 def parse_lines(tmp_path: Path, fmt: str | LogFormat | None, *lines: str | bytes):
     path = tmp_path / "access.log"
     path.write_bytes(b"".join((x.encode() if isinstance(x, str) else x) + b"\n" for x in lines))
-    return analyzer.parse_log(path, log_format=fmt)
+    return analyzer.frame.parse_log(path, log_format=fmt)
 
 
 def one_row(tmp_path: Path, fmt: str | LogFormat | None, line: str | bytes) -> dict[str, Any]:
@@ -665,7 +667,7 @@ def test_crlf_lines_take_the_fast_path_with_the_same_values(tmp_path, name):
     assert re.match(LogFormat.resolve(name).fast_regex, line + "\r\n")
     path = tmp_path / "crlf.log"
     path.write_bytes(((line + "\r\n") * 3).encode())
-    crlf = analyzer.parse_log(path, log_format=name).frame
+    crlf = analyzer.frame.parse_log(path, log_format=name).frame
     lf = parse_lines(tmp_path, name, line, line, line).frame
     pd.testing.assert_frame_equal(crlf.drop(columns="source"), lf.drop(columns="source"))
 
@@ -689,26 +691,27 @@ def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
 
 def _check_projection(path: Path) -> int:
     """Checks a projected parse of every block; how many blocks came out of line order."""
-    from analyzer.frame import _detect
     from analyzer.parse.block import parse_block
+    from analyzer.pipeline import source_for
     from analyzer.sources.blocks import Block, iter_blocks
     from analyzer.summary.summary import Summary, summary_columns
 
     blocks = [b for b in iter_blocks(str(path), block_size=1 << 16) if isinstance(b, Block)]
-    detection = _detect(str(path), blocks[:1])
+    detection = source_for(str(path), 0, None)
+    assert detection.fmt is not None
     wanted = summary_columns()
     assert wanted is not None
     parsed_lines = mixed = 0
     for block in blocks:
-        whole = parse_block(block, detection.format, detection.fallbacks)
-        projected = parse_block(block, detection.format, detection.fallbacks, wanted)
+        whole = parse_block(block, detection.fmt, detection.fallbacks)
+        projected = parse_block(block, detection.fmt, detection.fallbacks, wanted)
         assert projected.rejects.equals(whole.rejects)
         kept = [c for c in whole.table.column_names if c in wanted]
         assert projected.table.column_names == kept
         assert projected.table.equals(whole.table.select(kept))
         parsed_lines += projected.table.num_rows
         # out of line order (fast rows first): the same rows, and the same Summary
-        unordered = parse_block(block, detection.format, detection.fallbacks, wanted,
+        unordered = parse_block(block, detection.fmt, detection.fallbacks, wanted,
                                 in_line_order=False)
         assert unordered.table.sort_by("line").equals(projected.table)
         assert Summary.from_block(unordered) == Summary.from_block(projected)

@@ -33,7 +33,8 @@ from analyzer.render.csv import render_csv
 from analyzer.render.json import render_json
 from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
-from analyzer.sources.blocks import _CODECS, Block
+from analyzer.sources.codecs import CODECS as _CODECS
+from analyzer.sources.items import Block
 
 EXAMPLES = int(os.environ.get("LOGSCAN_FUZZ_EXAMPLES", "0"))
 
@@ -114,7 +115,7 @@ def check_log(data: bytes, log_format: str | None) -> None:
         path = Path(tmp) / "fuzz.log"
         path.write_bytes(data)
         try:
-            parsed = analyzer.parse_log(path, log_format, workers=1)
+            parsed = analyzer.frame.parse_log(path, log_format, workers=1)
         except AnalyzerError:
             return
     (source,) = parsed.sources

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _scheduled import append, compress_file, copytruncate, line, lines, rotate
@@ -17,7 +18,14 @@ from analyzer.scheduled.checkpoints import (
     read_new,
     rotated_candidates,
 )
-from analyzer.sources.blocks import Problem, iter_blocks_from, read_head
+from analyzer.sources.blocks import read_blocks
+from analyzer.sources.codecs import read_head
+from analyzer.sources.items import Problem
+
+
+def iter_blocks_from(path: str, offset: int, first_line: int, **options: Any):  # noqa: ANN201
+    return read_blocks(path, offset=offset, first_line=first_line, final=options.pop("final", False),
+                       **options)
 
 
 class Reader:
@@ -62,17 +70,32 @@ def test_new_file_then_appends(log: Path) -> None:
     assert reader.total == 17
 
 
-def test_partial_last_line_waits(log: Path) -> None:
+def test_partial_last_line_waits_while_it_grows(log: Path) -> None:
     whole = line(2)
     log.write_bytes(lines(0, 2) + whole[:25])
     reader = Reader(log)
     assert reader.run().new_lines == 2
     assert reader.checkpoints[str(log)].offset == len(lines(0, 2))
+    append(log, whole[25:40])  # still being written
     assert reader.run().new_lines == 0
-    append(log, whole[25:])
+    append(log, whole[40:])
     result = reader.run()
     assert result.new_lines == 1
     assert result.summary.part("firsts")["line"].to_pylist() == [3]
+    assert reader.total == 3
+
+
+def test_an_unterminated_last_line_is_counted_once_stable(log: Path) -> None:
+    """A last line without its newline, unchanged since the previous run, is counted (once)."""
+    tail = b'203.0.113.9 - - [10/Oct/2025:13:55:36 +0000] "GET /last HTTP/1.1" 200 5 "-" "x"'
+    log.write_bytes(lines(0, 2) + tail)
+    reader = Reader(log)
+    assert reader.run().new_lines == 2  # a writer may be in the middle of it
+    result = reader.run()  # unchanged since: no writer is
+    assert result.new_lines == 1
+    assert result.summary.part("firsts")["line"].to_pylist() == [3]
+    assert reader.checkpoints[str(log)].offset == log.stat().st_size
+    assert reader.run().new_lines == 0
     assert reader.total == 3
 
 

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import analyzer
-from analyzer import plots
+import analyzer.plots as plots
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CURL = "curl/8.5.0"

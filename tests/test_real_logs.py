@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(not REAL_LOGS.is_dir(), reason=f"{REAL_LOGS} is 
 
 
 @functools.cache
-def parse(name: str) -> analyzer.ParsedLog:
-    parsed = analyzer.parse_log(REAL_LOGS / name)
+def parse(name: str) -> analyzer.frame.ParsedLog:
+    parsed = analyzer.frame.parse_log(REAL_LOGS / name)
     assert len(parsed.sources) == 1
     stats = parsed.sources[0]
     assert stats.lines == stats.parsed + stats.rejected
@@ -30,7 +30,7 @@ def parse(name: str) -> analyzer.ParsedLog:
     return parsed
 
 
-def rejects(parsed: analyzer.ParsedLog) -> list[tuple[int, str]]:
+def rejects(parsed: analyzer.frame.ParsedLog) -> list[tuple[int, str]]:
     return [(int(r.line), str(r.reason)) for r in parsed.rejects.itertuples()]
 
 

@@ -12,7 +12,7 @@ from _scheduled import append, line, lines, rotate
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from analyzer import cli
+from analyzer.cli import app as cli
 from analyzer.cli.app import RENDERERS, main
 from analyzer.scheduled.history import StateStore
 from analyzer.render.prometheus import escape_label, render_prometheus
@@ -129,7 +129,7 @@ def test_locked_state(runner: CliRunner, log: Path, tmp_path: Path) -> None:
 def test_bad_window(runner: CliRunner, log: Path, tmp_path: Path) -> None:
     result = report(runner, log, "--state", tmp_path / "state", "--window", "a week")
     assert result.exit_code == 2
-    assert "'a week' is not a duration such as 7d, 12h, 1w2d or 90m" in result.stderr
+    assert "'a week' is not a duration such as 30m, 90min, 24h, 7d, 1w2d" in result.stderr
 
 
 def test_missing_input(runner: CliRunner, tmp_path: Path) -> None:

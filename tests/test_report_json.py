@@ -301,13 +301,13 @@ def test_sample_x_forwarded_for_clients():
     rows = _manifest("nginx_combined.log")
     if not any(r["x_forwarded_for"] for r in rows):
         pytest.skip("no X-Forwarded-For in this recording")
-    with pytest.raises(analyzer.UnknownFieldError):
+    with pytest.raises(analyzer.errors.UnknownFieldError):
         analyzer.analyze(str(SAMPLES / "nginx_combined.log"), client_field="x-forwarded-for")
 
 
 def test_a_frame_gives_the_same_classes_and_verdicts_as_its_log():
     _needs_samples()
-    from analyzer.analysis import analyze as analyze_stream
+    from analyzer import analyze as analyze_stream
 
     name = "apache_vhost_allow.log"
     fmt = str(_formats()[name]["format"])
@@ -319,9 +319,10 @@ def test_a_frame_gives_the_same_classes_and_verdicts_as_its_log():
     assert from_frame["sources"][0]["format"] == "(frame)"
 
 
-def test_the_streaming_and_engine_paths_agree():
+def test_the_engine_and_a_single_pass_agree():
     _needs_samples()
-    from analyzer.analysis import analyze as analyze_stream
+    from oracle import one_pass
 
     path = str(SAMPLES / "nginx_combined.log")
-    assert analyzer.analyze(path).to_dict() == analyze_stream(path).to_dict()
+    single = analyzer.build_report(one_pass(path)).to_dict()
+    assert analyzer.analyze(path, workers=2).to_dict() == single

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analyzer
-from analyzer import LogFormat, parse
+from analyzer import LogFormat
+from analyzer.parse import block as parse
 
 # -- the servers' escaping -------------------------------------------------------------------
 
@@ -264,7 +265,7 @@ def _plain(value):
 def roundtrip(tmp_path_factory, fmt, fmt_name: str, write, rows) -> None:
     path = tmp_path_factory.mktemp("roundtrip") / "access.log"
     path.write_bytes("".join(write(r) + "\n" for r in rows).encode("utf-8"))
-    parsed = analyzer.parse_log(path, log_format=fmt)
+    parsed = analyzer.frame.parse_log(path, log_format=fmt)
     assert parsed.rejects.empty, parsed.rejects.to_dict("records")
     assert parsed.frame["line"].tolist() == list(range(1, len(rows) + 1))
     for r, (_, got) in zip(rows, parsed.frame.iterrows(), strict=True):
@@ -343,9 +344,9 @@ def test_fast_and_exact_paths_agree(tmp_path_factory, fmt, rows):
     path = tmp_path_factory.mktemp("paths") / "access.log"
     path.write_text("".join(t.format(*(v or "-" for v in values)) + "\n" for t, values in rows),
                     encoding="utf-8")
-    both = analyzer.parse_log(path, log_format=fmt)
+    both = analyzer.frame.parse_log(path, log_format=fmt)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse, "_fast_mask", lambda text, _: np.zeros(len(text), dtype=bool))
-        exact = analyzer.parse_log(path, log_format=fmt)
+        exact = analyzer.frame.parse_log(path, log_format=fmt)
     pd.testing.assert_frame_equal(both.frame, exact.frame)
     pd.testing.assert_frame_equal(both.rejects, exact.rejects)

@@ -16,9 +16,9 @@ import pytest
 from paths import REAL_LOGS, REPO, SAMPLE_LOGS
 
 import analyzer
-from analyzer import engines
-from analyzer.analysis import analyze as stream_analyze
-from analyzer.analysis import summarize as stream_summarize
+from analyzer import api as engines
+from oracle import one_pass as stream_summarize
+from oracle import summarize_with
 from analyzer.report.build import Window, build_report
 
 ROOT = REPO
@@ -79,7 +79,7 @@ def corpus(tmp_path_factory) -> list[str]:
 
 @pytest.mark.parametrize("log", LOGS, ids=[p.name for p in LOGS])
 def test_engines_agree_on_samples(log, dask_client):
-    expected = _strip(stream_analyze(str(log)).to_dict())
+    expected = _strip(analyzer.analyze(str(log), workers=1).to_dict())
     assert _strip(engines.analyze(str(log), engine="local").to_dict()) == expected
     assert _strip(engines.analyze(str(log), engine="dask",
                                   scheduler=dask_client).to_dict()) == expected
@@ -93,7 +93,7 @@ def test_small_ranges_and_blocks(log, tmp_path):
     head = tmp_path / log.name
     head.write_bytes(log.read_bytes()[:24_000])
     expected = stream_summarize(str(head))
-    got = engines.summarize(str(head), range_size=1500, block_size=600, workers=2)
+    got = summarize_with(str(head), range_size=1500, block_size=600, workers=2)
     assert got == expected
 
 
@@ -103,12 +103,12 @@ def test_tiny_ranges_and_blocks(tmp_path):
     generate(log, 60, seed=5)
     expected = stream_summarize(str(log))
     for size in (100, 137):
-        got = engines.summarize(str(log), range_size=size, block_size=100, workers=2)
+        got = summarize_with(str(log), range_size=size, block_size=100, workers=2)
         assert got == expected
         assert _report(got)["totals"] == {"lines": 60, "parsed": 60, "rejected": 0}
     packed = tmp_path / "access.log.gz"  # a stream: read in blocks, parsed in smaller ones
     packed.write_bytes(gzip.compress(log.read_bytes()))
-    got = engines.summarize(str(packed), block_size=100, workers=2)
+    got = summarize_with(str(packed), block_size=100, workers=2)
     assert got.parts["examples"].drop_columns(["source"]) == \
         expected.parts["examples"].drop_columns(["source"])
     assert _report(got)["totals"] == {"lines": 60, "parsed": 60, "rejected": 0}
@@ -117,12 +117,12 @@ def test_tiny_ranges_and_blocks(tmp_path):
 def test_engines_agree_on_a_generated_corpus(corpus, dask_client):
     expected = stream_summarize(corpus)
     assert expected.requests == 100_000
-    local = engines.summarize(corpus, range_size=1 << 20, block_size=256 << 10)
+    local = summarize_with(corpus, range_size=1 << 20, block_size=256 << 10)
     assert local == expected
-    dask = engines.summarize(corpus, engine="dask", scheduler=dask_client,
+    dask = summarize_with(corpus, engine="dask", scheduler=dask_client,
                              range_size=2 << 20)
     assert dask == expected
-    report = _strip(stream_analyze(corpus).to_dict())
+    report = _strip(analyzer.analyze(corpus, workers=1).to_dict())
     assert _strip(analyzer.analyze(corpus).to_dict()) == report  # the local engine
     assert _report(local) == _report(dask) == report
     assert report["totals"]["lines"] == 100_000
@@ -133,7 +133,7 @@ def test_dask_reads_urls(corpus, dask_client):
     """fsspec URLs go through fsspec (ranges of plain files, whole compressed files)."""
     dask_needed("fsspec")
     urls = [Path(p).as_uri() for p in corpus[-2:]]
-    got = engines.summarize(urls, engine="dask", scheduler=dask_client, range_size=1 << 20)
+    got = summarize_with(urls, engine="dask", scheduler=dask_client, range_size=1 << 20)
     expected = stream_summarize(corpus[-2:])
     assert got.requests == expected.requests == 40_000
     assert _report(got)["status_counts"] == _report(expected)["status_counts"]
@@ -146,8 +146,8 @@ def test_strict_stops_at_the_first_rejected_line_in_input_order(tmp_path):
     lines[1700] = b"not a log line"
     lines[2900] = b"another bad one"
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(analyzer.StrictModeError) as caught:
-        engines.summarize(str(path), log_format="combined", strict=True, range_size=4096,
+    with pytest.raises(analyzer.errors.StrictModeError) as caught:
+        summarize_with(str(path), log_format="combined", strict=True, range_size=4096,
                           block_size=2048)
     assert (caught.value.line, caught.value.reason) == (1701, "no_match")
 
@@ -155,7 +155,7 @@ def test_strict_stops_at_the_first_rejected_line_in_input_order(tmp_path):
 def test_read_logs_dask_is_the_canonical_frame(corpus, dask_client):
     dd = dask_needed("dask.dataframe")
     paths = [corpus[0], corpus[4]]
-    frame = engines.read_logs(paths, engine="dask", scheduler=dask_client,
+    frame = analyzer.read_log(paths, engine="dask", scheduler=dask_client,
                               range_size=200 << 10)
     assert isinstance(frame, dd.DataFrame)
     assert frame.npartitions > 2
@@ -172,7 +172,7 @@ def test_read_logs_dask_is_the_canonical_frame(corpus, dask_client):
 
 def test_unknown_engine():
     with pytest.raises(analyzer.AnalyzerError, match="unknown engine 'spark'; choose one of"):
-        engines.summarize("x.log", engine="spark")
+        summarize_with("x.log", engine="spark")
 
 
 def test_dask_missing(monkeypatch, tmp_path):
@@ -180,14 +180,15 @@ def test_dask_missing(monkeypatch, tmp_path):
     log.write_text("")
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(analyzer.AnalyzerError) as caught:
-        engines.summarize(str(log), engine="dask")
+        summarize_with(str(log), engine="dask")
     assert str(caught.value) == "the dask engine needs: pip install 'logscan[dask]'"
 
 
 _PEAK = """
 import sys, pyarrow as pa
-from analyzer import engines
-engines.summarize(sys.argv[1], workers=2, block_size=128 << 10, range_size=512 << 10)
+from analyzer.engines import run
+from analyzer.pipeline import Options
+run([sys.argv[1]], None, Options(block_size=128 << 10), workers=2, range_size=512 << 10)
 print(pa.default_memory_pool().max_memory())
 """
 
@@ -209,7 +210,7 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
 def test_progress_line():
     from io import StringIO
 
-    from analyzer.cli.progress import ProgressBar, bar_for
+    from analyzer.cli.progress import ProgressBar, progress_bar
 
     stream = StringIO()
     bar = ProgressBar(200_000_000, stream)
@@ -217,14 +218,25 @@ def test_progress_line():
     assert bar.line(bar._started + 1.0) == (
         "reading [#######-----------------------]  25%  50/200 MB  50 MB/s"
     )
-    bar.advance(0)
+    bar.update(0)
     bar.close()
     assert stream.getvalue().startswith("\r")
     assert stream.getvalue().endswith("\r\x1b[K")
-    assert bar_for(10 << 30, False) is None
-    assert bar_for(10 << 30, None) is None  # pytest's stderr is not a terminal
-    assert json.dumps(bar.total)  # plain data
+    with progress_bar(False) as callback:
+        assert callback is None
+    with progress_bar(None) as callback:  # pytest's stderr is not a terminal
+        assert callback is None
 
+
+def test_the_library_reports_progress_through_a_callback(tmp_path):
+    """The library draws nothing: it tells the caller's callback the bytes read so far."""
+    log = tmp_path / "access.log"
+    generate(log, 3000, seed=4)
+    calls: list[tuple[int, int]] = []
+    analyzer.analyze(str(log), progress=lambda done, total: calls.append((done, total)))
+    size = log.stat().st_size
+    assert calls and {total for _, total in calls} == {size}
+    assert max(done for done, _ in calls) == size
 
 def test_cli_engine_options(monkeypatch, tmp_path):
     from click.testing import CliRunner
@@ -257,45 +269,17 @@ def test_compressed_files_in_parallel_with_each_other(tmp_path):
         plain.unlink()
         paths.append(str(packed))
     expected = stream_summarize(paths)
-    assert engines.summarize(paths, workers=2, block_size=64 << 10) == expected
-    assert engines.summarize(paths, workers=4, block_size=64 << 10) == expected
+    assert summarize_with(paths, workers=2, block_size=64 << 10) == expected
+    assert summarize_with(paths, workers=4, block_size=64 << 10) == expected
 
 
 def test_dask_scheduler_by_address(dask_client):
     """A running scheduler is reached by its address (a client of our own, closed after)."""
     log = str(ROOT / "sample_logs" / "nginx_combined.log")
     address = dask_client.scheduler.address
-    got = engines.summarize(log, engine="dask", scheduler=address)
+    got = summarize_with(log, engine="dask", scheduler=address)
     assert got == stream_summarize(log)
     report = engines.analyze(log, engine="dask", scheduler=address)
     assert report.to_dict()["totals"]["lines"] == 380
 
 
-def test_finished_pieces_are_merged_at_a_quarter_of_the_total(monkeypatch, tmp_path):
-    """A compressed file gives a piece per block; finished pieces are merged into the running
-    total as soon as they hold a quarter of its rows (not all of them: twice the memory), and
-    the result is the same Summary."""
-    from analyzer.engines import local
-
-    plain = tmp_path / "access.log"
-    generate(plain, 6000, seed=3)
-    packed = tmp_path / "access.log.gz"
-    packed.write_bytes(gzip.compress(plain.read_bytes()))
-    merges: list[tuple[int, int, int]] = []
-    compact = local._OrderedFold._compact
-
-    def recorded(self: Any) -> None:
-        last = self.done[-1].summary.num_rows if self.done else 0
-        merges.append((self.done_rows, last, self._merged_rows()))
-        compact(self)
-
-    monkeypatch.setattr(local, "_COMPACT_ROWS", 1)
-    monkeypatch.setattr(local._OrderedFold, "_compact", recorded)
-    summary = engines.summarize([str(packed)], workers=2, block_size=16 << 10)
-    assert summary == stream_summarize([str(packed)])
-    during = merges[:-1]  # the last is the final merge of whatever is left
-    assert len(during) >= 5
-    for waiting, last, total in during:
-        threshold = max(1, total // 4)
-        assert waiting - last < threshold <= waiting  # merged on the piece that reached it
-    assert during[-1][2] > 4 * during[0][2]  # the total grew, and the threshold with it

@@ -23,9 +23,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import analyzer
-from analyzer import InputError, sources
+from analyzer.errors import InputError
+from analyzer.sources import blocks as sources
+from analyzer.sources import codecs
+from analyzer.sources.items import line_offsets
 from analyzer.pipeline import split_block
-from analyzer.sources.blocks import expand_inputs, order_rotated
+from analyzer.sources.inputs import expand_inputs, order_rotated
 
 LINE = '192.0.2.{n} - - [01/Jan/2025:00:00:{s:02d} +0000] "GET /page/{n} HTTP/1.1" 200 {n} "-" "ua"'
 
@@ -38,7 +41,7 @@ def text(lines: list[bytes]) -> bytes:
     return b"".join(line + b"\n" for line in lines)
 
 
-def accounted(parsed: analyzer.ParsedLog) -> analyzer.ParsedLog:
+def accounted(parsed: analyzer.frame.ParsedLog) -> analyzer.frame.ParsedLog:
     """Check the accounting invariants and hand the result back."""
     for stats in parsed.sources:
         assert stats.lines == stats.parsed + stats.rejected
@@ -48,15 +51,15 @@ def accounted(parsed: analyzer.ParsedLog) -> analyzer.ParsedLog:
     return parsed
 
 
-def parse(path, **options) -> analyzer.ParsedLog:
-    return accounted(analyzer.parse_log(path, log_format="combined", **options))
+def parse(path, **options) -> analyzer.frame.ParsedLog:
+    return accounted(analyzer.frame.parse_log(path, log_format="combined", **options))
 
 
-def targets(parsed: analyzer.ParsedLog) -> list[str]:
+def targets(parsed: analyzer.frame.ParsedLog) -> list[str]:
     return parsed.frame["target"].tolist()
 
 
-def rejects(parsed: analyzer.ParsedLog) -> list[tuple[int, str]]:
+def rejects(parsed: analyzer.frame.ParsedLog) -> list[tuple[int, str]]:
     return [(int(r.line), str(r.reason)) for r in parsed.rejects.itertuples()]
 
 
@@ -73,9 +76,9 @@ def inflater(request, monkeypatch):
     """gzip through the stdlib's zlib and through isal (used when installed)."""
     if request.param == "isal":
         isal_zlib = pytest.importorskip("isal.isal_zlib")
-        monkeypatch.setattr(sources, "_zlib_module", lambda: isal_zlib)
+        monkeypatch.setattr(codecs, "_zlib_module", lambda: isal_zlib)
     else:
-        monkeypatch.setattr(sources, "_zlib_module", lambda: zlib)
+        monkeypatch.setattr(codecs, "_zlib_module", lambda: zlib)
     return request.param
 
 
@@ -383,7 +386,7 @@ def test_long_line_inside_one_block_is_too_long(tmp_path):
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.log"
     path.write_bytes(b"")
-    parsed = accounted(analyzer.parse_log(path))
+    parsed = accounted(analyzer.frame.parse_log(path))
     assert (parsed.lines, parsed.parsed, parsed.rejected) == (0, 0, 0)
     assert parsed.frame.empty
 
@@ -423,7 +426,7 @@ def test_blocks_split_on_line_ends_with_their_offsets(lines, size):
     for piece in pieces:
         assert piece.first_line == line
         assert len(piece.data) <= size or piece.lines == 1
-        assert piece.offsets.tolist() == sources.line_offsets(bytes(piece.data)).tolist()
+        assert piece.offsets.tolist() == line_offsets(bytes(piece.data)).tolist()
         assert piece.lines == len(piece.offsets) - 1
         line += piece.lines
     assert line == 7 + len(lines)
@@ -446,7 +449,7 @@ def test_a_decompressed_stream_is_cut_as_a_plain_file_is(lines, ended, cuts, siz
     if damaged:
         chunks.append(sources.Problem("x.log", 0, "corrupt_input", b"gzip data damaged"))
     streamed = list(sources.cut_stream("x.log", iter(chunks), size, 30))
-    plain = list(sources._plain_blocks("x.log", io.BytesIO(data), b"", size, 30))
+    plain = list(sources.cut_blocks("x.log", io.BytesIO(data), block_size=size, max_line=30))
     problem = streamed.pop() if damaged else None
     assert [(type(i), i.first_line if isinstance(i, sources.Block) else i.line) for i in streamed
             ] == [(type(i), i.first_line if isinstance(i, sources.Block) else i.line)

@@ -12,19 +12,10 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from ..errors import AnalyzerError
+from ..errors import UnknownStatusError
 
 __all__ = ["PAGES", "StatusPage", "UnknownStatusError", "explain", "page_for", "render_index",
            "render_page"]
-
-
-class UnknownStatusError(AnalyzerError):
-    """``logscan explain`` was asked about a status it has no page for."""
-
-    def __init__(self, status: str) -> None:
-        self.status = status
-        known = ", ".join(str(s) for s in sorted(PAGES))
-        super().__init__(f"no explanation for status {status}; known: {known}")
 
 
 @dataclass(frozen=True)
@@ -396,7 +387,7 @@ def page_for(status: int | str) -> StatusPage:
     """The page for a status (``501`` or ``"501"``); :class:`UnknownStatusError` otherwise."""
     text = str(status).strip()
     if not text.isdigit() or int(text) not in PAGES:
-        raise UnknownStatusError(text)
+        raise UnknownStatusError(text, sorted(PAGES))
     return PAGES[int(text)]
 
 

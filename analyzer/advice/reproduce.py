@@ -287,8 +287,10 @@ def _as_mapping(verdict: Any) -> Mapping[str, Any]:
     if dataclasses.is_dataclass(verdict) and not isinstance(verdict, type):
         return {f.name: getattr(verdict, f.name) for f in dataclasses.fields(verdict)}
     if hasattr(verdict, "to_dict"):
-        return verdict.to_dict()
-    return vars(verdict)
+        result: Mapping[str, Any] = verdict.to_dict()
+        return result
+    result: Mapping[str, Any] = vars(verdict)
+    return result
 
 
 def _field(item: Any, *names: str) -> Any:

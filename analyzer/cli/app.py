@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,11 @@ from ..timewindow import parse_duration, parse_when
 from ..verdicts.classify import SERVERS
 from .progress import progress_bar
 from .tuning import tune_process
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any, Any]
+else:  # click before 8.5 has no type parameters
+    _ParamType = click.ParamType
 
 
 def render_html(report: Report) -> str:
@@ -62,7 +67,7 @@ def _terminal_safe_errors() -> Iterator[None]:
     try:
         yield
     except click.ClickException as exc:
-        exc.message = terminal_safe(exc.message)
+        exc.message = terminal_safe(exc.message)  # type: ignore[misc]
         raise
 
 
@@ -97,7 +102,7 @@ def main() -> None:
     """
 
 
-class FailOn(click.ParamType):
+class FailOn(_ParamType):
     """A ``--fail-on`` expression: ``not_implemented>0``, ``method:PATCH>=1``, ..."""
 
     name = "condition"
@@ -119,12 +124,12 @@ class PlotPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
-        if Path(path).suffix.lower() not in PLOT_SUFFIXES:
+        if Path(str(path)).suffix.lower() not in PLOT_SUFFIXES:
             self.fail(f"{str(value)!r}: the file name must end in .png or .svg", param, ctx)
         return path
 
 
-class When(click.ParamType):
+class When(_ParamType):
     """An ISO date/time or a duration before now (``24h``, ``7d``)."""
 
     name = "when"
@@ -266,7 +271,9 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
 
     try:
         if plot is not None:
-            trend_plot(report).figure.savefig(plot, dpi=120)
+            figure = trend_plot(report).get_figure(root=True)
+            assert figure is not None
+            figure.savefig(plot, dpi=120)
         if plot_dir is not None:
             save_plots(report, plot_dir)
     except OSError as exc:
@@ -276,7 +283,7 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
         raise UserError(f"cannot plot this report: {exc}") from None
 
 
-class Duration(click.ParamType):
+class Duration(_ParamType):
     """``30m``, ``12h``, ``7d``, ``2w``, ``1d12h``."""
 
     name = "duration"

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AnalyzerError
+from ..errors import AnalyzerError, MissingExtraError
 from ..frame import ordered_columns, to_frame
 from ..pipeline import (
     Options,
@@ -43,25 +43,17 @@ from ..summary.summary import Summary
 
 PARTITION_SIZE = 128 << 20
 SPLIT_EVERY = 8
-_INSTALL = "the dask engine needs: pip install 'logscan[dask]'"
 
 __all__ = ["PARTITION_SIZE", "read_logs_dask", "run_dask"]
 
 
-class DaskMissingError(AnalyzerError):
-    """Dask or distributed is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__(_INSTALL)
-
-
 def require() -> tuple[Any, Any]:
-    """The dask and distributed modules, or a DaskMissingError that says how to install them."""
+    """The dask and distributed modules, or a MissingExtraError that says how to install them."""
     try:
         import dask
         import distributed
     except ImportError:
-        raise DaskMissingError() from None
+        raise MissingExtraError("the dask engine", "dask") from None
     return dask, distributed
 
 
@@ -133,13 +125,13 @@ def read_logs_dask(
     offsets = _line_offsets(units, scheduler)
     meta = _meta(units)
     options = Options(strict=strict, keep_rows=True)
-    return dd.from_map(
+    return dd.from_map(  # type: ignore[no-untyped-call]
         _frame_partition, units, offsets, meta=meta, options=options, columns_meta=meta,
         enforce_metadata=False,
     )
 
 
-def _line_offsets(units: list[Unit], scheduler: Any) -> list[int]:
+def _line_offsets(units: Sequence[Unit], scheduler: Any) -> list[int]:
     """Lines before each unit's first line, within its source."""
     dask, _ = require()
     spans = [u.span for u in units]
@@ -170,11 +162,11 @@ def _frame_partition(unit: Unit, offset: int, *, options: Options, columns_meta:
                      ) -> pd.DataFrame:
     piece = check_strict(shift_piece(read_unit(unit, options), {unit.source.path: offset}))
     assert isinstance(piece.data, Rows)
-    frame = to_frame(piece.data.tables) if piece.data.tables else columns_meta.iloc[:0]
+    frame = to_frame(list(piece.data.tables)) if piece.data.tables else columns_meta.iloc[:0]
     return _conform(frame, columns_meta)
 
 
-def _meta(units: list[Unit]) -> pd.DataFrame:
+def _meta(units: Sequence[Unit]) -> pd.DataFrame:
     """An empty frame with the columns and types of the inputs, from a sample of each."""
     from dask.dataframe.utils import clear_known_categories
 
@@ -188,7 +180,8 @@ def _meta(units: list[Unit]) -> pd.DataFrame:
         for name in frame.columns:
             columns.setdefault(name, frame[name].iloc[:0])
     meta = pd.DataFrame({name: columns[name] for name in ordered_columns(list(columns))})
-    return clear_known_categories(meta)
+    result: pd.DataFrame = clear_known_categories(meta)  # type: ignore[no-untyped-call]
+    return result
 
 
 def _sample(unit: Unit) -> pd.DataFrame:

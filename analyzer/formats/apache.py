@@ -98,7 +98,7 @@ def _resolve(
         return _resolve_time(arg, directive, fmt)
     if letter == "s":
         final = ">" in mods or "<" not in mods
-        names = ("status", "original_status") if final else ("original_status",)
+        names: tuple[str, ...] = ("status", "original_status") if final else ("original_status",)
         return (0 if ">" in mods else 2), names, FieldSpec(names[0], Kind.STATUS, directive)
     if letter == "T":
         unit = (arg or "").strip()

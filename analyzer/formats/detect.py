@@ -91,7 +91,8 @@ def _as_array(lines: list[str]) -> pa.Array:
 
 def _matches(sample: pa.Array, pattern: str) -> list[bool]:
     found = pc.match_substring_regex(sample, pattern)
-    return found.to_numpy(zero_copy_only=False).astype(bool).tolist()
+    result: list[bool] = found.to_numpy(zero_copy_only=False).astype(bool).tolist()
+    return result
 
 
 def _extras(fmt: LogFormat) -> int:

@@ -13,8 +13,8 @@ from ..errors import UnknownFormatError
 from .fields import CLF_STRPTIME, CLF_TIME, ISO_STRPTIME, ISO_TIME, FieldSpec, Kind, header_column
 from .pieces import Piece, assign_columns
 
-_CLF = dict(time_pattern=CLF_TIME, strptime=CLF_STRPTIME)
-_ISO = dict(time_pattern=ISO_TIME, strptime=ISO_STRPTIME)
+_CLF: dict[str, object] = dict(time_pattern=CLF_TIME, strptime=CLF_STRPTIME)
+_ISO: dict[str, object] = dict(time_pattern=ISO_TIME, strptime=ISO_STRPTIME)
 
 # variable -> (column preferences, kind, priority, extra FieldSpec arguments)
 _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {

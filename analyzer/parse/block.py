@@ -193,7 +193,8 @@ def _line_array(data: bytes | memoryview, offsets: np.ndarray) -> pa.Array:
 
 
 def _lengths(lines: pa.Array) -> np.ndarray:
-    return pc.binary_length(lines).to_numpy(zero_copy_only=False)
+    result: np.ndarray = pc.binary_length(lines).to_numpy(zero_copy_only=False)
+    return result
 
 
 def _as_utf8(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -219,7 +220,8 @@ def _fast_mask(text: pa.Array, fmt: LogFormat) -> np.ndarray:
     if fmt.token_plan is None:
         return np.zeros(len(text), dtype=bool)
     hits = pc.match_substring_regex(text, fmt.fast_regex)
-    return hits.to_numpy(zero_copy_only=False).astype(bool)
+    result: np.ndarray = hits.to_numpy(zero_copy_only=False).astype(bool)
+    return result
 
 
 def _tokenized(
@@ -433,7 +435,8 @@ def _truncated(shown: pa.Array, fmt: LogFormat, last_cut: bool) -> np.ndarray:
     cut = found.to_numpy(zero_copy_only=False).astype(bool)
     if last_cut and len(shown):
         cut[-1] |= bool(pc.match_substring_regex(shown[-1:], fmt.cut_regex)[0].as_py())
-    return cut
+    result: np.ndarray = cut
+    return result
 
 
 def _rejects(

@@ -124,6 +124,7 @@ def _pick(pool: pa.Array, index: np.ndarray, rest: np.ndarray | None = None,
     """``pool[index]`` (null where ``index`` < 0) with the non-empty ``general`` values on the
     ``rest`` lines: one take over both."""
     if general is not None:
+        assert rest is not None
         index[rest] = np.where(_lengths(general) > 0, len(pool) + np.arange(len(rest)), -1)
         # a chunked pool is not concatenated: a cut pool spans the whole request buffer
         pool = pa.chunked_array([pool, general])
@@ -162,14 +163,16 @@ def _all_token_bytes(values: pa.Array) -> np.ndarray:
     data = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else \
         np.zeros(0, dtype=np.uint8)
     bad = np.flatnonzero(~np.take(_TOKEN_BYTES, data[offsets[0] : offsets[-1]])) + offsets[0]
-    return (np.diff(np.searchsorted(bad, offsets)) == 0) & (offsets[1:] > offsets[:-1])
+    result: np.ndarray = (np.diff(np.searchsorted(bad, offsets)) == 0) & (offsets[1:] > offsets[:-1])
+    return result
 
 
 def _distinct_match(values: pa.Array, pattern: str) -> np.ndarray:
     """``values`` (no nulls) that match ``pattern``, testing each distinct value once."""
     encoded = pc.dictionary_encode(values)
     ok = pc.match_substring_regex(encoded.dictionary, pattern).to_numpy(zero_copy_only=False)
-    return ok[encoded.indices.to_numpy()]
+    result: np.ndarray = ok[encoded.indices.to_numpy()]
+    return result
 
 
 def _general(request: pa.Array, rows: np.ndarray) -> tuple[pa.Array, ...]:

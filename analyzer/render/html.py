@@ -153,7 +153,8 @@ def _chart(draw: Callable[..., Axes], report: Any) -> str | None:
 def _as_dict(report: Any) -> dict[str, Any]:
     if isinstance(report, Mapping):
         return dict(report)
-    return report.to_dict()
+    result: dict[str, Any] = report.to_dict()
+    return result
 
 
 def report_html(report: Any, *, fragment: bool = False, charts: bool = True) -> str:

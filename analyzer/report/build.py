@@ -297,7 +297,8 @@ class ClientCounts:
     columns: tuple[str, ...] = CLIENT_COLUMNS
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        result: int = self.table.num_rows
+        return result
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         for batch in self.table.to_batches(max_chunksize=65536):

@@ -24,7 +24,6 @@ stretch to read is a unit that resumes at an offset. Nothing here writes the che
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import os
@@ -219,8 +218,11 @@ def _plan_input(path: str, saved: Checkpoint | None) -> _Plan:
         if saved is None or os.path.exists(path):
             raise
         live = None  # rotated away and not created again (yet): finish the old file
-    with live or contextlib.nullcontext():
-        return _plan(path, live, saved) if live is not None else _plan_gone(path, saved)
+    if live is None:
+        assert saved is not None
+        return _plan_gone(path, saved)
+    with live:
+        return _plan(path, live, saved)
 
 
 def _source_run(path: str, saved: Checkpoint | None, plan: _Plan, done: list[Segment]

@@ -16,7 +16,7 @@ import stat
 import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ..errors import InputError
 from .codecs import decompress, read_bytes, sniff
@@ -85,7 +85,7 @@ def cut_blocks(
             yield block
             line, consumed = line + block.lines, consumed + cut
         if end - cut > max_line:  # no newline in sight: the line is too long to keep whole
-            long_head, long_size, carry = bytes(buffer[cut : cut + _SHOWN]), end - cut, b""
+            long_head, long_size, carry = bytes(buffer[cut : min(cut + _SHOWN, end)]), end - cut, b""
         else:
             carry = bytes(buffer[cut:end])
     if long_head is not None:
@@ -120,14 +120,13 @@ def read_blocks(
     ``first_line``), in blocks; returns the content offset just after the last line delivered.
 
     The offset counts decompressed bytes when the input is compressed (the stream is
-    decompressed from its start and the first ``offset`` bytes skipped); compressed inputs are
-    always final. ``source`` names the blocks (default: ``path``; a rotated copy is read under
+    decompressed from its start and the first ``offset`` bytes skipped). ``source`` names the blocks (default: ``path``; a rotated copy is read under
     the name of its live log). ``progress`` is told the input bytes read as they are read.
     """
     name = source or path
     raw = opener(path) if opener is not None else open_raw(path)
     try:
-        handle: BinaryIO = _Counted(raw, progress) if progress is not None else raw
+        handle: Any = _Counted(raw, progress) if progress is not None else raw
         head, codec = sniff(path, handle)
         if codec is None:
             if offset:
@@ -142,8 +141,8 @@ def read_blocks(
             return offset + cut.consumed
         chunks = decompress(path, codec, head + read_bytes(path, handle), handle)
         stream = _ChunkReader(_skipped(chunks, offset))
-        cut = yield from cut_blocks(name, stream, first_line=first_line, block_size=block_size,
-                                    max_line=max_line)
+        cut = yield from cut_blocks(name, stream, first_line=first_line, final=final,
+                                    block_size=block_size, max_line=max_line)
         if stream.problem is not None:
             yield Problem(name, cut.next_line, stream.problem.reason, stream.problem.text)
         return offset + cut.consumed
@@ -172,6 +171,8 @@ def cut_stream(
 def _readinto(source: str, raw: Reader, view: memoryview) -> int:
     try:
         return raw.readinto(view) or 0
+    except InputError:  # a decompressing reader's own (an OSError too)
+        raise
     except OSError as exc:
         raise InputError(source, f"read failed: {exc.strerror or exc}") from None
 

@@ -11,7 +11,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import InputError
 
@@ -123,7 +123,8 @@ def opener_for(path: str) -> Opener | None:
 
     def open_url(url: str) -> BinaryIO:
         try:
-            return fsspec.open(url, "rb").open()
+            handle: BinaryIO = fsspec.open(url, "rb").open()
+            return handle
         except (OSError, ValueError) as exc:
             raise InputError(url, str(exc)) from None
 
@@ -145,7 +146,7 @@ def rotated_candidates(path: str) -> list[str]:
     return order_rotated(list(by_key.values()))
 
 
-def _fsspec(url: str):  # noqa: ANN202 - the fsspec module
+def _fsspec(url: str) -> Any:  # noqa: ANN401 - the fsspec module
     try:
         import fsspec
     except ImportError:

@@ -17,7 +17,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -149,7 +149,7 @@ def count_newlines(span: ByteRange, *, opener: Opener | None = None) -> int:
         handle.seek(span.start)
         left = span.end - span.start
         while left > 0:
-            got = handle.readinto(memoryview(buffer)[: min(left, len(buffer))])
+            got = handle.readinto(memoryview(buffer)[: min(left, len(buffer))])  # type: ignore[attr-defined]
             if not got:
                 break
             total += int(np.count_nonzero(view[:got] == 10))
@@ -195,7 +195,7 @@ class _Bounded(io.RawIOBase):
         """Bytes still wanted (more than none at the end: the file was shorter)."""
         return self._left
 
-    def readinto(self, buffer) -> int:  # noqa: ANN001 - any writable buffer
+    def readinto(self, buffer: Any) -> int:  # noqa: ANN401 - any writable buffer
         if self._left <= 0:
             return 0
         view = memoryview(buffer).cast("B")

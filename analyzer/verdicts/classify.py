@@ -91,7 +91,8 @@ def _frame(table: pa.Table) -> pd.DataFrame:
         if pa.types.is_string(field.type):
             column = frame[field.name].astype(object)
             frame[field.name] = column.where(column.notna(), None)
-    return frame
+    result: pd.DataFrame = frame
+    return result
 
 
 def _with_host_key(frame: pd.DataFrame) -> pd.DataFrame:

@@ -58,7 +58,8 @@ def _minutes(summary: Summary) -> pd.DataFrame:
     frame["class"] = frame["status"].map(CLASS_BY_STATUS)
     key = frame["method"].where(frame["status"] != 505, frame["protocol"])
     frame["key"] = key.astype(object).where(key.notna(), "-")
-    return frame
+    result: pd.DataFrame = frame
+    return result
 
 
 def span(summary: Summary) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
