@@ -124,7 +124,8 @@ def read_log(
         from .pipeline import plan
         from .sources.inputs import expand_all
 
-        units = plan(expand_all(as_path_list(paths)), log_format, range_size=range_size or PARTITION_SIZE)
+        units = plan(expand_all(as_path_list(paths)), log_format,
+                     range_size=range_size or PARTITION_SIZE)
         result: pd.DataFrame = read_logs_dask(units, strict=strict, scheduler=scheduler)
         return result
     return parse_log(paths, log_format, strict=strict).frame

@@ -16,8 +16,8 @@ from analyzer.advice.actions import (
     with_actions,
     with_base_url,
 )
-from analyzer.verdicts.allow_checks import AllowChecks, AllowGroup
 from analyzer.advice.guidance import Guidance
+from analyzer.verdicts.allow_checks import AllowChecks, AllowGroup
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import pytest
 from paths import SAMPLE_LOGS
 
 import analyzer
-from analyzer.verdicts.allow_checks import HOW_TO_LOG, check_allow
 from analyzer.summary.summary import Summary
+from analyzer.verdicts.allow_checks import HOW_TO_LOG, check_allow
 
 SAMPLES = SAMPLE_LOGS
 # LogFormat "%v:%p %h %l %u %t \"%r\" %>s %b \"%{Allow}o\"" as the format string itself

@@ -27,8 +27,8 @@ from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer.cli.app import main
-from analyzer.sources.ranges import iter_range_blocks, split_ranges
 from analyzer.sources.blocks import Block, Problem, iter_blocks
+from analyzer.sources.ranges import iter_range_blocks, split_ranges
 
 SAMPLE = SAMPLE_LOGS / "nginx_combined.log"
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import analyzer
+from analyzer.summary.summary import Summary
 from analyzer.verdicts.classify import (
     assign_verdicts,
     guess_server,
@@ -15,7 +16,6 @@ from analyzer.verdicts.classify import (
     protocol_table,
     verdict_table,
 )
-from analyzer.summary.summary import Summary
 
 
 def req(method: str | None, status: int, *, vhost: str | None = None, protocol: str | None =

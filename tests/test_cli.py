@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analyzer.sources import blocks as sources
-from analyzer.sources import codecs
 from analyzer.cli.app import main
+from analyzer.sources import codecs
 
 GOOD = '192.0.2.{n} - - [01/Oct/2025:10:00:0{n} +0000] "{request}" {status} 10 "-" "curl/8"'
 

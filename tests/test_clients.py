@@ -15,6 +15,7 @@ import ua_parser
 from paths import REAL_LOGS, SAMPLE_LOGS
 from ua_parser import Domain
 
+from analyzer.errors import UnknownFieldError
 from analyzer.verdicts import clients
 from analyzer.verdicts.clients import (
     CLIENT_KINDS,
@@ -22,7 +23,6 @@ from analyzer.verdicts.clients import (
     client_identity,
     describe_user_agent,
 )
-from analyzer.errors import UnknownFieldError
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

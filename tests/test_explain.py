@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from analyzer.cli.app import main
 from analyzer.advice.explain import PAGES, UnknownStatusError, explain, page_for, render_index
+from analyzer.cli.app import main
 
 LISTED = (400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505)
 KNOWN = "400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505"

@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from analyzer.advice.guidance import GUIDANCE, SERVERS, VERDICTS, Guidance, guidance_dict, guidance_for
+from analyzer.advice.guidance import (
+    GUIDANCE,
+    SERVERS,
+    VERDICTS,
+    Guidance,
+    guidance_dict,
+    guidance_for,
+)
 
 METHOD_VERDICTS = ("capability_gap", "partial_implementation", "resource_restriction",
                    "never_allowed")

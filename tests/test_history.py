@@ -1,5 +1,5 @@
-"""analyzer.scheduled.history and analyzer.scheduled.run: the state directory, atomic commits, the lock, the
-window and its comparison."""
+"""analyzer.scheduled.history and analyzer.scheduled.run: the state directory, atomic commits,
+the lock, the window and its comparison."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ from analyzer.sources.items import Problem
 
 
 def iter_blocks_from(path: str, offset: int, first_line: int, **options: Any):  # noqa: ANN201
-    return read_blocks(path, offset=offset, first_line=first_line, final=options.pop("final", False),
-                       **options)
+    final = options.pop("final", False)
+    return read_blocks(path, offset=offset, first_line=first_line, final=final, **options)
 
 
 class Reader:

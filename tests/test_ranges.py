@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from analyzer.sources.blocks import Block, Problem, iter_blocks
 from analyzer.sources.ranges import (
     count_newlines,
     first_lines,
@@ -13,7 +14,6 @@ from analyzer.sources.ranges import (
     lines_in,
     split_ranges,
 )
-from analyzer.sources.blocks import Block, Problem, iter_blocks
 
 TEXT = (
     b"first line\n"

@@ -13,8 +13,8 @@ import pytest
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
-from analyzer.verdicts.classify import VERDICTS
 from analyzer.render.json import render_json
+from analyzer.verdicts.classify import VERDICTS
 
 SAMPLES = SAMPLE_LOGS
 HOSTS = ("www.example.test", "static.example.test")

@@ -13,12 +13,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from oracle import one_pass as stream_summarize
+from oracle import summarize_with
 from paths import REAL_LOGS, REPO, SAMPLE_LOGS
 
 import analyzer
 from analyzer import api as engines
-from oracle import one_pass as stream_summarize
-from oracle import summarize_with
 from analyzer.report.build import Window, build_report
 
 ROOT = REPO

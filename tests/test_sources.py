@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 
 import analyzer
 from analyzer.errors import InputError
+from analyzer.pipeline import split_block
 from analyzer.sources import blocks as sources
 from analyzer.sources import codecs
-from analyzer.sources.items import line_offsets
-from analyzer.pipeline import split_block
 from analyzer.sources.inputs import expand_inputs, order_rotated
+from analyzer.sources.items import line_offsets
 
 LINE = '192.0.2.{n} - - [01/Jan/2025:00:00:{s:02d} +0000] "GET /page/{n} HTTP/1.1" 200 {n} "-" "ua"'
 

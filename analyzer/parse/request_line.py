@@ -163,7 +163,8 @@ def _all_token_bytes(values: pa.Array) -> np.ndarray:
     data = np.frombuffer(values.buffers()[2], dtype=np.uint8) if values.buffers()[2] else \
         np.zeros(0, dtype=np.uint8)
     bad = np.flatnonzero(~np.take(_TOKEN_BYTES, data[offsets[0] : offsets[-1]])) + offsets[0]
-    result: np.ndarray = (np.diff(np.searchsorted(bad, offsets)) == 0) & (offsets[1:] > offsets[:-1])
+    ends = np.searchsorted(bad, offsets)
+    result: np.ndarray = (np.diff(ends) == 0) & (offsets[1:] > offsets[:-1])
     return result
 
 

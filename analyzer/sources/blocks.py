@@ -85,7 +85,8 @@ def cut_blocks(
             yield block
             line, consumed = line + block.lines, consumed + cut
         if end - cut > max_line:  # no newline in sight: the line is too long to keep whole
-            long_head, long_size, carry = bytes(buffer[cut : min(cut + _SHOWN, end)]), end - cut, b""
+            long_head = bytes(buffer[cut : min(cut + _SHOWN, end)])
+            long_size, carry = end - cut, b""
         else:
             carry = bytes(buffer[cut:end])
     if long_head is not None:
@@ -120,8 +121,9 @@ def read_blocks(
     ``first_line``), in blocks; returns the content offset just after the last line delivered.
 
     The offset counts decompressed bytes when the input is compressed (the stream is
-    decompressed from its start and the first ``offset`` bytes skipped). ``source`` names the blocks (default: ``path``; a rotated copy is read under
-    the name of its live log). ``progress`` is told the input bytes read as they are read.
+    decompressed from its start and the first ``offset`` bytes skipped). ``source`` names the
+    blocks (default: ``path``; a rotated copy is read under the name of its live log).
+    ``progress`` is told the input bytes read as they are read.
     """
     name = source or path
     raw = opener(path) if opener is not None else open_raw(path)

@@ -131,7 +131,9 @@ def _pieces(codec: Codec, decoder: Any, data: bytes) -> Iterator[bytes]:
         yield from decoder.pieces(data)
 
 
-def _next_member(path: str, decoder: _Decompressor | BoundedZstd, rest: bytes, raw: BinaryIO) -> bytes:
+def _next_member(
+    path: str, decoder: _Decompressor | BoundedZstd, rest: bytes, raw: BinaryIO
+) -> bytes:
     """What follows a finished member or stream (concatenated gzip, multi-stream bzip2/xz/zstd):
     the decoder's unused bytes, then ``rest`` (not fed yet), then the input, without the zero
     padding some writers leave behind; empty at the end of the input."""
