@@ -19,26 +19,26 @@ import pyarrow.compute as pc
 
 from ..advice.actions import with_actions
 from ..advice.guidance import Guidance
-from ..summary.summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
+from ..summary.summary import RESOURCES_PER_GROUP, Summary
 from ..verdicts.allow_checks import AllowChecks, check_allow
-from ..verdicts.classify import (
-    NO_METHOD,
-    ServerGuess,
-    guess_server,
-    protocol_table,
-    verdict_table,
-)
+from ..verdicts.classify import ServerGuess, guess_server, protocol_table, verdict_table
 from ..verdicts.clients import describe_user_agent
 from ..verdicts.trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
-from ..vocabulary import is_registered
+from ..vocabulary import (
+    CLASS_BY_STATUS,
+    CLASSES,
+    KEY_OF_CLASS,
+    NO_METHOD,
+    STATUS_OF_CLASS,
+    VERDICT_ORDER,
+    class_key,
+    is_registered,
+)
 
 SCHEMA = "logscan.report/1"
 MAX_REJECT_EXAMPLES = 20
 TOP = 10  # clients, families, resources... shown per class and per verdict
 EXAMPLES = 5
-STATUS_OF_CLASS = {name: status for status, name in CLASS_BY_STATUS.items()}
-CLASS_KEY = {"not_implemented": "method", "method_not_allowed": "method",
-             "version_not_supported": "protocol"}
 
 
 @dataclass(frozen=True)
@@ -389,7 +389,7 @@ class Report:
 
 
 def _empty_class(name: str) -> ClassReport:
-    return ClassReport(name, STATUS_OF_CLASS[name], 0, CLASS_KEY[name], {})
+    return ClassReport(name, STATUS_OF_CLASS[name], 0, KEY_OF_CLASS[name], {})
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -538,12 +538,11 @@ def _client_rows(summary: Summary) -> pa.Table:
     pairs: dict[tuple[str, str], int] = {}
     pair_of_agent = pa.array([pairs.setdefault(d, len(pairs)) for d in described], pa.int32())
     status = hits["status"]
-    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
     coded = {
         "vhost": hits["vhost"], "method": hits["method"], "protocol": hits["protocol"],
         "status": status, "client": pc.fill_null(hits["client"], NO_METHOD),
         "pair": pc.take(pair_of_agent, pc.fill_null(agents.indices, len(described) - 1)),
-        "key": pc.fill_null(key, NO_METHOD),
+        "key": class_key(hits),
     }
     coded = {name: pc.dictionary_encode(column) if name not in ("status", "pair") else column
              for name, column in coded.items()}
@@ -597,17 +596,11 @@ def _where(table: pa.Table, **equal: object) -> pa.Table:
     return table if mask is None else table.filter(mask)
 
 
-def _key_column(frame: pd.DataFrame) -> pd.Series:
-    """method, or protocol for 505; ``-`` where there is none."""
-    key = frame["method"].where(frame["status"] != 505, frame["protocol"])
-    return key.astype(object).where(key.notna(), NO_METHOD)
-
-
 def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
              ) -> dict[str, ClassReport]:
-    requests = summary.part("requests").to_pandas()
+    requests = summary.part("requests")
+    requests = requests.append_column("key", class_key(requests)).to_pandas()
     requests = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
-    requests = requests.assign(key=_key_column(requests)) if not requests.empty else requests
     out: dict[str, ClassReport] = {}
     for name in CLASSES:
         status = STATUS_OF_CLASS[name]
@@ -626,7 +619,7 @@ def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
         first = seen.loc[seen["class"] == name, "first"].min()
         last = seen.loc[seen["class"] == name, "last"].max()
         out[name] = ClassReport(
-            name=name, status=status, count=int(rows["count"].sum()), key=CLASS_KEY[name],
+            name=name, status=status, count=int(rows["count"].sum()), key=KEY_OF_CLASS[name],
             by={str(k): int(n) for k, n in zip(by["key"], by["count"], strict=True)},
             clients=_clients_of(listed.filter(where), top), by_key=by_key,
             first_seen=_iso(first), last_seen=_iso(last),
@@ -651,8 +644,7 @@ def _successful(table: pa.Table) -> pa.Table:
     return table.filter(pc.and_(pc.greater_equal(status, 200), pc.less(status, 400)))
 
 
-_VERDICT_ORDER = {v: i for i, v in enumerate(
-    ["capability_gap", "partial_implementation", "never_allowed", "resource_restriction"])}
+_VERDICT_ORDER = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def _verdicts(

@@ -19,8 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..summary.summary import CLASSES
-from ..verdicts.classify import VERDICTS
+from ..vocabulary import CLASSES, VERDICTS
 from .build import Report
 
 __all__ = ["Threshold", "crossed"]

@@ -56,22 +56,14 @@ import pyarrow.compute as pc
 from ..errors import AnalyzerError
 from ..parse.block import ParsedBlock
 from ..verdicts.clients import client_identity
+from ..vocabulary import CLASS_BY_STATUS
 
 __all__ = [
-    "CLASSES",
-    "CLASS_BY_STATUS",
     "SUMMARY_SCHEMA",
     "Summary",
     "summary_columns",
 ]
 
-#: Per-request class, by status (DESIGN.md section 4).
-CLASS_BY_STATUS: dict[int, str] = {
-    501: "not_implemented",
-    405: "method_not_allowed",
-    505: "version_not_supported",
-}
-CLASSES: tuple[str, ...] = tuple(CLASS_BY_STATUS.values())
 SUMMARY_SCHEMA = "logscan.summary/1"
 
 EXAMPLES_PER_GROUP = 5

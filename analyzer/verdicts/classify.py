@@ -34,22 +34,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
+from ..summary.summary import Summary
 from ..vocabulary import (
     APACHE_BUILTIN_METHODS,
     BODY_METHODS,
+    CLASS_BY_STATUS,
+    CLASSES,
     IANA_METHODS,
     NGINX_KNOWN_METHODS,
     NGINX_STATIC_METHODS,
+    NO_METHOD,
+    NO_VHOST,
+    VERDICTS,
     WEBDAV_METHODS,
 )
 from .clients import describe_user_agent
 
 __all__ = [
-    "CLASSES",
-    "CLASS_BY_STATUS",
     "SERVERS",
-    "VERDICTS",
     "ServerGuess",
     "classify",
     "client_table",
@@ -58,15 +60,7 @@ __all__ = [
     "verdict_table",
 ]
 
-VERDICTS: tuple[str, ...] = (
-    "capability_gap",
-    "partial_implementation",
-    "resource_restriction",
-    "never_allowed",
-)
 SERVERS: tuple[str, ...] = ("auto", "apache", "nginx")
-NO_METHOD = "-"
-_NO_HOST = "\uffff(no vhost)"  # not a NUL: numpy drops trailing NULs from strings
 _VERSION = r"^HTTP/(\d+)\.(\d+)$"
 
 
@@ -97,12 +91,12 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 def _with_host_key(frame: pd.DataFrame) -> pd.DataFrame:
     """``vhost`` None -> a sentinel, so that groupby and dict keys treat "no vhost" as a value."""
-    return frame.assign(vhost=frame["vhost"].where(frame["vhost"].notna(), _NO_HOST))
+    return frame.assign(vhost=frame["vhost"].where(frame["vhost"].notna(), NO_VHOST))
 
 
 def _without_host_key(frame: pd.DataFrame) -> pd.DataFrame:
     vhost = frame["vhost"].astype(object)
-    return frame.assign(vhost=vhost.where(vhost != _NO_HOST, None))
+    return frame.assign(vhost=vhost.where(vhost != NO_VHOST, None))
 
 
 # -- server ------------------------------------------------------------------------------------
