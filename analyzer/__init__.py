@@ -14,7 +14,7 @@ from .api import analyze, summarize
 from .errors import AnalyzerError
 from .formats import PRESETS, LogFormat
 from .frame import read_log
-from .report.build import Report, build_report
+from .report import Report, build_report
 from .summary.summary import Summary
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import analyzer
 import analyzer.summary.summary as summary_module
 from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock
-from analyzer.report.build import build_report
+from analyzer.report import build_report
 from analyzer.summary.summary import EXAMPLES_PER_GROUP, RESOURCES_PER_GROUP, Summary
 
 TS = pa.timestamp("us", tz="UTC")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..report.build import (
+from ..report.model import (
     ClassReport,
     Clients,
     Example,

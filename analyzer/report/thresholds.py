@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..vocabulary import CLASSES, VERDICTS
-from .build import Report
+from .model import Report
 
 __all__ = ["Threshold", "crossed"]
 

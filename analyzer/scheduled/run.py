@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..formats import LogFormat
-from ..report.build import Report, build_report
+from ..report import Report, build_report
 from ..summary import Summary
 from ..timewindow import format_duration, parse_duration
 from ..vocabulary import CLASS_BY_STATUS, CLASSES, NO_METHOD
