@@ -28,7 +28,7 @@ from ..render.text import render_text
 from ..report.model import Report
 from ..report.thresholds import Threshold, crossed
 from ..timewindow import parse_duration, parse_when
-from ..verdicts.classify import SERVERS
+from ..verdicts.server import SERVERS
 from .progress import progress_bar
 from .tuning import tune_process
 

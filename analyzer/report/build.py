@@ -15,8 +15,9 @@ import pyarrow.compute as pc
 from ..advice.actions import with_actions
 from ..summary.summary import RESOURCES_PER_GROUP, Summary
 from ..verdicts.allow_checks import check_allow
-from ..verdicts.classify import ServerGuess, guess_server, protocol_table, verdict_table
+from ..verdicts.classify import protocol_table, verdict_table
 from ..verdicts.clients import describe_user_agent
+from ..verdicts.server import ServerGuess, guess_server
 from ..verdicts.trends import bucket_series, seen_table, span, spike_threshold
 from ..vocabulary import (
     CLASS_BY_STATUS,

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..advice.guidance import Guidance
 from ..verdicts.allow_checks import AllowChecks
-from ..verdicts.classify import ServerGuess
+from ..verdicts.server import ServerGuess
 from ..verdicts.trends import SPIKE_K
 from ..vocabulary import CLASSES, KEY_OF_CLASS, STATUS_OF_CLASS, is_registered
 
