@@ -34,7 +34,8 @@ from .sources.blocks import read_blocks
 from .sources.inputs import STDIN, local_path, opener_for
 from .sources.items import Block, Problem
 from .sources.ranges import ByteRange, is_plain, iter_range_blocks, split_ranges
-from .summary.summary import LINE_PARTS, Summary, summary_columns
+from .summary.parts import LINE_PARTS, summary_columns
+from .summary.summary import Summary
 
 UNIT_BLOCK_SIZE = 4 << 20  # a worker thread peaks near 80 MB; larger blocks are no faster
 RANGE_SIZE = 16 << 20  # small ranges keep every core busy to the end

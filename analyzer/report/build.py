@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..advice.actions import with_actions
-from ..summary.summary import RESOURCES_PER_GROUP, Summary
+from ..summary.parts import RESOURCES_PER_GROUP
+from ..summary.summary import Summary
 from ..verdicts.allow_checks import check_allow
 from ..verdicts.classify import protocol_table, verdict_table
 from ..verdicts.clients import describe_user_agent
