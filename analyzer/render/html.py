@@ -19,6 +19,7 @@ import jinja2
 import markupsafe
 import matplotlib
 from matplotlib.axes import Axes
+from matplotlib.figure import SubFigure
 
 from .. import plots
 from ..vocabulary import (
@@ -130,6 +131,8 @@ def _chart(draw: Callable[..., Axes], report: Any) -> str | None:
         figure = draw(report).figure
     except (ValueError, TypeError, KeyError):
         return None
+    while isinstance(figure, SubFigure):  # the figure that can be saved holds the subfigure
+        figure = figure.figure
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "logscan", "svg.fonttype": "path"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})

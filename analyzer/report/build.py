@@ -83,7 +83,7 @@ def build_report(
     )
 
 
-def _iso(value: object) -> str | None:
+def _iso(value: Any) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     stamp = pd.Timestamp(value)
@@ -394,7 +394,7 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
                       key=lambda k: (-int(found.series[(cls, k)].sum()), k))
         if not keys:
             continue
-        spikes += spiking(cls, "*", sum(found.series[(cls, k)] for k in keys))
+        spikes += spiking(cls, "*", np.sum([found.series[(cls, k)] for k in keys], axis=0))
         for key in keys:
             values = found.series[(cls, key)]
             first, last = seen.get((cls, key), (None, None))

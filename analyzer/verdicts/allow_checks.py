@@ -280,9 +280,10 @@ def _summary_rows(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     refused = requests[requests["status"].isin(_REFUSED)]
     logged = bool(len(allow)) or not len(refused)
     if not len(allow):  # no Allow column: still count the refusals
-        allow = refused.groupby(["vhost", "method", "status"], dropna=False)["count"].sum()
-        allow = allow.reset_index().assign(allow=None)
-    rows = allow.assign(target=None, source=None, line=pd.NA)
+        counted = refused.groupby(["vhost", "method", "status"], dropna=False)["count"].sum()
+        allow = counted.reset_index().assign(allow=None)
+    rows = allow.assign(target=None, source=None)
+    rows["line"] = pd.NA
     rows["status"] = rows["status"].astype("int64")
     if logged and len(examples):
         rows = _with_examples(rows, examples[examples["status"].isin(_REFUSED)])
@@ -302,8 +303,8 @@ def _objects(frame: pd.DataFrame) -> pd.DataFrame:
 def _with_examples(rows: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
     keys = ["vhost", "method", "status"]
     keyed = _keyed(rows)
-    single = keyed.groupby(keys)["allow"].agg(lambda a: a.nunique(dropna=False) == 1)
-    single = single[single].index
+    agrees = keyed.groupby(keys)["allow"].agg(lambda a: a.nunique(dropna=False) == 1)
+    single = agrees[agrees].index
     if not len(single) or examples.empty:
         return rows
     shown = _keyed(examples.assign(status=examples["status"].astype("int64")))

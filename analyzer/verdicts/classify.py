@@ -27,6 +27,8 @@ Explanations depend on the server that wrote the log (``http-semantics.md``): se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -52,6 +54,11 @@ def classify(frame: pd.DataFrame) -> pd.DataFrame:
         frame["status"].astype("Int64").map(CLASS_BY_STATUS), categories=list(CLASSES)
     )
     return frame.assign(**{"class": classes})
+
+
+def _objects(values: Sequence[object], like: pd.DataFrame) -> pd.Series:
+    """A column of Python objects (lists, dicts) for the rows of ``like``."""
+    return pd.Series(values, index=like.index, dtype=object)
 
 
 def _with_host_key(frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,8 +112,8 @@ def per_method(counts: pd.DataFrame) -> pd.DataFrame:
         key: {str(s): int(c) for s, c in zip(g["status"], g["count"], strict=True)}
         for key, g in by_status.groupby(keys, dropna=False, sort=False)
     }
-    table["counts"] = [status_dicts[(v, m)] for v, m in zip(table["vhost"], table["method"],
-                                                              strict=True)]
+    table["counts"] = _objects([status_dicts[(v, m)] for v, m in
+                                zip(table["vhost"], table["method"], strict=True)], table)
     return _without_host_key(table)
 
 
@@ -136,7 +143,7 @@ def add_other_vhosts(table: pd.DataFrame, methods: pd.DataFrame) -> pd.DataFrame
         [h for h in hosts.get(m, []) if h != v] if v is not None else []
         for v, m in zip(table["vhost"], table["method"], strict=True)
     ]
-    return table.assign(succeeded_elsewhere=elsewhere)
+    return table.assign(succeeded_elsewhere=_objects(elsewhere, table))
 
 
 def add_allow(table: pd.DataFrame, allow: pd.DataFrame) -> pd.DataFrame:
@@ -150,15 +157,15 @@ def add_allow(table: pd.DataFrame, allow: pd.DataFrame) -> pd.DataFrame:
         for vhost, method, value, count in ranked.itertuples(index=False):
             values.setdefault((vhost, method), []).append((value, int(count)))
     keyed = _with_host_key(table)
-    return table.assign(allow=[values.get((v, m), []) for v, m in
-                               zip(keyed["vhost"], keyed["method"], strict=True)])
+    return table.assign(allow=_objects([values.get((v, m), []) for v, m in
+                                        zip(keyed["vhost"], keyed["method"], strict=True)], table))
 
 
 def explain_verdicts(table: pd.DataFrame, server: str) -> pd.DataFrame:
     """Adds ``explanation`` (one paragraph) and ``notes`` (server-specific facts that apply)."""
     texts = [explain_verdict(row, server) for row in table.itertuples(index=False)]
     return table.assign(
-        explanation=[t[0] for t in texts], notes=[t[1] for t in texts]
+        explanation=[t[0] for t in texts], notes=_objects([t[1] for t in texts], table)
     )
 
 

@@ -146,9 +146,10 @@ def seen_table(summary: Summary) -> pd.DataFrame:
     rows = rows[rows["status"].isin(list(CLASS_BY_STATUS))]
     if rows.empty:
         return pd.DataFrame(columns=["class", "key", "count", "first", "last"])
-    return (
+    seen: pd.DataFrame = (
         rows.assign(**{"class": rows["status"].map(CLASS_BY_STATUS)})
         .groupby(["class", "key"], sort=True)
         .agg(count=("count", "sum"), first=("first", "min"), last=("last", "max"))
         .reset_index()
     )
+    return seen
