@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -32,3 +33,25 @@ def test_a_library_example_runs(index: int) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.strip()
+
+
+_QUIET = """
+import os, sys
+env, switch = dict(os.environ), sys.getswitchinterval()
+import analyzer
+report = analyzer.analyze("sample_logs/nginx_combined.log")
+frame = analyzer.read_log("sample_logs/nginx_combined.log")
+assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items())
+assert sys.getswitchinterval() == switch
+print(report.to_dict()["totals"]["lines"], len(frame))
+"""
+
+
+def test_the_library_changes_nothing_in_the_process() -> None:
+    """No environment variable, no interpreter setting, nothing printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARROW_")}
+    result = subprocess.run([sys.executable, "-c", _QUIET], cwd=REPO, capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == "380 380\n"
