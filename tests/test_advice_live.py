@@ -1,0 +1,333 @@
+"""Every fix snippet logscan prints for Apache httpd and NGINX, applied to the real server.
+
+Each server starts once for the module, on 127.0.0.1 with a private prefix (tests/live_servers.py);
+each case writes the snippet exactly as :func:`analyzer.guidance.guidance_for` prints it into an
+included file (the backend address ``127.0.0.1:8080`` pointed at the test's backend), runs the
+configuration test, reloads, and sends requests on raw sockets, asserting the status and every
+``Allow`` field line as it comes (how many, which values, in which order).
+
+Snippets made of alternatives separated by a blank line are applied one block at a time. NGINX
+snippets write ``http { ... }`` and ``server { ... }`` for "inside your http / server block";
+a bare ``location`` goes in the server block.
+
+Without the servers the module skips, except under CI=true, where a missing server fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import live_servers as live
+import pytest
+
+from analyzer.guidance import guidance_for
+
+pytestmark = pytest.mark.live
+
+#: an Allow line written by Apache itself: its methods come in no fixed order
+AnyOrder = frozenset
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    target: str
+    status: int
+    allow: tuple[str | AnyOrder[str], ...] = ()
+    headers: tuple[str, ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Case:
+    server: str
+    verdict: str
+    method: str | None
+    probes: tuple[Probe, ...]
+    block: int | None = None  # one alternative of the snippet, or the whole snippet
+    site: str = ""  # the operator's existing configuration the advice is for
+    # (log file under logs/, a pattern for each line after the client and time, in order)
+    log: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def id(self) -> str:
+        block = "" if self.block is None else f"-block{self.block}"
+        return f"{self.server}-{self.verdict}-{self.method or 'any'}{block}"
+
+
+APACHE_PROXY_API = 'ProxyPass "/api/" "http://127.0.0.1:8080/api/"'
+APACHE_PROXY_LEGACY = 'ProxyPass "/legacy/" "http://127.0.0.1:8080/legacy/"'
+APACHE_DEFAULT = AnyOrder({"GET", "POST", "OPTIONS", "HEAD"})  # default handler, TraceEnable off
+APACHE_DEFAULT_TRACE = AnyOrder({"GET", "POST", "OPTIONS", "HEAD", "TRACE"})
+TE = ("Transfer-Encoding: gzip, chunked",)
+
+CASES = (
+    # -- Apache httpd --------------------------------------------------------------------------
+    Case("apache", "never_allowed", "TRACE", (
+        Probe("TRACE", "/", 405, ("",)),
+        Probe("GET", "/", 200),
+        Probe("OPTIONS", "/", 200, (APACHE_DEFAULT,)),
+    )),
+    Case("apache", "capability_gap", "FOO", block=0, probes=(
+        Probe("FOO", "/api/items/1", 200),  # handed to the backend, which implements it
+        Probe("FOO", "/index.html", 501, (APACHE_DEFAULT_TRACE,)),
+        Probe("GET", "/api/items/1", 200),
+    )),
+    Case("apache", "capability_gap", "FOO", block=1, site=APACHE_PROXY_API, probes=(
+        Probe("FOO", "/api/items/1", 501, ("TRACE",)),  # rejected while parsing
+        Probe("FOO", "/index.html", 501, ("TRACE",)),
+        Probe("DELETE", "/api/items/1", 200),  # registered methods still reach the backend
+        Probe("GET", "/", 200),
+    )),
+    Case("apache", "capability_gap", "DELETE", site=APACHE_PROXY_API, probes=(
+        Probe("DELETE", "/api/items/9", 405, ("GET, HEAD, POST",)),
+        Probe("DELETE", "/index.html", 405, ("GET, HEAD, POST",)),
+        Probe("GET", "/api/items/9", 200),
+        Probe("PATCH", "/api/items/9", 200),
+        Probe("GET", "/errors/405.html", 200),
+    )),
+    Case("apache", "partial_implementation", "PATCH", site=APACHE_PROXY_LEGACY, probes=(
+        Probe("PATCH", "/legacy/orders/9", 405, ("GET, HEAD, POST",)),
+        Probe("GET", "/legacy/orders/9", 200),
+        Probe("POST", "/legacy/orders/9", 200),
+        Probe("PATCH", "/index.html", 405, (APACHE_DEFAULT_TRACE,)),  # elsewhere: untouched
+        Probe("GET", "/errors/405-legacy.html", 200),
+    )),
+    Case("apache", "resource_restriction", "PUT", (
+        Probe("PUT", "/uploads/", 405, ("GET, HEAD, POST, OPTIONS",)),
+        Probe("DELETE", "/uploads/", 405, ("GET, HEAD, POST, OPTIONS",)),
+        Probe("FOO", "/uploads/", 405, ("GET, HEAD, POST, OPTIONS",)),
+        Probe("TRACE", "/uploads/", 405, ("",)),
+        Probe("GET", "/uploads/", 200),
+        Probe("POST", "/uploads/", 200),
+        Probe("OPTIONS", "/uploads/", 200, (APACHE_DEFAULT,)),
+        Probe("PUT", "/index.html", 405, (APACHE_DEFAULT,)),
+    )),
+    Case("apache", "never_allowed", "MKCOL", block=0, probes=(
+        Probe("MKCOL", "/dav/new/", 201),
+        Probe("PROPFIND", "/dav/", 207, headers=("Depth: 0",)),
+        Probe("MKCOL", "/api/items/new", 200),
+        Probe("GET", "/", 200),
+    )),
+    Case("apache", "never_allowed", "MKCOL", block=1, probes=(
+        Probe("MKCOL", "/uploads/", 405, ("GET, HEAD, POST, OPTIONS",)),
+        Probe("PUT", "/index.html", 405, ("GET, HEAD, POST, OPTIONS",)),
+        Probe("TRACE", "/", 405, ("",)),
+        Probe("GET", "/", 200),
+        Probe("HEAD", "/", 200),
+        Probe("POST", "/index.html", 200),
+    )),
+    Case("apache", "transfer_encoding", None,
+         log=("te.log", (r'"FOO / HTTP/1\.1" 501 "-" "[A-Z,]+"',)), probes=(
+        Probe("FOO", "/", 501, (APACHE_DEFAULT_TRACE,)),  # logged: the only 501
+        Probe("GET", "/", 200),
+    )),
+    Case("apache", "allow_missing", None, site=APACHE_PROXY_API, probes=(
+        Probe("DELETE", "/api/readonly", 405, ("GET, HEAD, POST",)),
+        Probe("GET", "/api/readonly", 200),
+    )),
+    # -- NGINX ---------------------------------------------------------------------------------
+    Case("nginx", "never_allowed", "TRACE", (
+        Probe("TRACE", "/", 405, ("GET, HEAD",)),
+        Probe("PUT", "/index.html", 405, ("GET, HEAD",)),
+        Probe("GET", "/", 200),
+        Probe("HEAD", "/", 200),
+    )),
+    Case("nginx", "capability_gap", "DELETE",
+         log=("te.log", (r'"DELETE /api/items/9 HTTP/1\.1" 200 "-" "-"',
+                         r'"GET /api/items/9 HTTP/1\.1" 200 "-" "-"',
+                         r'"GET / HTTP/1\.1" 200 "-" "-"')), probes=(
+        Probe("DELETE", "/api/items/9", 200),  # routed to a backend that implements it
+        Probe("GET", "/api/items/9", 200),
+        Probe("GET", "/", 200),
+    )),
+    Case("nginx", "partial_implementation", "PATCH", (
+        Probe("PATCH", "/legacy/orders/9", 405, ("GET, HEAD, POST",)),
+        Probe("DELETE", "/legacy/orders/9", 405, ("GET, HEAD, POST",)),
+        Probe("GET", "/legacy/orders/9", 200),
+        Probe("POST", "/legacy/orders/9", 200),
+        Probe("HEAD", "/legacy/orders/9", 200),
+    )),
+    Case("nginx", "resource_restriction", "PUT", (
+        Probe("PUT", "/index.html", 405, ("GET, HEAD",)),
+        Probe("POST", "/index.html", 405, ("GET, HEAD",)),
+        Probe("OPTIONS", "/", 405, ("GET, HEAD",)),
+        Probe("TRACE", "/", 405, ("GET, HEAD",)),
+        Probe("GET", "/index.html", 200),
+        Probe("HEAD", "/index.html", 200),
+    )),
+    Case("nginx", "never_allowed", "MKCOL", (
+        Probe("MKCOL", "/uploads/", 405, ("GET, HEAD",)),
+        Probe("FOO", "/", 405, ("GET, HEAD",)),
+        Probe("MKCOL", "/api/items/new", 200),
+        Probe("GET", "/", 200),
+        Probe("HEAD", "/", 200),
+    )),
+    Case("nginx", "transfer_encoding", None,
+         log=("te.log", (r'"POST / HTTP/1\.1" 501 "gzip, chunked" "-"',
+                         r'"GET / HTTP/1\.1" 200 "-" "-"')), probes=(
+        Probe("POST", "/", 501, headers=TE, body=b"0\r\n\r\n"),
+        Probe("GET", "/", 200),
+    )),
+    Case("nginx", "allow_missing", None, (
+        Probe("DELETE", "/index.html", 405, ("GET, HEAD",)),
+        Probe("GET", "/", 200),
+    )),
+)
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+def _require(name: str) -> None:
+    if live.installed(name):
+        return
+    message = f"needs {name} installed (apt-get install apache2-bin nginx)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[live.Backend]:
+    server = live.start_backend()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory,
+            backend: live.Backend) -> Iterator[dict[str, live.Live]]:
+    started: dict[str, live.Live] = {}
+    try:
+        for name in ("apache", "nginx"):
+            if live.installed(name):
+                started[name] = live.start(name, tmp_path_factory.mktemp(name), backend.port)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+def _server(servers: dict[str, live.Live], name: str) -> live.Live:
+    _require(name)
+    return servers[name]
+
+
+# -- placing a snippet -------------------------------------------------------------------------
+
+def _blocks(snippet: str) -> list[str]:
+    return [b for b in snippet.split("\n\n") if b.strip()]
+
+
+def _nginx_parts(text: str) -> tuple[str, str]:
+    """(server block part, http block part): ``http { ... }`` and ``server { ... }`` are
+    unwrapped into their level, everything else goes in the server block."""
+    server: list[str] = []
+    http: list[str] = []
+    target: list[str] | None = None
+    depth = 0
+    for line in text.splitlines():
+        stripped = line.strip()
+        if target is None and depth == 0 and stripped in ("http {", "server {"):
+            target = http if stripped == "http {" else server
+            depth = 1
+            continue
+        if target is not None:
+            depth += line.count("{") - line.count("}")
+            if depth == 0:
+                target = None
+            else:
+                target.append(line)
+            continue
+        server.append(line)
+    return "\n".join(server), "\n".join(http)
+
+
+def _apply(server: live.Live, case: Case, snippet: str, backend: live.Backend) -> None:
+    text = snippet if case.block is None else _blocks(snippet)[case.block]
+    text = "\n".join([case.site, text]).replace(live.SNIPPET_BACKEND,
+                                                f"127.0.0.1:{backend.port}")
+    for path in (server.logs / "te.log",):
+        path.unlink(missing_ok=True)
+    if server.name == "nginx":
+        server.apply(*_nginx_parts(text))
+    else:
+        server.apply(text)
+
+
+def _allow_matches(got: list[str], want: tuple[str | AnyOrder[str], ...]) -> bool:
+    if len(got) != len(want):
+        return False
+    for line, expected in zip(got, want, strict=True):
+        if isinstance(expected, frozenset):
+            if set(line.split(",")) != expected or " " in line:
+                return False
+        elif line != expected:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_snippet_keeps_its_promise(case: Case, servers: dict[str, live.Live],
+                                   backend: live.Backend) -> None:
+    server = _server(servers, case.server)
+    guidance = guidance_for(case.server, case.verdict, case.method)
+    assert guidance.server == case.server
+    _apply(server, case, guidance.snippet, backend)
+    for probe in case.probes:
+        got = live.send(server.port, probe.method, probe.target, headers=probe.headers,
+                        body=probe.body)
+        seen = (probe.method, probe.target, got.status, got.lines("allow"))
+        assert got.status == probe.status, seen
+        assert _allow_matches(got.lines("allow"), probe.allow), seen
+    if case.log is not None:
+        name, patterns = case.log
+        lines = [x.split("] ", 1)[1] for x in (server.logs / name).read_text().splitlines()]
+        assert len(lines) == len(patterns), lines
+        for line, pattern in zip(lines, patterns, strict=True):
+            assert re.fullmatch(pattern, line), (line, pattern)
+
+
+def test_reloads_are_quick(servers: dict[str, live.Live]) -> None:
+    """Every case reloads rather than restarts: the whole matrix stays within seconds."""
+    for name in ("apache", "nginx"):
+        _require(name)
+        server = servers[name]
+        assert server.reload_seconds, name
+        assert max(server.reload_seconds) < 5, (name, server.reload_seconds)
+
+
+def test_nginx_version_snippet_names_the_version_it_needs(servers: dict[str, live.Live]
+                                                           ) -> None:
+    """``http2 on`` needs NGINX 1.25.1; older versions must reject it in the configuration
+    test, and the snippet says so."""
+    server = _server(servers, "nginx")
+    snippet = guidance_for("nginx", "version_not_supported").snippet
+    assert "1.25.1+" in snippet
+    out = subprocess.run([str(live.NGINX), "-v"], capture_output=True, text=True, check=False)
+    version = tuple(int(x) for x in re.findall(r"nginx/(\d+)\.(\d+)\.(\d+)", out.stderr)[0])
+    if version < (1, 25, 1):
+        with pytest.raises(AssertionError, match="http2"):
+            server.apply(*_nginx_parts(snippet.replace("listen 443 ssl;", "")))
+        server.apply("")
+
+
+@pytest.mark.parametrize(("name", "line", "status"), [
+    ("apache", "GET / HTTP/2.0", 200),
+    ("apache", "GET / HTTP/1.2", 200),
+    ("apache", "GET / HTTP/0.9", 400),
+    ("nginx", "GET / HTTP/2.0", 505),
+    ("nginx", "GET / HTTP/3.0", 505),
+    ("nginx", "GET / HTTP/1.2", 200),
+    ("nginx", "GET / HTTP/0.9", 400),
+])
+def test_protocol_findings_as_the_guidance_says(servers: dict[str, live.Live], name: str,
+                                                line: str, status: int) -> None:
+    server = _server(servers, name)
+    server.apply("")
+    raw = f"{line}\r\nHost: {live.HOST}\r\nConnection: close\r\n\r\n".encode()
+    assert live.send(server.port, "", "", raw=raw).status == status
