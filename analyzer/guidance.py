@@ -225,7 +225,8 @@ GUIDANCE: tuple[Guidance, ...] = (
         title="Check the Transfer-Encoding of the failing requests",
         why="Apache answers 400 when the last transfer coding is not chunked; handlers that read "
             "the body through the old API (mod_dav, mod_lua, mod_proxy_scgi, mod_proxy_uwsgi) "
-            "answer 501 to anything but exactly 'chunked'. RFC 9112 says 501 for a coding the "
+            "answer 501 to anything but exactly 'chunked', and mod_proxy_http answers 'gzip, "
+            "chunked' with 500 (AH01093). RFC 9112 says 501 for a coding the "
             "server does not understand. Clients should send plain chunked or Content-Length.",
         snippet="# Log the Transfer-Encoding and Allow of the 501s (mod_log_config)\n"
                 'LogFormat "%h %t \\"%r\\" %>s \\"%{Transfer-Encoding}i\\" \\"%{Allow}o\\"" te\n'

@@ -205,8 +205,10 @@ def method_steps(
             _raw(where, f"{refused} {missing} HTTP/1.1", ("Transfer-Encoding: gzip, chunked",),
                  body="0\r\n\r\n"), True,
             "A transfer coding the server may not understand (gzip, chunked), on the path "
-            "that does not exist: it is refused while the request is read (NGINX: 501, "
-            "Apache: 400), before any resource is looked at."))
+            "that does not exist. NGINX refuses it with 501 while reading the request, before "
+            "it looks at the path; Apache hands it to the handler, which may answer 501 "
+            "(mod_dav and others reading the body the old way), 500 (mod_proxy_http) or serve "
+            "it (static files)."))
     out.append(control)
     out.append(Command(_curl(where, refused, target), False, _why_real(refused)))
     if succeeded_at and succeeded_at != target:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import live_servers as live
 import pytest
 
 from analyzer.guidance import guidance_for
+from analyzer.reproduce import reproduce_steps
 
 pytestmark = pytest.mark.live
 
@@ -331,3 +333,104 @@ def test_protocol_findings_as_the_guidance_says(servers: dict[str, live.Live], n
     server.apply("")
     raw = f"{line}\r\nHost: {live.HOST}\r\nConnection: close\r\n\r\n".encode()
     assert live.send(server.port, "", "", raw=raw).status == status
+
+
+# -- the reproduce commands, run as printed --------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    server: str
+    verdict: dict[str, object]
+    statuses: tuple[int, ...]  # of every command, in order
+    site: str = ""
+
+
+def _finding(method: str, kind: str, target: str, **extra: object) -> dict[str, object]:
+    return {"vhost": live.HOST, "method": method, "verdict": kind,
+            "examples": [{"target": target}], **extra}
+
+
+NGINX_PROXY_API = "location /api/ {\n    proxy_pass http://127.0.0.1:8080;\n}"
+FINDINGS = (
+    # OPTIONS, the method on the missing path, [Transfer-Encoding probe], GET, the method on the
+    # real resource: for a 501 the missing path answers as the real resource does
+    Finding("apache", _finding("FOO", "capability_gap", "/"), (200, 501, 200, 501)),
+    Finding("apache", _finding("DELETE", "capability_gap", "/api/legacy/orders/9"),
+            (501, 501, 200, 501), site=APACHE_PROXY_API),
+    Finding("apache", _finding("PATCH", "partial_implementation", "/legacy/orders/9"),
+            (501, 501, 500, 200, 501), site=APACHE_PROXY_LEGACY),  # 500: AH01093
+    Finding("apache", _finding("MKCOL", "never_allowed", "/uploads/"), (200, 405, 200, 405)),
+    Finding("apache", _finding("PUT", "resource_restriction", "/index.html"),
+            (200, 405, 200, 405)),
+    Finding("apache", _finding("CONNECT", "never_allowed", "example.org:443"),
+            (200, 405, 200, 405)),
+    Finding("apache", _finding("TRACE", "never_allowed", "/"), (200, 200)),
+    Finding("nginx", _finding("DELETE", "capability_gap", "/api/legacy/orders/9"),
+            (501, 501, 200, 501), site=NGINX_PROXY_API),
+    Finding("nginx", _finding("PATCH", "partial_implementation", "/api/legacy/orders/9"),
+            (501, 501, 501, 200, 501), site=NGINX_PROXY_API),
+    Finding("nginx", _finding("MKCOL", "never_allowed", "/uploads/"), (405, 405, 200, 405)),
+    Finding("nginx", _finding("CONNECT", "never_allowed", "example.org:443"),
+            (405, 400, 200, 400)),  # NGINX 1.22 takes no authority-form target: 400
+    Finding("nginx", _finding("TRACE", "never_allowed", "/"), (405, 200)),
+)
+
+
+def _printf_bytes(fmt: str) -> bytes:
+    """What printf writes for one of the commands' formats (\\r, \\n, \\\\, \\NNN, %%)."""
+    out = bytearray()
+    i = 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char == "\\":
+            nxt = fmt[i + 1]
+            if nxt in "01234567":
+                out.append(int(fmt[i + 1:i + 4], 8))
+                i += 4
+                continue
+            out += {"r": b"\r", "n": b"\n", "\\": b"\\"}[nxt]
+            i += 2
+        elif char == "%":
+            out += b"%"
+            i += 2
+        else:
+            out += char.encode()
+            i += 1
+    return bytes(out)
+
+
+def _run_command(command: str, port: int) -> int:
+    """The status a printed command gets: curl commands run in bash as printed, printf
+    commands send printf's bytes (the machine may have no nc)."""
+    if command.startswith("printf "):
+        fmt = shlex.split(command.split(" | ", 1)[0])[1]
+        return live.send(port, "", "", raw=_printf_bytes(fmt)).status
+    done = subprocess.run(["bash", "-c", command], capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    return live.parse_response(done.stdout).status
+
+
+@pytest.mark.parametrize("finding", FINDINGS,
+                         ids=lambda f: f"{f.server}-{f.verdict['method']}-{f.verdict['verdict']}")
+def test_reproduce_commands_on_the_real_server(finding: Finding,
+                                               servers: dict[str, live.Live],
+                                               backend: live.Backend) -> None:
+    """The safe commands show what the data-changing one shows: for a 501 and for the 405s
+    Apache and NGINX decide before looking at the path, the missing path gets the same status
+    as the real resource."""
+    server = _server(servers, finding.server)
+    site = finding.site.replace(live.SNIPPET_BACKEND, f"127.0.0.1:{backend.port}")
+    if server.name == "nginx":
+        server.apply(*_nginx_parts(site))
+    else:
+        server.apply(site)
+    steps = reproduce_steps(finding.verdict, base_url=f"http://127.0.0.1:{server.port}")
+    got = tuple(_run_command(step.command, server.port) for step in steps)
+    assert got == finding.statuses, [s.command for s in steps]
+    unsafe = [i for i, step in enumerate(steps) if not step.safe]
+    if finding.verdict["method"] != "TRACE":
+        assert unsafe == [len(steps) - 1]
+        missing = next(i for i, s in enumerate(steps) if "logscan-missing" in s.command)
+        assert got[missing] == got[-1]
+    else:
+        assert unsafe == []
