@@ -3,8 +3,12 @@
 The guidance is data: :data:`GUIDANCE` is one table of frozen :class:`Guidance` rows keyed by
 (server, verdict, method), where method is ``None`` for the general row and a name (``TRACE``)
 for a method-specific one. :func:`guidance_for` looks a row up and puts the finding's method into
-the snippet. Facts come from ``/work/shared/http-semantics.md``; rows marked "verified" in a
-comment were run against Apache httpd 2.4.71 and NGINX 1.22.1 on 127.0.0.1.
+the snippet. Facts come from the project's HTTP semantics notes and from measurements: every
+Apache and NGINX snippet is applied to the real server by ``tests/test_advice_live.py`` (Apache
+httpd 2.4.71 and NGINX 1.22.1 on 127.0.0.1 when written), which asserts the status and every
+``Allow`` field line each promise rests on. NGINX snippets write ``http { ... }`` and
+``server { ... }`` for "inside your http / server block"; alternatives are separated by a blank
+line.
 
 Servers: ``apache``, ``nginx`` and ``unknown`` (any other origin, or an application behind a
 proxy). Verdicts: the four per-method verdicts of DESIGN.md section 4, ``version_not_supported``
@@ -75,7 +79,7 @@ _TRACE_APACHE = Guidance(
             "TraceEnable off",
     rfc="RFC 9110 §9.3.8, §15.5.6, §10.2.1",
 )
-# verified: a server-level error_page reaches TRACE too (rejected before any location)
+# proven live: a server-level error_page reaches TRACE too (rejected before any location)
 _TRACE_NGINX = Guidance(
     "nginx", "never_allowed", method="TRACE",
     title="NGINX always refuses TRACE with 405 (and no Allow header)",
@@ -127,7 +131,7 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "HttpProtocolOptions Strict RegisteredMethods",
         rfc="RFC 9110 §9.1, §15.6.2",
     ),
-    # proven by tests/test_advice_live.py: a local ErrorDocument replaces the Allow line
+    # proven live: a local ErrorDocument replaces the Allow line
     # Apache adds to its own 405s (TRACE, or the default handler's list), so the line set in
     # the error document's <Location> is the only one
     Guidance(
@@ -156,7 +160,7 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # proven by tests/test_advice_live.py: mod_allowmethods' 405 says only "Allow: TRACE"
+    # proven live: mod_allowmethods' 405 says only "Allow: TRACE"
     # (empty with TraceEnable off); the local ErrorDocument replaces it with one exact line
     Guidance(
         "apache", "resource_restriction",
@@ -268,7 +272,7 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "}",
         rfc="RFC 9110 §9.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # verified on 1.22.1: 405 with "Allow: GET, HEAD, POST", logged by $sent_http_allow
+    # proven live: 405 with one "Allow: GET, HEAD, POST" line; GET, HEAD, POST still proxied
     Guidance(
         "nginx", "partial_implementation",
         title="The method works elsewhere: answer 405 with Allow here, not 501",
@@ -285,7 +289,8 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "}",
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # verified on 1.22.1: the named location adds Allow to static-file 405s; limit_except is 403
+    # proven live: the named location adds one Allow line to static-file 405s (TRACE, OPTIONS
+    # and POST included); limit_except would deny with 403
     Guidance(
         "nginx", "resource_restriction",
         title="405 here is correct, but NGINX sends no Allow header",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import live_servers as live
 import pytest
 
-from analyzer.guidance import guidance_for
+from analyzer.guidance import GUIDANCE, guidance_for
 from analyzer.reproduce import reproduce_steps
 
 pytestmark = pytest.mark.live
@@ -42,6 +42,7 @@ class Probe:
     allow: tuple[str | AnyOrder[str], ...] = ()
     headers: tuple[str, ...] = ()
     body: bytes = b""
+    version: str = "HTTP/1.1"  # "": an HTTP/0.9-style request line with no version
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Case:
     site: str = ""  # the operator's existing configuration the advice is for
     # (log file under logs/, a pattern for each line after the client and time, in order)
     log: tuple[str, tuple[str, ...]] | None = None
+    http2: bool = False  # curl --http2-prior-knowledge must be answered over HTTP/2
 
     @property
     def id(self) -> str:
@@ -126,6 +128,11 @@ CASES = (
     Case("apache", "transfer_encoding", None,
          log=("te.log", (r'"FOO / HTTP/1\.1" 501 "-" "[A-Z,]+"',)), probes=(
         Probe("FOO", "/", 501, (APACHE_DEFAULT_TRACE,)),  # logged: the only 501
+        Probe("GET", "/", 200),
+    )),
+    Case("apache", "version_not_supported", None, http2=True, probes=(
+        Probe("GET", "/", 400, version=""),  # Require1.0: no HTTP/0.9
+        Probe("GET", "/", 200, version="HTTP/2.0"),  # a text request line naming 2.0: served
         Probe("GET", "/", 200),
     )),
     Case("apache", "allow_missing", None, site=APACHE_PROXY_API, probes=(
@@ -281,17 +288,41 @@ def test_snippet_keeps_its_promise(case: Case, servers: dict[str, live.Live],
     assert guidance.server == case.server
     _apply(server, case, guidance.snippet, backend)
     for probe in case.probes:
+        raw = None
+        if not probe.version:
+            raw = f"{probe.method} {probe.target}\r\n".encode()
         got = live.send(server.port, probe.method, probe.target, headers=probe.headers,
-                        body=probe.body)
+                        body=probe.body, version=probe.version, raw=raw)
         seen = (probe.method, probe.target, got.status, got.lines("allow"))
         assert got.status == probe.status, seen
         assert _allow_matches(got.lines("allow"), probe.allow), seen
+    if case.http2:
+        done = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+             "--http2-prior-knowledge", f"http://127.0.0.1:{server.port}/"],
+            capture_output=True, text=True, timeout=30, check=False)
+        assert done.stdout == "2 200", done.stderr
     if case.log is not None:
         name, patterns = case.log
         lines = [x.split("] ", 1)[1] for x in (server.logs / name).read_text().splitlines()]
         assert len(lines) == len(patterns), lines
         for line, pattern in zip(lines, patterns, strict=True):
             assert re.fullmatch(pattern, line), (line, pattern)
+
+
+def test_every_server_snippet_has_a_case() -> None:
+    """A new Apache or NGINX row in the guidance table needs a case here (NGINX's version row
+    needs NGINX 1.25.1: see the test below)."""
+    covered = {(c.server, c.verdict, guidance_for(c.server, c.verdict, c.method).title)
+               for c in CASES}
+    rows = {(g.server, g.verdict, g.title) for g in GUIDANCE if g.server in ("apache", "nginx")}
+    rows.add(("apache", "capability_gap", guidance_for("apache", "capability_gap", "PUT").title))
+    rows.discard(("nginx", "version_not_supported",
+                  guidance_for("nginx", "version_not_supported").title))
+    # the TRACE rows are also listed under resource_restriction: the same snippet
+    covered |= {(s, "resource_restriction", t) for s, v, t in covered if t.startswith("TRACE")
+                or t.startswith("NGINX always refuses TRACE")}
+    assert rows == covered
 
 
 def test_reloads_are_quick(servers: dict[str, live.Live]) -> None:
