@@ -77,15 +77,15 @@ def test_safe_commands_come_first_and_are_marked(name: str) -> None:
                 assert step["safe"] is False, (label, step["command"])
             if step["safe"] is False:
                 assert changes, (label, step["command"])
-        method = finding.get("method")
-        if method and method not in SAFE:
+        refused = finding.get("method")
+        if refused and refused not in SAFE:
             unsafe_methods += 1
             sends = [sent(s["command"]) for s in steps]
             real = next(sends[i] for i, st in enumerate(steps) if not st["safe"])
-            assert sends[0] == ("OPTIONS", real[1] if method != "CONNECT" else "/"), label
-            assert sends[1][0] == method and MISSING in sends[1][1], label
+            assert sends[0] == ("OPTIONS", real[1] if refused != "CONNECT" else "/"), label
+            assert sends[1][0] == refused and MISSING in sends[1][1], label
             assert steps[1]["safe"] is True
-            assert real == (method, sends[0][1] if method != "CONNECT" else real[1]), label
+            assert real == (refused, sends[0][1] if refused != "CONNECT" else real[1]), label
     assert unsafe_methods >= 5, name
 
 
