@@ -18,6 +18,7 @@ from analyzer.actions import (
 )
 from analyzer.allow_checks import AllowChecks, AllowGroup
 from analyzer.guidance import Guidance
+from analyzer.reproduce import Command
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class V:
     method: str
     verdict: str
     examples: tuple[dict[str, object], ...] = ()
-    reproduce: tuple[str, ...] = ()
+    reproduce: tuple[Command | str, ...] = ()
     guidance: Guidance | None = None
 
 
