@@ -215,7 +215,7 @@ class Live:
         except OSError:
             return set()
 
-    def _wait_gone(self, old: set[int], timeout: float = 20.0) -> None:
+    def _wait_gone(self, old: set[int], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while old & self._children():
             if time.monotonic() > deadline:
@@ -232,19 +232,20 @@ class Live:
                               f'    add_header X-Generation "{self.generation}" always;\n'
                               f'    return 204;\n}}\n')
 
-    def _wait_generation(self, timeout: float = 20.0) -> None:
+    def _wait_generation(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{_tail(self.error_log)}")
             try:
-                got = send(self.port, "GET", "/generation", timeout=2).lines("x-generation")
+                got = send(self.port, "GET", "/generation", timeout=5).lines("x-generation")
             except OSError:
                 got = []
             if got == [str(self.generation)]:
                 return
             time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not load generation {self.generation}")
+        raise RuntimeError(f"{self.name} did not load generation {self.generation} "
+                           f"(children {sorted(self._children())}):\n{_tail(self.error_log)}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -306,7 +307,7 @@ Mutex file:{prefix}/run default
 ServerName {HOST}
 ServerTokens Prod
 StartServers 1
-ServerLimit 2
+ServerLimit 4
 ThreadsPerChild 16
 MaxRequestWorkers 32
 MinSpareThreads 4
