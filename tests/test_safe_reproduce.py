@@ -7,10 +7,12 @@ that printf writes), independently of how logscan built them.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shlex
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +20,9 @@ import pytest
 from click.testing import CliRunner
 from paths import SAMPLE_LOGS
 
+from analyzer import analyze
 from analyzer.cli import main
+from analyzer.render.html import report_html
 
 # RFC 9110 section 9.2.1 and the IANA registry's "safe" column
 SAFE = {"GET", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "REPORT", "SEARCH", "QUERY"}
@@ -27,6 +31,7 @@ FORMATS = json.loads((SAMPLE_LOGS / "formats.json").read_text())
 SAMPLES = sorted(name for name, entry in FORMATS.items() if "rotated_set" not in entry)
 
 
+@cache  # each report once per session: the tests only read it
 def _run(name: str, fmt: str) -> str:
     args = [str(SAMPLE_LOGS / name), "--log-format", FORMATS[name]["format"], "--format", fmt]
     result = CliRunner().invoke(main, args)
@@ -120,3 +125,20 @@ def test_sent_reads_what_the_shell_sends() -> None:
         "CONNECT", "a.example:443")
     assert sent(r"printf 'POST /x%%y HTTP/2.0\r\nHost: h\r\n\r\n' | nc h 80") == ("POST", "/x%y")
     assert re.search(MISSING, sent("curl -i -X PUT http://h/a/logscan-missing/nothing")[1])
+
+
+@pytest.mark.parametrize("name", ["apache_vhost_allow.log", "nginx_combined.log"])
+def test_html_marks_every_command(name: str) -> None:
+    """The HTML report shows each command under a 'safe' or 'changes data' badge, in the JSON's
+    order, with the reason (charts left out: they do not hold commands)."""
+    report = analyze(str(SAMPLE_LOGS / name), log_format=FORMATS[name]["format"])
+    page = report_html(report, charts=False)
+    shown = [(badge == "b-safe", html.unescape(why), html.unescape(command)) for badge, why, command
+             in re.findall(r'<span class="badge (b-safe|b-unsafe)">[^<]*</span> '
+                           r'<span class="small">([^<]*)</span><pre class="snippet">([^<]*)</pre>',
+                           page)]
+    expected = [(s["safe"], s["why"], s["command"]) for _, finding in _findings(name)
+                for s in finding["reproduce_commands"] if "protocol" not in finding
+                or finding.get("findings") or finding.get("version_not_supported")]
+    assert shown == expected
+    assert any(not safe for safe, _, _ in shown)
