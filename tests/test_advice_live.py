@@ -381,6 +381,12 @@ def _finding(method: str, kind: str, target: str, **extra: object) -> dict[str, 
             "examples": [{"target": target}], **extra}
 
 
+def _protocol(request: str) -> dict[str, object]:
+    method, target, protocol = request.split(" ")
+    return {"vhost": live.HOST, "protocol": protocol, "verdict": "version_not_supported",
+            "examples": [{"method": method, "target": target, "request": request}]}
+
+
 NGINX_PROXY_API = "location /api/ {\n    proxy_pass http://127.0.0.1:8080;\n}"
 FINDINGS = (
     # OPTIONS, the method on the missing path, [Transfer-Encoding probe], GET, the method on the
@@ -404,6 +410,13 @@ FINDINGS = (
     Finding("nginx", _finding("CONNECT", "never_allowed", "example.org:443"),
             (405, 400, 200, 400)),  # NGINX 1.22 takes no authority-form target: 400
     Finding("nginx", _finding("TRACE", "never_allowed", "/"), (405, 200)),
+    # protocol findings: curl over HTTP/1.1, [the logged line with GET], the logged line
+    Finding("apache", _protocol("GET / HTTP/2.0"), (200, 200)),
+    Finding("apache", _protocol("POST /index.html HTTP/2.0"), (200, 200, 200)),
+    Finding("apache", _protocol("GET / HTTP/0.9"), (200, 400)),
+    Finding("nginx", _protocol("GET / HTTP/2.0"), (200, 505)),
+    Finding("nginx", _protocol("POST /index.html HTTP/2.0"), (200, 505, 505)),
+    Finding("nginx", _protocol("GET / HTTP/1.2"), (200, 200)),
 )
 
 
@@ -441,8 +454,15 @@ def _run_command(command: str, port: int) -> int:
     return live.parse_response(done.stdout).status
 
 
-@pytest.mark.parametrize("finding", FINDINGS,
-                         ids=lambda f: f"{f.server}-{f.verdict['method']}-{f.verdict['verdict']}")
+def _id(finding: Finding) -> str:
+    data = finding.verdict
+    if "method" in data:
+        return f"{finding.server}-{data['method']}-{data['verdict']}"
+    request = data["examples"][0]["request"]  # type: ignore[index]
+    return f"{finding.server}-{request}"
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=_id)
 def test_reproduce_commands_on_the_real_server(finding: Finding,
                                                servers: dict[str, live.Live],
                                                backend: live.Backend) -> None:
@@ -459,7 +479,11 @@ def test_reproduce_commands_on_the_real_server(finding: Finding,
     got = tuple(_run_command(step.command, server.port) for step in steps)
     assert got == finding.statuses, [s.command for s in steps]
     unsafe = [i for i, step in enumerate(steps) if not step.safe]
-    if finding.verdict["method"] != "TRACE":
+    if "method" not in finding.verdict:  # a protocol finding: GET first, then the logged line
+        logged = str(finding.verdict["examples"][0]["request"])  # type: ignore[index]
+        assert unsafe == ([] if logged.startswith("GET ") else [len(steps) - 1])
+        assert got[-2] == got[-1] or not unsafe
+    elif finding.verdict["method"] != "TRACE":
         assert unsafe == [len(steps) - 1]
         missing = next(i for i, s in enumerate(steps) if "logscan-missing" in s.command)
         assert got[missing] == got[-1]
