@@ -241,9 +241,13 @@ GUIDANCE: tuple[Guidance, ...] = (
         "apache", "allow_missing",
         title="Send Allow with every 405",
         why="RFC 9110 says a 405 MUST carry Allow. Apache's own 405s always do; one without "
-            "it was passed through from a backend (or Allow was unset).",
-        snippet='<Location "/api/">\n'
-                '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
+            "it was passed through from a backend (or Allow was unset). The condition adds the "
+            "line only where the backend sent none, so a 405 that has one keeps exactly that "
+            "one (an unconditional 'Header always set' would add a second line).",
+        snippet="# 405s from the backend behind /api/ that carry no Allow get this one\n"
+                '<Location "/api/">\n'
+                '    Header always set Allow "{allow}" \\\n'
+                '        "expr=%{REQUEST_STATUS} == 405 && -z %{resp:Allow}"\n'
                 "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),

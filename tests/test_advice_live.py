@@ -137,6 +137,7 @@ CASES = (
     )),
     Case("apache", "allow_missing", None, site=APACHE_PROXY_API, probes=(
         Probe("DELETE", "/api/readonly", 405, ("GET, HEAD, POST",)),
+        Probe("DELETE", "/api/honest", 405, ("GET, HEAD",)),  # the backend's own, alone
         Probe("GET", "/api/readonly", 200),
     )),
     # -- NGINX ---------------------------------------------------------------------------------
