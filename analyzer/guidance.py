@@ -334,10 +334,15 @@ GUIDANCE: tuple[Guidance, ...] = (
             "and the h2c preface 'PRI * HTTP/2.0' gets 400. Real HTTP/2 arrives over TLS (ALPN) "
             "and is logged as HTTP/2.0 with a normal status; a 505 means a client wrote "
             "'HTTP/2.0' into a text request line, usually a scanner or a broken client.",
-        snippet="# Offer real HTTP/2 (NGINX 1.25.1+; older: listen 443 ssl http2;)\n"
+        snippet="# Offer real HTTP/2 over TLS (NGINX 1.25.1 and later)\n"
                 "server {\n"
                 "    listen 443 ssl;\n"
                 "    http2 on;\n"
+                "}\n"
+                "\n"
+                "# NGINX before 1.25.1\n"
+                "server {\n"
+                "    listen 443 ssl http2;\n"
                 "}",
         rfc="RFC 9110 §15.6.6; RFC 9112 §2.3",
     ),
