@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..advice.guidance import Guidance
+from ..advice.reproduce import Command
 from ..verdicts.allow_checks import AllowChecks
 from ..verdicts.server import ServerGuess
 from ..verdicts.trends import SPIKE_K
@@ -147,7 +148,7 @@ class Verdict:
     clients: Clients = field(default_factory=Clients)
     allow: tuple[tuple[str, int], ...] = ()
     succeeded_elsewhere: tuple[str, ...] = ()
-    reproduce: tuple[str, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
+    reproduce: tuple[Command, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
     guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,7 +173,8 @@ class Verdict:
             **clients,
             "allow": [{"allow": a, "count": n} for a, n in self.allow],
             "succeeded_elsewhere": list(self.succeeded_elsewhere),
-            "reproduce": list(self.reproduce),
+            "reproduce": [str(c) for c in self.reproduce],
+            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
             "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
@@ -189,7 +191,7 @@ class ProtocolReport:
     explanation: str
     examples: tuple[Example, ...] = ()
     clients: Clients = field(default_factory=Clients)
-    reproduce: tuple[str, ...] = ()
+    reproduce: tuple[Command, ...] = ()
     guidance: Guidance | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,7 +206,8 @@ class ProtocolReport:
             "examples": [asdict(e) for e in self.examples],
             "top_clients": clients.pop("top_clients"),
             **clients,
-            "reproduce": list(self.reproduce),
+            "reproduce": [str(c) for c in self.reproduce],
+            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
             "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
@@ -368,6 +371,13 @@ class Report:
             },
             **self.extra,
         }
+
+
+def _command_dict(command: Command | str) -> dict[str, Any]:
+    """``{"command", "safe", "why"}``; a bare string is not known to be safe."""
+    if isinstance(command, Command):
+        return command.to_dict()
+    return {"command": command, "safe": False, "why": ""}
 
 
 def empty_class(name: str) -> ClassReport:
