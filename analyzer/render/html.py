@@ -195,4 +195,4 @@ def render_html(report: Any) -> str:
 def _version() -> str:
     from .. import __version__
 
-    return __version__
+    return str(__version__)
