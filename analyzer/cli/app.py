@@ -48,7 +48,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text, "json": render_json, "markdown": render_markdown, "csv": render_csv,
     "html": render_html,
 }
-PLOT_SUFFIXES = (".png", ".svg")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class UserError(click.ClickException):
@@ -117,7 +117,7 @@ class FailOn(_ParamType):
 
 
 class PlotPath(click.Path):
-    """A file name for a figure: ``.png`` or ``.svg``."""
+    """A file name for a figure: ``.png``, ``.svg`` or ``.pdf``."""
 
     def __init__(self) -> None:
         super().__init__(dir_okay=False, path_type=Path)
@@ -125,7 +125,7 @@ class PlotPath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
         if Path(str(path)).suffix.lower() not in PLOT_SUFFIXES:
-            self.fail(f"{str(value)!r}: the file name must end in .png or .svg", param, ctx)
+            self.fail(f"{str(value)!r}: the file name must end in .png, .svg or .pdf", param, ctx)
         return path
 
 
@@ -168,7 +168,7 @@ class When(_ParamType):
                    "method_not_allowed>=50, version_not_supported>0), method:NAME>N, "
                    "protocol:NAME>N, verdict:NAME>N or rejected>N. Repeatable.")
 @click.option("--plot", type=PlotPath(), metavar="PATH",
-              help="Also write the trend figure (501/405/505 over time) here: .png or .svg.")
+              help="Also write the trend figure (501/405/505 over time) here: .png, .svg or .pdf.")
 @click.option("--plot-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write every figure into DIR (created if needed): trend.png, "
                    "status_heatmap.png, top_clients.png.")
@@ -271,9 +271,7 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
 
     try:
         if plot is not None:
-            figure = trend_plot(report).get_figure(root=True)
-            assert figure is not None
-            figure.savefig(plot, dpi=120)
+            trend_plot(report).savefig(plot, dpi=120)
         if plot_dir is not None:
             save_plots(report, plot_dir)
     except OSError as exc:

@@ -13,7 +13,9 @@ from typing import Any, overload
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.container import Container
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import offset_copy
@@ -150,25 +152,28 @@ def _draw_panel(ax: Axes, panel: Panel, trend: Trend, rule: str) -> None:
         layers.append((_other_label(panel), panel.other, OTHER_COLOR))
     x = trend.index.to_numpy()
     step = trend.step.to_timedelta64()
+    handles: list[Artist | Container] = []
     if len(x) <= _MAX_BARS:
         bottom = np.zeros(len(x), dtype="int64")
         for label, values, color in layers:
-            ax.bar(x, values, width=step, bottom=bottom, align="edge", color=color,
-                   label=label, edgecolor="white", linewidth=0.5)
+            handles.append(ax.bar(x, values, width=step, bottom=bottom, align="edge",
+                                  color=color, label=label, edgecolor="white", linewidth=0.5))
             bottom = bottom + values
     else:
         # one step per bucket: the area of bucket i spans [start_i, start_i + step)
         edges = np.append(x, x[-1] + step)
         stacked = [np.append(values, values[-1]) for _, values, _ in layers]
-        ax.stackplot(edges, *stacked, step="post", colors=[c for _, _, c in layers],
-                     labels=[label for label, _, _ in layers], linewidth=0)
+        handles += ax.stackplot(edges, *stacked, step="post", colors=[c for _, _, c in layers],
+                                labels=[label for label, _, _ in layers], linewidth=0)
+    # the legend reads like the stack: top layer first
+    handles.reverse()
     totals = panel.totals
     top = max(int(totals.max()), 1)
     if panel.spikes:
         where = list(panel.spikes)
         marks = offset_copy(ax.transData, fig=ax.get_figure(root=True), y=7, units="points")
-        ax.plot(x[where] + step / 2, totals[where], linestyle="none", marker="v",
-                markersize=7, color=OKABE_ITO[-1], transform=marks, label=rule)
+        handles += ax.plot(x[where] + step / 2, totals[where], linestyle="none", marker="v",
+                           markersize=7, color=OKABE_ITO[-1], transform=marks, label=rule)
     ax.set_ylim(0, top * 1.18)
     ax.set_xlim(x[0], x[-1] + step)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
@@ -180,12 +185,8 @@ def _draw_panel(ax: Axes, panel: Panel, trend: Trend, rule: str) -> None:
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    handles, labels = ax.get_legend_handles_labels()
-    # the legend reads like the stack: top layer first, the spike mark last
-    count = len(layers)
-    order = [*reversed(range(count)), *range(count, len(handles))]
     ax.legend(
-        [handles[i] for i in order], [labels[i] for i in order],
+        handles=handles,
         title=f"{class_key(panel.cls)} ({CLASS_STATUS[panel.cls]})",
         loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small",
         title_fontsize="small", alignment="left",
