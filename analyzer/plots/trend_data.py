@@ -117,7 +117,7 @@ def trend_from_frame(
     freq = _pick_bucket(first, last, bucket)
     start = first.tz_convert("UTC").tz_localize(None).floor(freq)
     end = last.tz_convert("UTC").tz_localize(None).floor(freq)
-    index = pd.date_range(start, end, freq=freq)
+    index = pd.date_range(start, end, freq=freq).as_unit("ns")
     times = rows["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.floor(freq)
     classes_of = cls[keep]
     keys = np.where(
@@ -162,6 +162,7 @@ def trend_from_report(
     for item in trends.get("series") or []:  # a Report written before "buckets" was kept
         stamps += [point[0] for point in item.get("points") or []]
     index = pd.DatetimeIndex(sorted(set(pd.to_datetime(stamps, utc=True).tz_localize(None))))
+    index = index.as_unit("ns")  # as a frame's, so that both draw the very same values
     per_class: dict[str, dict[str, np.ndarray]] = {}
     for item in trends.get("series") or []:
         name = item.get("class")
