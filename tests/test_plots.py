@@ -565,3 +565,53 @@ def test_cli_plot_unwritable(log_file, tmp_path):
     assert result.output.splitlines()[-1] == (
         f"Error: {target}: cannot write (No such file or directory)"
     )
+
+
+# --- a week of logs -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def week_frame(tmp_path_factory):
+    """Seven days: every hour one PATCH 501 and, in turn, one of eight methods answered 405;
+    on the third day at noon, 30 more PUT 405s."""
+    methods = ["PUT", "DELETE", "TRACE", "OPTIONS", "PROPFIND", "MKCOL", "COPY", "MOVE"]
+    out = []
+    for hour in range(7 * 24):
+        at = timedelta(hours=hour, minutes=10)
+        out.append(line(at, "10.0.0.2", "PATCH /a HTTP/1.1", 501, CURL))
+        out.append(line(at, "10.0.0.3", f"{methods[hour % 8]} /b HTTP/1.1", 405, NIKTO))
+    out += [line(timedelta(days=2, hours=12, minutes=20), "10.0.0.4", "PUT /c HTTP/1.1", 405,
+                 CURL)] * 30
+    path = tmp_path_factory.mktemp("week") / "access.log"
+    path.write_text("\n".join(sorted(out, key=lambda t: t.split("[", 1)[1])) + "\n")
+    return analyzer.read_log(path, "combined")
+
+
+def test_trend_plot_of_a_week_by_the_hour(week_frame):
+    for data in (week_frame, analyzer.analyze(week_frame)):
+        figure = plots.trend_plot(data)
+        assert figure.get_supylabel() == "requests per hour"
+        n501, n405 = figure.axes
+        assert n405.get_title(loc="left") == "method_not_allowed (405): 198 requests"
+        # 168 buckets: a stacked area, one step per hour, over the whole week; ties by name
+        assert list(n405.containers) == []
+        assert legend(n405) == [
+            "other: 3 methods (63)", "MOVE (21)", "MKCOL (21)", "DELETE (21)", "COPY (21)",
+            "PUT (51)", "spike (> median + 5·MAD)",
+        ]  # fmt: skip
+        assert spike_marks(n405) == [("2026-03-03T12:30:00", 31)]
+        start, end = (mdates.num2date(x).replace(tzinfo=None) for x in n405.get_xlim())
+        assert (start, end) == (datetime(2026, 3, 1, 0, 0), datetime(2026, 3, 8, 0, 0))
+        assert legend(n501) == ["PATCH (168)"]
+        render(figure)
+
+
+def test_top_clients_plot_from_a_report_without_family_kinds(report):
+    """A Report saved before families kept their kind: the kind of the family's listed
+    client."""
+    data = report.to_dict()
+    for entry in data["classes"].values():
+        for family in entry["top_families"]:
+            del family["kind"]
+    ax = plots.top_clients_plot(data, by="family", classes="not_implemented")
+    assert bars(ax) == [("Nikto", 12, SCANNER), ("curl", 10, LIBRARY), ("Other", 2, UNKNOWN)]
