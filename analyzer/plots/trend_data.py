@@ -16,7 +16,7 @@ import pandas as pd
 from ..verdicts.trends import BUCKETS, SPIKE_K, choose_bucket, spike_threshold
 from .common import NO_VALUE, request_class, require, text_column
 
-__all__ = ["Panel", "Trend", "trend_from_frame", "trend_from_report"]
+__all__ = ["Panel", "Trend", "spike_rule", "trend_from_frame", "trend_from_report"]
 
 _FREQ = {"minute": "1min", "hour": "1h", "day": "1D"}
 
@@ -188,6 +188,6 @@ def trend_from_report(
     return Trend(index, step, _unit(step), panels)
 
 
-#: The spike rule, as the legend states it (the Report's is the same rule with ``SPIKE_K``).
 def spike_rule(k: float = SPIKE_K) -> str:
+    """The spike rule as the legend states it (a Report's is the same rule with ``SPIKE_K``)."""
     return f"spike (> median + {k:g}·MAD)"
