@@ -11,11 +11,13 @@ from .apache import compile_apache, regex_escape, unescape_config
 from .fields import FieldSpec, Kind
 from .nginx import compile_nginx, split_escape
 from .pieces import Piece, merge_literals
+from .times import instant_notes
 from .tokens import TokenPlan, build_plan
 
 _MAX_FIELDS = 64
 _NUMBERS = (Kind.INT, Kind.PORT, Kind.SECONDS)
 _MAX_FORMAT_LENGTH = 4096
+_LOOSE_TIME = r"[\[\]0-9A-Za-z/:.,+ |-]*"
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,18 @@ class LogFormat:
             parts.append(f"(?P<{piece.column}>{pattern})" if groups else f"(?:{pattern})")
         return "".join(parts)
 
+    @cached_property
+    def instants(self) -> tuple[tuple[str, tuple[FieldSpec, ...]], ...]:
+        """Timestamps written in pieces: (the instant's column, its ``TIME_PART`` fields)."""
+        parts = [f for f in self.fields if f.kind is Kind.TIME_PART]
+        return tuple((column, tuple(p for p in parts if p.instant == column))
+                     for column in dict.fromkeys(p.instant for p in parts))
+
+    @cached_property
+    def notes(self) -> tuple[str, ...]:
+        """What the report must say about how this format's values are read."""
+        return instant_notes(self.pieces)
+
     def describe(self) -> str:
         return self.name if self.name != "custom" else f"{self.dialect} format {self.source!r}"
 
@@ -161,7 +175,8 @@ def _partial(piece: Piece, quoted: bool) -> str:
     if piece.kind in (Kind.ADDRESS, Kind.TOKEN):
         return f"(?:{piece.pattern(quoted=quoted, fast=False)})"
     loose = {
-        Kind.TIME: r"[\[\]0-9A-Za-z/:.,+ -]*", Kind.STATUS: r"\d{0,3}", Kind.INT: r"-?\d*",
+        Kind.TIME: _LOOSE_TIME, Kind.TIME_PART: _LOOSE_TIME, Kind.STATUS: r"\d{0,3}|-",
+        Kind.INT: r"-?\d*",
         Kind.PORT: r"-?\d*", Kind.SECONDS: r"-?[\d.]*", Kind.EPOCH: r"[\d.]*",
     }
     return "(?:" + loose.get(piece.kind, r"[^\n]*") + ")"
