@@ -136,7 +136,7 @@ def _resolve(
         raise UnknownFormatError(fmt, f"unknown directive {directive}")
     names, kind, priority = _DIRECTIVES[letter]
     escaped = letter not in "aA"
-    shape = {"U": "path", "q": "query", "u": "user"}.get(letter, "")
+    shape = {"U": "path", "q": "query", "u": "user", "v": "host", "V": "host"}.get(letter, "")
     return priority, names, FieldSpec(names[0], kind, directive, escaped=escaped, shape=shape)
 
 

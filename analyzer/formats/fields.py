@@ -45,6 +45,12 @@ _SHAPES = {
     # Apache %q: empty, or "?" and the query string
     "query": (r'(?:\?(?:[^"\\]|\\.)*)?', r'(?:\?[^"\\\r\n\x00]*)?', r"(?:\?[^\n]*?)?",
               r"(?:\?[^\n]*?)?"),
+    # NGINX's $request_time: seconds with millisecond resolution, always three decimals
+    "millis": (r"\d{1,15}\.\d{3}",) * 4,
+    # Apache's %v / %V: a server name (an IPv6 literal in brackets), never with its port
+    "host": (r"\[[0-9A-Fa-f:.]*\]|[^\s:\"\\]*",) * 4,
+    # the Allow header in the presets that log it: "-", or a list of methods
+    "methods": (r"-|[A-Za-z_-]*(?:, *[A-Za-z_-]+)*",) * 4,
     # %{%z}t
     "offset": (r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}"),
     # %u, $remote_user: a user name may hold spaces, which servers do not escape; words of
