@@ -639,6 +639,8 @@ PRESET_LINES = {
     "vhost_common": 'ex.org 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5',
     "vhost_common_port": 'ex.org:443 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" '
                          "200 5",
+    "vhost_combined_noport": 'ex.org 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" '
+                             '200 5 "-" "ua"',
     "combined_allow": '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" '
                       '"GET, HEAD"',
     "logscan_vhost": 'ex.org:80 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 '
