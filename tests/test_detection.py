@@ -134,3 +134,34 @@ def test_json_lines_with_nested_values_are_not_guessed():
     sample = ['{"a": {"b": 1}, "status": 200}'] * 3
     with pytest.raises(analyzer.errors.FormatDetectionError):
         detect_format("x.log", sample)
+
+
+def test_a_custom_format_is_inferred_and_shown(tmp_path):
+    result = parsed(
+        tmp_path,
+        '[2015-09-02 10:42:51.003372] 10.0.0.1 "GET /a HTTP/1.1" 200 512 0.003 "curl/7"',
+        '[2015-09-02 10:42:52.103372] 10.0.0.2 "PUT /b HTTP/1.1" 501 0 0.001 "-"')
+    assert result.rejects.empty
+    (source,) = result.sources
+    assert source.format == "inferred"
+    inferred = ('[%{%Y-%m-%d %H:%M:%S}t.%{usec_frac}t] %h "%r" %>s %b %{extra_1}e '
+                '"%{extra_2}e"')
+    assert source.detection == (
+        f"inferred (2/2 sample lines matched); note: format inferred from the sample: "
+        f"{inferred}; note: time: the format writes no UTC offset; read as UTC")
+    assert list(result.frame.columns) == [
+        "source", "line", "client", "time", "request", "method", "target", "protocol",
+        "status", "bytes", "env_extra_1", "env_extra_2"]
+    row = result.frame.iloc[1]
+    assert (row["client"], row["time"], row["method"], row["status"], row["bytes"]) == (
+        "10.0.0.2", pd.Timestamp("2015-09-02 10:42:52.103372", tz="UTC"), "PUT", 501, 0)
+    # the string shown is a format the user can keep
+    again = analyzer.frame.parse_log(tmp_path / "access.log", log_format=inferred)
+    assert again.frame.drop(columns="source").equals(result.frame.drop(columns="source"))
+
+
+def test_inference_needs_the_whole_sample_to_agree(tmp_path):
+    lines = ['[2015-09-02 10:42:51] 10.0.0.1 "GET /a HTTP/1.1" 200 512'] * 3
+    with pytest.raises(analyzer.errors.FormatDetectionError):
+        detect_format("x.log", [*lines, "something else entirely", "and more", "x y z"])
+    assert detect_format("x.log", lines).format.name == "inferred"

@@ -73,6 +73,9 @@ def detect_format(
     matched = sum(hits[best.name])
     covered = sum(any(h[i] for h in hits.values()) for i in range(len(lines)))
     if covered * 2 < len(lines):
+        inferred = _inferred(lines, sample)
+        if inferred is not None:
+            return inferred
         failing = next(
             (line for i, line in enumerate(lines) if not any(h[i] for h in hits.values())),
             lines[0],
@@ -88,6 +91,17 @@ def detect_format(
 # Detection matches with RE2 (Arrow's regex kernels), as the parser does: linear time whatever
 # the lines and the format (Python's backtracking ``re`` can take exponential time on a format
 # with several unquoted free-text fields and a hostile line)
+
+
+def _inferred(lines: list[str], sample: pa.Array) -> Detection | None:
+    """A format read from the sample itself, when every sample line agrees with it."""
+    from .infer import infer_format
+
+    fmt = infer_format(lines)
+    if fmt is None:
+        return None
+    matched = sum(_matches(sample, fmt.regex))
+    return Detection(fmt, matched, len(lines)) if matched == len(lines) else None
 
 
 def json_formats(lines: list[str]) -> list[LogFormat]:
