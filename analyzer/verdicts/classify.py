@@ -365,8 +365,8 @@ def protocol_table(
             continue
         findings = sorted({f for f in group["finding"] if f})
         by_status = group.groupby("status")["count"].sum()
-        # (a request without a status, logged "-", has a null one: not counted here)
-        counts_by_status = {str(int(s)): int(c) for s, c in by_status.items() if not pd.isna(s)}
+        # statuses are floats when some request had none (logged "-"): 200, not "200.0"
+        counts_by_status = {str(s): int(c) for s, c in by_status.rename(index=int).items()}
         major = group["major"].iloc[0]
         rows.append({
             "protocol": protocol,
