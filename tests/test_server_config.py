@@ -229,3 +229,67 @@ def test_a_missing_configuration_is_an_error(tmp_path):
                                        str(SAMPLE_LOGS / "nginx_combined.log")])
     assert result.exit_code != 0
     assert result.output.startswith("Error: server configuration ")
+
+
+def test_the_error_pickles_as_itself():
+    import pickle
+
+    error = ServerConfigError("/etc/nginx/nginx.conf:3", "include x: no such file")
+    assert isinstance(error, analyzer.AnalyzerError) and isinstance(error, ValueError)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is ServerConfigError and str(again) == str(error)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@needs_nginx
+def test_a_log_written_live_by_nginx(tmp_path):
+    """NGINX from Debian's package, run on the copied tree on a loopback port, writes the log;
+    --server-config reads it with the format of its access_log."""
+    import http.client
+    import time
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(nginx, os.X_OK) or os.geteuid() != 0:
+        pytest.skip("needs the nginx binary and root (the packaged configuration sets a user)")
+    conf, logs = nginx_tree(tmp_path)
+    port = _free_port()
+    (conf.parent / "sites-enabled" / "default").unlink()
+    site = conf.parent / "sites-enabled" / "timed"
+    site.write_text(site.read_text().replace("listen 8081", f"listen 127.0.0.1:{port}"))
+    conf.write_text(conf.read_text().replace("/run/nginx.pid", str(tmp_path / "nginx.pid")))
+    server = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sent = 0
+        for method in ("GET", "PUT", "DELETE", "GET", "PROPFIND"):
+            for _ in range(50):  # the server needs a moment to listen
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    connection.request(method, "/")
+                    connection.getresponse().read()
+                    connection.close()
+                    sent += 1
+                    break
+                except ConnectionRefusedError:
+                    time.sleep(0.1)
+        assert sent == 5
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = logs / "timed.log"
+    assert len(log.read_text().splitlines()) == 5
+    report = run_json("--server-config", str(conf), str(log))
+    (source,) = report["sources"]
+    assert (source["format"], source["lines"], source["parsed"]) == ("timed", 5, 5)
+    assigned = read_server_config([conf]).assign(str(log))
+    assert assigned is not None
+    frame = analyzer.frame.parse_log(log, log_format=assigned.format).frame
+    assert list(frame["method"]) == ["GET", "PUT", "DELETE", "GET", "PROPFIND"]
+    assert str(frame["duration"].dtype) == "float64"
