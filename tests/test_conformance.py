@@ -18,6 +18,7 @@ import pytest
 from paths import CONFORMANCE
 
 import analyzer
+import analyzer.frame
 
 pytestmark = pytest.mark.skipif(not CONFORMANCE.is_dir(),
                                 reason="../shared/conformance is not beside the checkout")

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from paths import SAMPLE_LOGS
 
 import analyzer
+import analyzer.errors
+import analyzer.frame
 from analyzer.cli.app import main
 from analyzer.formats import detect_format
 

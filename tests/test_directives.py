@@ -150,6 +150,7 @@ def test_complete_times_need_no_note():
 _CHILD = """
 import sys
 import analyzer
+import analyzer.frame
 result = analyzer.frame.parse_log(sys.argv[1], log_format=sys.argv[2])
 print(len(result.frame), len(result.rejects), result.frame["time"].iloc[0].isoformat())
 """
