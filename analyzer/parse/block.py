@@ -365,7 +365,7 @@ def _typed_table(
         column = typed(field, raw[field.column])
         if field.kind in (Kind.TIME, Kind.EPOCH):
             bad_time |= (column.is_null().to_numpy(zero_copy_only=False)
-                         & _written(raw[field.column]))
+                         & _written(raw[field.column], field.optional))
         elif fmt.escape == "json" and field.kind in _STRING_KINDS:
             column = pc.if_else(pc.equal(column, ""), _NULL_STRING, column)  # not found
         columns[field.column] = column
@@ -374,15 +374,15 @@ def _typed_table(
         columns[column_name] = assembled_time(texts, [p.strptime for p in parts])
         if columns[column_name].null_count < len(order):
             bad_time |= (columns[column_name].is_null().to_numpy(zero_copy_only=False)
-                         & np.logical_and.reduce([_written(t) for t in texts]))
+                         & np.logical_and.reduce([_written(t, True) for t in texts]))
     _fold_time_parts(columns, fmt)
     _add_request_parts(columns, fmt)
     return pa.table(columns), bad_time
 
 
-def _written(text: pa.Array) -> np.ndarray:
-    """Which values the server wrote (not "-" for a failed condition, not missing)."""
-    written = pc.fill_null(pc.not_equal(text, "-"), False)
+def _written(text: pa.Array, optional: bool) -> np.ndarray:
+    """Which values the server wrote (not missing; not "-" for a failed condition)."""
+    written = pc.fill_null(pc.not_equal(text, "-"), False) if optional else text.is_valid()
     result: np.ndarray = written.to_numpy(zero_copy_only=False)
     return result
 

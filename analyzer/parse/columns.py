@@ -42,10 +42,12 @@ def typed(field: FieldSpec, text: pa.Array) -> pa.Array:
         if field.scale < 1.0:  # 1234 us -> 0.001234 s exactly as written: divide, not multiply
             return pc.divide(number, float(round(1 / field.scale)))
         return pc.multiply(number, field.scale)
+    if field.optional:  # a failed condition: "-"
+        text = dash_to_null(text)
     if kind is Kind.TIME:
-        return parse_times(dash_to_null(text), field.strptime)
+        return parse_times(text, field.strptime)
     if kind is Kind.EPOCH:
-        return epoch_times(dash_to_null(text), field.scale)
+        return epoch_times(text, field.scale)
     if kind is Kind.TIME_PART:  # joined with the other pieces of its instant (assembled_time)
         return text
     if kind is Kind.REQUEST:
