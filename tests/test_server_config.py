@@ -294,3 +294,32 @@ def test_a_log_written_live_by_nginx(tmp_path):
     frame = analyzer.frame.parse_log(log, log_format=assigned.format).frame
     assert list(frame["method"]) == ["GET", "PUT", "DELETE", "GET", "PROPFIND"]
     assert str(frame["duration"].dtype) == "float64"
+
+
+def test_several_directives_writing_one_log_are_named(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    log = tmp_path / "access.log"
+    conf.write_text(
+        "events {}\nhttp {\n  log_format a '$remote_addr [$time_local] \"$request\" $status';\n"
+        f"  access_log {log};\n"
+        f"  server {{ listen 8080; access_log {log} a; }}\n}}\n")
+    log.write_text('192.0.2.1 - - [05/Nov/2017:02:01:01 -0500] "GET / HTTP/1.1" 200 5 "-" "ua"\n')
+    assigned = read_server_config([conf]).assign(str(log))
+    assert assigned is not None and assigned.format.name == "combined"
+    assert assigned.detection == (
+        f"from the server configuration: access_log {log} ({conf}:4); note: other directives "
+        f"write this log with other formats: access_log {log} a ({conf}:5)")
+
+
+def test_apache_transferlog_define_and_relative_paths(tmp_path):
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        f'ServerRoot "{tmp_path}"\nDefine LOGS logs\n'
+        'LogFormat "%h %l %u %t \\"%r\\" %>s %b %D"\n'
+        "TransferLog ${LOGS}/transfer.log\n"
+        "# CustomLog logs/commented.log common\n")
+    formats = read_server_config([conf])
+    (target,) = formats.targets
+    assert (target.path, target.format.source) == (
+        str(tmp_path / "logs" / "transfer.log"), '%h %l %u %t \\"%r\\" %>s %b %D')
+    assert target.origin == f"{conf}:4"
