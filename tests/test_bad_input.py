@@ -99,6 +99,7 @@ def test_empty_file_is_a_source_with_no_lines(tmp_path):
 RSS_SCRIPT = """
 import re, sys
 import analyzer
+import analyzer.frame
 report = analyzer.analyze(sys.argv[1]) if sys.argv[2] == "cli" else None
 parsed = analyzer.frame.parse_log(sys.argv[1]) if sys.argv[2] == "lib" else None
 with open("/proc/self/status") as status:
