@@ -67,14 +67,19 @@ class Clients:
     ua_families: tuple[tuple[str, int], ...] = ()
     client_kinds: tuple[tuple[str, int], ...] = ()
     distinct: int = 0
+    family_kinds: tuple[tuple[str, str], ...] = ()  # each listed family's most frequent kind
 
     def to_dict(self) -> dict[str, Any]:
+        kinds = dict(self.family_kinds)
         return {
             "top_clients": [
                 {"client": c.client, "count": c.count, "family": c.ua_family, "kind": c.client_kind}
                 for c in self.top_clients
             ],
-            "top_families": [{"family": f, "count": n} for f, n in self.ua_families],
+            "top_families": [
+                {"family": f, "count": n, "kind": kinds.get(f, "unknown")}
+                for f, n in self.ua_families
+            ],
             "client_kinds": {k: n for k, n in self.client_kinds},
             "distinct_clients": self.distinct,
         }
