@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
+import analyzer.formats
 from analyzer.cli.app import main
 from analyzer.sources.blocks import Block, Problem, iter_blocks
 from analyzer.sources.ranges import iter_range_blocks, split_ranges

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import analyzer
+import analyzer.verdicts.classify
 from analyzer.summary.summary import Summary
 from analyzer.verdicts.classify import (
     assign_verdicts,

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
+import analyzer.frame
 from analyzer import PRESETS, LogFormat
 from analyzer.errors import UnknownFormatError
 from analyzer.parse import request_line

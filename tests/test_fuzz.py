@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
+import analyzer.frame
 from analyzer.errors import AnalyzerError, UnknownFormatError
 from analyzer.formats import PRESETS, LogFormat, detect_format
 from analyzer.parse.block import parse_block

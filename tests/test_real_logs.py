@@ -16,6 +16,7 @@ import pytest
 from paths import REAL_LOGS
 
 import analyzer
+import analyzer.frame
 
 pytestmark = pytest.mark.skipif(not REAL_LOGS.is_dir(), reason=f"{REAL_LOGS} is not there")
 

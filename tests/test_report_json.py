@@ -13,6 +13,7 @@ import pytest
 from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
+import analyzer.errors
 from analyzer.render.json import render_json
 from analyzer.vocabulary import VERDICTS
 

@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analyzer
+import analyzer.formats
+import analyzer.frame
 from analyzer import LogFormat
 from analyzer.parse import block as parse
 

@@ -18,6 +18,7 @@ from oracle import summarize_with
 from paths import REAL_LOGS, REPO, SAMPLE_LOGS
 
 import analyzer
+import analyzer.errors
 from analyzer import api as engines
 from analyzer.report import build_report
 from analyzer.report.model import Window

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from paths import SAMPLE_LOGS
 
 import analyzer
+import analyzer.formats
 import analyzer.frame
 from analyzer.cli.app import main
 from analyzer.formats.serverconfig import ServerConfigError, read_server_config

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import analyzer
+import analyzer.frame
 from analyzer.errors import InputError
 from analyzer.pipeline import split_block
 from analyzer.sources import blocks as sources

@@ -47,8 +47,9 @@ _SHAPES = {
               r"(?:\?[^\n]*?)?"),
     # NGINX's $request_time: seconds with millisecond resolution, always three decimals
     "millis": (r"\d{1,15}\.\d{3}",) * 4,
-    # Apache's %v / %V: a server name (an IPv6 literal in brackets), never with its port
-    "host": (r"\[[0-9A-Fa-f:.]*\]|[^\s:\"\\]*",) * 4,
+    # Apache's %v / %V: a server name (an IPv6 literal in brackets), never with its port; %V is
+    # the client's Host header, so anything without a space, but a colon before a digit
+    "host": (r"\[[0-9A-Fa-f:.]*\]|[^\s:]*(?::+[^\s\d:][^\s:]*)*",) * 4,
     # the Allow header in the presets that log it: "-", or a list of methods
     "methods": (r"-|[A-Za-z_-]*(?:, *[A-Za-z_-]+)*",) * 4,
     # %{%z}t
