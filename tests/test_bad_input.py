@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import zstandard
 from click.testing import CliRunner
-from paths import REAL_LOGS, SAMPLE_LOGS
+from paths import SAMPLE_LOGS, real_log as real_log_path
 
 import analyzer
 from analyzer.cli.app import main
@@ -204,7 +204,7 @@ COMPRESS = {
 
 @pytest.fixture(scope="module")
 def real_log() -> bytes:
-    return (REAL_LOGS / "elastic_apache_combined.log").read_bytes()  # 10,000 lines, 2.3 MB
+    return real_log_path("elastic_apache_combined.log").read_bytes()  # 10,000 lines, 2.3 MB
 
 
 @pytest.fixture(scope="module")
@@ -494,11 +494,12 @@ def test_detection_with_a_format_that_would_backtrack(tmp_path):
 
 
 def test_a_file_of_mixed_formats_shows_the_mix(tmp_path):
-    report = analyse(str(REAL_LOGS / "crowdsec_apache2-logs-mixed-vhost.log"))
+    mixed = real_log_path("crowdsec_apache2-logs-mixed-vhost.log")
+    report = analyse(str(mixed))
     (source,) = report["sources"]
     assert source["format"] == "combined"
     assert "other formats in the sample: common: 1, vhost_combined: 1" in source["detection"]
     for fmt in ("text", "markdown", "html"):
-        text = CliRunner().invoke(main, [str(REAL_LOGS / "crowdsec_apache2-logs-mixed-vhost.log"),
+        text = CliRunner().invoke(main, [str(mixed),
                                          "--format", fmt]).stdout
         assert "other formats in the sample: common: 1, vhost_combined: 1" in text, fmt

@@ -19,6 +19,7 @@ import analyzer.summary.summary as summary_module
 from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock
 from analyzer.report.build import build_report
 from analyzer.summary.summary import EXAMPLES_PER_GROUP, RESOURCES_PER_GROUP, Summary
+from paths import real_log
 
 TS = pa.timestamp("us", tz="UTC")
 START = pd.Timestamp("2025-10-01T00:00:00Z").value // 1000  # microseconds
@@ -210,8 +211,8 @@ def test_summary_counts_lines_and_rejects():
 # -- serialisation ----------------------------------------------------------------------------
 
 def _real_summary() -> Summary:
-    return analyzer.summarize("/work/shared/real_logs/apachelogs_vhost_combined.log").merge(
-        analyzer.summarize("/work/shared/real_logs/advertools_combined_latin1_tail_gzip.log"))
+    return analyzer.summarize(str(real_log("apachelogs_vhost_combined.log"))).merge(
+        analyzer.summarize(str(real_log("advertools_combined_latin1_tail_gzip.log"))))
 
 
 def test_dict_round_trip_through_json():
