@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import zstandard
 from click.testing import CliRunner
-from paths import SAMPLE_LOGS, real_log as real_log_path
+from paths import SAMPLE_LOGS
+from paths import real_log as real_log_path
 
 import analyzer
 from analyzer.cli.app import main

@@ -13,13 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import real_log
 
 import analyzer
 import analyzer.summary.summary as summary_module
 from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock
 from analyzer.report.build import build_report
 from analyzer.summary.summary import EXAMPLES_PER_GROUP, RESOURCES_PER_GROUP, Summary
-from paths import real_log
 
 TS = pa.timestamp("us", tz="UTC")
 START = pd.Timestamp("2025-10-01T00:00:00Z").value // 1000  # microseconds
