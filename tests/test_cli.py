@@ -206,7 +206,7 @@ def test_version_is_the_installed_distributions(runner):
 
     import analyzer
 
-    installed = version("logscan")
+    installed = version("logscan-http")
     assert analyzer.__version__ == installed
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0

@@ -118,7 +118,7 @@ class DefaultGroup(click.Group):
 
 
 @click.group(cls=DefaultGroup, default="analyze", context_settings={"max_content_width": 100})
-@click.version_option(package_name="logscan", prog_name="logscan")
+@click.version_option(package_name="logscan-http", prog_name="logscan")
 def main() -> None:
     """Find which HTTP methods and versions your server does not support, from its access logs.
 
@@ -220,7 +220,7 @@ class When(_ParamType):
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
               help="local: every core of this machine, memory bounded by the block size; "
-                   "dask: a Dask cluster (pip install 'logscan[dask]'), inputs may be URLs "
+                   "dask: a Dask cluster (pip install 'logscan-http[dask]'), inputs may be URLs "
                    "(s3://..., gs://...).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: the address of a running Dask scheduler "
