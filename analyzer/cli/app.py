@@ -104,6 +104,8 @@ class DefaultGroup(click.Group):
         self.default_command = default
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and ctx.resilient_parsing:  # shell completion of the first word
+            return super().parse_args(ctx, args)
         if not args:  # `logscan` alone: the commands, not the default command's usage
             click.echo(ctx.get_help())
             ctx.exit(0)
