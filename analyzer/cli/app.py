@@ -367,7 +367,9 @@ def _base_url(value: str | None) -> str | None:
 
 def emit(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # colour was decided when the text was rendered (and log values never carry escapes):
+        # click would strip it from a pipe, which --color always must not
+        click.echo(text, nl=False, color=True)
         return
     try:
         output.write_text(text, encoding="utf-8")
