@@ -48,7 +48,8 @@ class _Out:
         self.console = Console(
             file=StringIO(), width=max(width, 40), color_system="standard" if color else None,
             force_terminal=color, no_color=not color, highlight=False, markup=False,
-            emoji=False, soft_wrap=False, _environ={},  # the caller decided about colour
+            emoji=False, soft_wrap=False, force_jupyter=False,  # text, even in a notebook
+            _environ={},  # the caller decided about colour
         )
 
     def heading(self, text: str) -> None:
