@@ -65,11 +65,15 @@ class _Out:
     def wrapped(self, text: str, indent: int = 2, bullet: str = "") -> None:
         """A paragraph wrapped at word boundaries with a hanging indent (after the bullet)."""
         table = Table.grid(padding=(0, 0))
-        table.add_column(width=indent)
+        cells: list[str | Text] = []
+        if indent:
+            table.add_column(width=indent)
+            cells.append("")
         if bullet:
             table.add_column(width=len(bullet))
+            cells.append(bullet)
         table.add_column(overflow="fold")
-        table.add_row("", *([bullet] if bullet else []), Text(terminal_safe(text)))
+        table.add_row(*cells, Text(terminal_safe(text)))
         self.console.print(table)
 
     def verbatim(self, text: str, indent: int = 4) -> None:
@@ -81,7 +85,9 @@ class _Out:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
                       padding=(0, 1))
         for i, header in enumerate(headers):
-            numeric = bool(rows) and all(isinstance(r[i], int) or r[i] == "-" for r in rows)
+            values = [r[i] for r in rows]
+            numeric = (any(isinstance(v, int) for v in values)
+                       and all(isinstance(v, int) or v == "-" for v in values))
             table.add_column(header, justify="right" if numeric else "left", overflow="fold")
         for row in rows:
             table.add_row(*(c if isinstance(c, Text) else Text(terminal_safe(c)) for c in row))
@@ -119,8 +125,13 @@ def _summary(out: _Out, report: Report, items: list[Finding], details: bool) -> 
     out.line(title)
     for line in header[1:]:
         out.line(line)
-    if len(report.sources) > 1:
+    if 0 < len(report.sources) <= 3:
+        out.wrapped("sources: " + ", ".join(f"{s.path} ({s.format})" for s in report.sources),
+                    indent=0)
+    elif report.sources:
         out.line(f"sources: {len(report.sources)} (listed with --details)")
+    for source in common.mixed(report):  # lines of other formats are rejected: say so first
+        out.wrapped(f"{source.path}: {source.detection}", indent=0)
     if not items:
         out.heading("No finding: no method or protocol version was refused")
     else:
