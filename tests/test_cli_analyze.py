@@ -287,11 +287,12 @@ def test_help_lists_the_options(runner):
 
 # -- golden reports ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("fmt", "name"), [("text", "vhost_access.txt"),
-                                           ("markdown", "vhost_access.md")])
-def test_golden(runner, monkeypatch, fmt, name):
+@pytest.mark.parametrize(("args", "name"), [(["--format", "text"], "vhost_access.txt"),
+                                            (["--details"], "vhost_access.details.txt"),
+                                            (["--format", "markdown"], "vhost_access.md")])
+def test_golden(runner, monkeypatch, args, name):
     monkeypatch.chdir(GOLDEN)
-    result = runner.invoke(main, ["vhost_access.log", "--format", fmt])
+    result = runner.invoke(main, ["vhost_access.log", *args])
     assert result.exit_code == 0, result.output
     golden = GOLDEN / name
     if REGEN:
