@@ -36,7 +36,6 @@ from ..vocabulary import IANA_METHODS
 from .inputs import Inputs, analyze_each
 from .inputs import expand as expand_inputs
 from .progress import progress_bar
-from .tuning import tune_process
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any, Any]
@@ -546,7 +545,6 @@ def run(prog_name: str = "logscan") -> None:
     one by one took 0.2 s, three per cent of a 5,000,000-line report. Click turns every outcome
     into an exit code (errors included), which is kept.
     """
-    tune_process()
     try:
         main(prog_name=prog_name)
         code = 0

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..advice.actions import allow_check_lines
+from ..advice.actions import allow_check_lines, command_lines
 from ..report.build import ProtocolReport, Report, Verdict
 from . import common
 from .findings import Finding, findings, fix_letters, fixes, has_finding
@@ -267,11 +267,12 @@ def _evidence(out: _Out, pairs: list[tuple[str, list[str]]]) -> None:
             out.line(line, indent=4)
 
 
-def _commands(out: _Out, commands: Sequence[str]) -> None:
+def _commands(out: _Out, commands: Sequence[object]) -> None:
+    """The reproduction commands, each under a comment that says whether it is safe to run."""
     if commands:
-        out.line("reproduce:", indent=2)
-        for command in commands:
-            out.verbatim(command)
+        out.line("reproduce (safe commands first):", indent=2)
+        for line in command_lines(list(commands)):
+            out.verbatim(line)
 
 
 def _verdict_details(out: _Out, v: Verdict) -> None:
