@@ -85,7 +85,7 @@ def test_details_are_bounded_and_wrap_to_the_width(runner):
     prose = [line for line in text.splitlines()
              if not line.startswith("    ")]  # commands and snippets stay whole, to be copied
     assert max(len(line) for line in prose) <= 60
-    assert len(text.splitlines()) < 1200
+    assert len(text.splitlines()) < 1600  # 1,229 lines here: 19 findings, commands marked
 
 
 # -- colour --------------------------------------------------------------------------------------
