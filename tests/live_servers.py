@@ -10,7 +10,8 @@ line is seen as it came, repeated ``Allow`` lines included.
 
 A tiny backend (:class:`Backend`) on loopback stands for an application behind the proxy: it
 implements GET, HEAD and POST everywhere and every other method (FOO and MKCOL included) under
-``/api/items``, answers 405 without Allow under ``/api/readonly``, and 501 to the other methods
+``/api/items``, answers 405 without Allow under ``/api/readonly`` (with ``Allow: GET, HEAD``
+under ``/api/honest``), and 501 to the other methods
 elsewhere (as :mod:`http.server` does for a method it has no handler for).
 """
 
@@ -115,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200)
         elif self.path.startswith("/api/readonly"):
             self._reply(405)  # no Allow: the finding allow_missing
+        elif self.path.startswith("/api/honest"):
+            self._reply(405, allow="GET, HEAD")  # a 405 that does carry Allow
         else:
             self.send_error(501)
 

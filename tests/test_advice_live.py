@@ -18,9 +18,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import live_servers as live
 import pytest
@@ -137,6 +140,7 @@ CASES = (
     )),
     Case("apache", "allow_missing", None, site=APACHE_PROXY_API, probes=(
         Probe("DELETE", "/api/readonly", 405, ("GET, HEAD, POST",)),
+        Probe("DELETE", "/api/honest", 405, ("GET, HEAD",)),  # the backend's own, alone
         Probe("GET", "/api/readonly", 200),
     )),
     # -- NGINX ---------------------------------------------------------------------------------
@@ -192,9 +196,13 @@ CASES = (
 # -- servers -----------------------------------------------------------------------------------
 
 def _require(name: str) -> None:
-    if live.installed(name):
-        return
-    message = f"needs {name} installed (apt-get install apache2-bin nginx)"
+    if not live.installed(name):
+        _missing(f"{name} (apt-get install apache2-bin nginx)")
+
+
+def _missing(what: str) -> None:
+    """Skip for want of ``what``; under CI=true that is a failure."""
+    message = f"needs {what}"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -208,17 +216,19 @@ def backend() -> Iterator[live.Backend]:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory,
-            backend: live.Backend) -> Iterator[dict[str, live.Live]]:
+def servers(backend: live.Backend) -> Iterator[dict[str, live.Live]]:
+    # a directory of the module's own: pytest prunes old base directories of other sessions
+    # of the same user, which would pull the site from under a running server
     started: dict[str, live.Live] = {}
-    try:
-        for name in ("apache", "nginx"):
-            if live.installed(name):
-                started[name] = live.start(name, tmp_path_factory.mktemp(name), backend.port)
-        yield started
-    finally:
-        for server in started.values():
-            server.stop()
+    with tempfile.TemporaryDirectory(prefix="logscan-live-") as top:
+        try:
+            for name in ("apache", "nginx"):
+                if live.installed(name):
+                    started[name] = live.start(name, Path(top) / name, backend.port)
+            yield started
+        finally:
+            for server in started.values():
+                server.stop()
 
 
 def _server(servers: dict[str, live.Live], name: str) -> live.Live:
@@ -312,13 +322,13 @@ def test_snippet_keeps_its_promise(case: Case, servers: dict[str, live.Live],
 
 def test_every_server_snippet_has_a_case() -> None:
     """A new Apache or NGINX row in the guidance table needs a case here (NGINX's version row
-    needs NGINX 1.25.1: see the test below)."""
+    has a test of its own, below)."""
     covered = {(c.server, c.verdict, guidance_for(c.server, c.verdict, c.method).title)
                for c in CASES}
+    covered.add(("nginx", "version_not_supported",
+                 guidance_for("nginx", "version_not_supported").title))
     rows = {(g.server, g.verdict, g.title) for g in GUIDANCE if g.server in ("apache", "nginx")}
     rows.add(("apache", "capability_gap", guidance_for("apache", "capability_gap", "PUT").title))
-    rows.discard(("nginx", "version_not_supported",
-                  guidance_for("nginx", "version_not_supported").title))
     # the TRACE rows are also listed under resource_restriction: the same snippet
     covered |= {(s, "resource_restriction", t) for s, v, t in covered if t.startswith("TRACE")
                 or t.startswith("NGINX always refuses TRACE")}
@@ -334,18 +344,41 @@ def test_reloads_are_quick(servers: dict[str, live.Live]) -> None:
         assert max(server.reload_seconds) < 5, (name, server.reload_seconds)
 
 
-def test_nginx_version_snippet_names_the_version_it_needs(servers: dict[str, live.Live]
-                                                           ) -> None:
-    """``http2 on`` needs NGINX 1.25.1; older versions must reject it in the configuration
-    test, and the snippet says so."""
-    server = _server(servers, "nginx")
-    snippet = guidance_for("nginx", "version_not_supported").snippet
-    assert "1.25.1+" in snippet
+def _nginx_version() -> tuple[int, ...]:
     out = subprocess.run([str(live.NGINX), "-v"], capture_output=True, text=True, check=False)
-    version = tuple(int(x) for x in re.findall(r"nginx/(\d+)\.(\d+)\.(\d+)", out.stderr)[0])
-    if version < (1, 25, 1):
-        with pytest.raises(AssertionError, match="http2"):
-            server.apply(*_nginx_parts(snippet.replace("listen 443 ssl;", "")))
+    return tuple(int(x) for x in re.findall(r"nginx/(\d+)\.(\d+)\.(\d+)", out.stderr)[0])
+
+
+def test_nginx_http2_snippet_serves_http2(servers: dict[str, live.Live], tmp_path: Path) -> None:
+    """The block for the installed NGINX (``http2 on`` from 1.25.1, ``listen ... http2``
+    before) passes the configuration test and answers over HTTP/2 with TLS; the other block
+    is refused by an NGINX older than 1.25.1. Port 443 stands for a free port, and the
+    certificate is the operator's (a throwaway one here)."""
+    server = _server(servers, "nginx")
+    if shutil.which("openssl") is None:
+        _missing("openssl (to make a test certificate)")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], capture_output=True, check=True)
+    new, old = _blocks(guidance_for("nginx", "version_not_supported").snippet)
+    current = new if _nginx_version() >= (1, 25, 1) else old
+    port = live.free_port()
+    cert = (f"ssl_certificate {tmp_path / 'cert.pem'};\n"
+            f"ssl_certificate_key {tmp_path / 'key.pem'};")
+    try:
+        if current is old:
+            with pytest.raises(AssertionError, match="http2"):
+                server.apply(*_nginx_parts(new.replace("listen 443 ssl;\n", "")))
+        server.apply(*_nginx_parts(current.replace("443", f"127.0.0.1:{port}") + "\n" + cert))
+        done = subprocess.run(
+            ["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+             "--http2", f"https://127.0.0.1:{port}/"],
+            capture_output=True, text=True, timeout=30, check=False)
+        assert done.stdout == "2 200", done.stderr
+        # the plain port still refuses HTTP/2.0 written into a text request line
+        raw = f"GET / HTTP/2.0\r\nHost: {live.HOST}\r\n\r\n".encode()
+        assert live.send(server.port, "", "", raw=raw).status == 505
+    finally:
         server.apply("")
 
 

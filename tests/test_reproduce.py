@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.advice.reproduce import endpoint, method_commands, reproduce, version_commands
+from analyzer.advice.reproduce import (
+    endpoint,
+    is_safe_method,
+    method_commands,
+    reproduce,
+    reproduce_steps,
+    version_commands,
+    version_steps,
+)
 
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
@@ -235,3 +243,42 @@ def test_the_same_method_where_it_succeeded() -> None:
 def test_no_protocol_is_an_http09_request() -> None:
     got = reproduce({"protocol": "-", "examples": [{"target": "/", "status": 200}]})
     assert got[1] == "printf 'GET /\\r\\n' | nc localhost 80"
+
+
+def test_commands_say_whether_they_are_safe() -> None:
+    steps = reproduce_steps(verdict("never_allowed", "MKCOL", "/uploads/?a=1"))
+    assert [(s.command, s.safe) for s in steps] == [
+        ("curl -i -X OPTIONS 'http://www.example.test/uploads/?a=1'", True),
+        ("curl -i -X MKCOL http://www.example.test/uploads/logscan-missing/nothing", True),
+        ("curl -i -X GET 'http://www.example.test/uploads/?a=1'", True),
+        ("curl -i -X MKCOL 'http://www.example.test/uploads/?a=1'", False),
+    ]
+    assert steps[1].why.startswith("MKCOL on a path that does not exist")
+    assert "only the real resource shows its own 405 and Allow" in steps[1].why
+    assert steps[-1].to_dict() == {"command": steps[-1].command, "safe": False,
+                                   "why": steps[-1].why}
+    assert str(steps[-1]) == steps[-1].command
+    assert [s.safe for s in reproduce_steps(verdict("never_allowed", "PROPFIND", "/"))] == [
+        True, True]
+
+
+def test_a_logged_unsafe_request_line_comes_last_after_the_same_line_with_get() -> None:
+    steps = version_steps("HTTP/2.0", request="DELETE /a HTTP/2.0")
+    assert [(s.command, s.safe) for s in steps] == [
+        ("curl -i --http1.1 -X GET http://localhost/", True),
+        ("printf 'GET /a HTTP/2.0\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' "
+         "| nc localhost 80", True),
+        ("printf 'DELETE /a HTTP/2.0\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' "
+         "| nc localhost 80", False),
+    ]
+
+
+@pytest.mark.parametrize(("method", "safe"), [
+    ("GET", True), ("HEAD", True), ("OPTIONS", True), ("TRACE", True), ("PROPFIND", True),
+    ("SEARCH", True), ("REPORT", True), ("QUERY", True), ("get", False), ("POST", False),
+    ("PUT", False), ("PATCH", False), ("DELETE", False), ("PROPPATCH", False), ("MKCOL", False),
+    ("COPY", False), ("MOVE", False), ("LOCK", False), ("UNLOCK", False), ("CONNECT", False),
+    ("FOO", False),
+])
+def test_safe_methods(method: str, safe: bool) -> None:
+    assert is_safe_method(method) is safe

@@ -242,9 +242,13 @@ GUIDANCE: tuple[Guidance, ...] = (
         "apache", "allow_missing",
         title="Send Allow with every 405",
         why="RFC 9110 says a 405 MUST carry Allow. Apache's own 405s always do; one without "
-            "it was passed through from a backend (or Allow was unset).",
-        snippet='<Location "/api/">\n'
-                '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
+            "it was passed through from a backend (or Allow was unset). The condition adds the "
+            "line only where the backend sent none, so a 405 that has one keeps exactly that "
+            "one (an unconditional 'Header always set' would add a second line).",
+        snippet="# 405s from the backend behind /api/ that carry no Allow get this one\n"
+                '<Location "/api/">\n'
+                '    Header always set Allow "{allow}" \\\n'
+                '        "expr=%{REQUEST_STATUS} == 405 && -z %{resp:Allow}"\n'
                 "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
@@ -331,10 +335,15 @@ GUIDANCE: tuple[Guidance, ...] = (
             "and the h2c preface 'PRI * HTTP/2.0' gets 400. Real HTTP/2 arrives over TLS (ALPN) "
             "and is logged as HTTP/2.0 with a normal status; a 505 means a client wrote "
             "'HTTP/2.0' into a text request line, usually a scanner or a broken client.",
-        snippet="# Offer real HTTP/2 (NGINX 1.25.1+; older: listen 443 ssl http2;)\n"
+        snippet="# Offer real HTTP/2 over TLS (NGINX 1.25.1 and later)\n"
                 "server {\n"
                 "    listen 443 ssl;\n"
                 "    http2 on;\n"
+                "}\n"
+                "\n"
+                "# NGINX before 1.25.1\n"
+                "server {\n"
+                "    listen 443 ssl http2;\n"
                 "}",
         rfc="RFC 9110 §15.6.6; RFC 9112 §2.3",
     ),

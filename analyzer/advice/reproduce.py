@@ -187,35 +187,39 @@ def method_steps(
     plain = target if target.startswith("/") or "://" in target else "/"
     control = Command(_curl(where, other, plain), True,
                       f"{other} changes nothing: compare its answer with the refusal.")
+    elsewhere = succeeded_at if succeeded_at and succeeded_at != target else None
     if is_safe_method(refused):
         out = [Command(_curl(where, refused, target), True,
                        f"{refused} is a safe method (RFC 9110 §9.2.1): sending it to the real "
                        "resource changes nothing."), control]
-        if succeeded_at and succeeded_at != target:
-            out.append(Command(_curl(where, refused, succeeded_at), True,
+        if elsewhere:
+            out.append(Command(_curl(where, refused, elsewhere), True,
                                f"{refused} where it succeeded; a safe method changes nothing."))
         return out
     missing = _missing(refused, target)
     out = [Command(_curl(where, "OPTIONS", plain), True,
                    "OPTIONS changes nothing: it asks which methods the resource allows "
-                   "(Allow).")]
-    out.append(Command(_curl(where, refused, missing), True, _why_missing(refused, kind)))
+                   "(Allow)."),
+           Command(_curl(where, refused, missing), True, _why_missing(refused, kind))]
     if transfer_encoding and refused.upper() in BODY_METHODS and missing.startswith("/"):
-        out.append(Command(
-            _raw(where, f"{refused} {missing} HTTP/1.1", ("Transfer-Encoding: gzip, chunked",),
-                 body="0\r\n\r\n"), True,
-            "A transfer coding the server may not understand (gzip, chunked), on the path "
-            "that does not exist. NGINX refuses it with 501 while reading the request, before "
-            "it looks at the path; Apache hands it to the handler, which may answer 501 "
-            "(mod_dav and others reading the body the old way), 500 (mod_proxy_http) or serve "
-            "it (static files)."))
-    out.append(control)
-    out.append(Command(_curl(where, refused, target), False, _why_real(refused)))
-    if succeeded_at and succeeded_at != target:
-        out.append(Command(_curl(where, refused, succeeded_at), False,
+        out.append(_te_probe(where, refused, missing))
+    out += [control, Command(_curl(where, refused, target), False, _why_real(refused))]
+    if elsewhere:
+        out.append(Command(_curl(where, refused, elsewhere), False,
                            f"{refused} succeeded on this resource (see the log), so this "
                            "request acts on it now. Run it against a test copy."))
     return out
+
+
+def _te_probe(where: Endpoint, method: str, missing: str) -> Command:
+    """``method`` with a transfer coding servers refuse, to the path that does not exist."""
+    return Command(
+        _raw(where, f"{method} {missing} HTTP/1.1", ("Transfer-Encoding: gzip, chunked",),
+             body="0\r\n\r\n"), True,
+        "A transfer coding the server may not understand (gzip, chunked), on the path that "
+        "does not exist. NGINX refuses it with 501 while reading the request, before it looks "
+        "at the path; Apache hands it to the handler, which may answer 501 (mod_dav and others "
+        "reading the body the old way), 500 (mod_proxy_http) or serve it (static files).")
 
 
 def version_commands(protocol: str | None, **kwargs: Any) -> list[str]:
