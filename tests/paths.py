@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_LOGS = REPO / "sample_logs"
 REAL_LOGS = REPO.parent / "shared" / "real_logs"
+CONFORMANCE = REPO.parent / "shared" / "conformance"
 _ABSENT = f"{REAL_LOGS} is absent (real logs are kept beside the checkout, not in it)"
 
 #: Marks a test (or a module, as ``pytestmark``) that reads ../shared/real_logs.

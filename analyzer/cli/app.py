@@ -23,6 +23,7 @@ from ..advice.actions import with_base_url
 from ..api import analyze as analyze_logs
 from ..engines import ENGINES
 from ..errors import AnalyzerError
+from ..formats.serverconfig import with_server_config
 from ..render.csv import render_csv
 from ..render.json import render_json
 from ..render.markdown import render_markdown
@@ -195,6 +196,10 @@ class When(_ParamType):
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
                    "nginx_main) or an Apache LogFormat / NGINX log_format string. "
                    "Detected from the first lines when absent.")
+@click.option("--server-config", "server_config", multiple=True, metavar="PATH",
+              help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
+                   "apache2.conf, a file it includes): each input gets the format of the "
+                   "access_log / CustomLog that writes it. Repeatable.")
 @click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
               help="The server that wrote the log, for the explanations; auto: from the log "
                    "format, else from the statuses.")
@@ -239,6 +244,7 @@ def analyze(
     color: str,
     width: int | None,
     log_format: str | None,
+    server_config: tuple[str, ...],
     server: str,
     client_field: str,
     since: datetime | None,
@@ -276,9 +282,9 @@ def analyze(
     try:
         with progress_bar(progress) as advance:
             report = analyze_each(inputs, lambda paths: analyze_logs(
-                paths, log_format=log_format, server=server, client_field=client_field,
-                since=since, until=until, strict=strict, engine=engine, scheduler=scheduler,
-                workers=workers, progress=advance))
+                paths, log_format=log_format, server=server, server_config=list(server_config),
+                client_field=client_field, since=since, until=until, strict=strict,
+                engine=engine, scheduler=scheduler, workers=workers, progress=advance))
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     report = with_base_url(report, base_url)
@@ -381,9 +387,7 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
 
     try:
         if plot is not None:
-            figure = trend_plot(report).get_figure(root=True)
-            assert figure is not None
-            figure.savefig(plot, dpi=120)
+            trend_plot(report).savefig(plot, dpi=120)
         if plot_dir is not None:
             save_plots(report, plot_dir)
     except OSError as exc:
@@ -440,6 +444,10 @@ class ReportCondition(FailOn):
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name or format string; detected from each file's first lines when "
                    "absent.")
+@click.option("--server-config", "server_config", multiple=True, metavar="PATH",
+              help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
+                   "apache2.conf, a file it includes): each input gets the format of the "
+                   "access_log / CustomLog that writes it. Repeatable.")
 @click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
               help="The server that wrote the logs, for the explanations.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
@@ -456,6 +464,7 @@ def report(
     prometheus_path: Path | None,
     fail_on: tuple[Threshold | str, ...],
     log_format: str | None,
+    server_config: tuple[str, ...],
     server: str,
     wait: float,
     quiet: bool,
@@ -485,7 +494,8 @@ def report(
     try:
         if missing:
             raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
-        result = run_report(list(files), str(state), window=window, log_format=log_format,
+        formats = with_server_config(log_format, list(server_config))
+        result = run_report(list(files), str(state), window=window, log_format=formats,
                             wait=wait, server=server)
         for path, name in files_out:
             _write(path, RENDERERS[name](result.report), write_atomic)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..formats import LogFormat
+from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..report.build import Report, build_report
 from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
 from ..timewindow import format_duration, parse_duration
@@ -161,7 +161,7 @@ def run_report(
     state: str,
     *,
     window: timedelta = DEFAULT_WINDOW,
-    log_format: str | LogFormat | None = None,
+    log_format: FormatChoice = None,
     wait: float = 0.0,
     server: str = "auto",
     strict: bool = False,
@@ -175,7 +175,7 @@ def run_report(
     finished in the window; ``server`` is as for :func:`analyzer.analyze`.
     """
     now = clock or (lambda: datetime.now(UTC))
-    fmt = LogFormat.resolve(log_format) if log_format is not None else None
+    fmt = resolve_choice(log_format)
     store = StateStore(state)
     paths = expand_live(inputs, known=store.load().checkpoints)
     with store.locked(wait):
