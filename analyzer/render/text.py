@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from io import StringIO
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -267,7 +268,7 @@ def _evidence(out: _Out, pairs: list[tuple[str, list[str]]]) -> None:
             out.line(line, indent=4)
 
 
-def _commands(out: _Out, commands: Sequence[object]) -> None:
+def _commands(out: _Out, commands: Sequence[Any]) -> None:
     """The reproduction commands, each under a comment that says whether it is safe to run."""
     if commands:
         out.line("reproduce (safe commands first):", indent=2)
