@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from ..errors import FormatDetectionError
-from ..report.build import Report
+from ..report.model import Report
 
 #: Suffixes of files that sit beside logs but are not logs. Only files a glob matched are
 #: skipped: a file named on its own is always read.

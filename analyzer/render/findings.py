@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..report.build import Clients, ProtocolReport, Report, Verdict
+from ..report.model import Clients, ProtocolReport, Report, Verdict
 from . import common
 
 #: Verdicts and protocol problems, from "clients are failing, fix it" to "expected, keep it".

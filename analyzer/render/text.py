@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice.actions import allow_check_lines, command_lines
-from ..report.build import ProtocolReport, Report, Verdict
+from ..report.model import ProtocolReport, Report, Verdict
 from . import common
 from .findings import Finding, findings, fix_letters, fixes, has_finding
 from .safety import terminal_safe

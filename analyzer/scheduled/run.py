@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..formats.serverconfig import FormatChoice, resolve_choice
-from ..report.build import Report, build_report
-from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
+from ..report import Report, build_report
+from ..summary import Summary
 from ..timewindow import format_duration, parse_duration
+from ..vocabulary import CLASS_BY_STATUS, CLASSES, NO_METHOD
 from .checkpoints import SourceRun, expand_live, read_new
 from .history import RunRecord, StateStore, new_run_id
 
 DEFAULT_WINDOW = timedelta(days=7)
 NOVELTY_CONDITIONS = ("new_method", "new_client")
-NO_METHOD = "-"
 TOTAL_PARTS = ("sources", "requests")
 
 
