@@ -23,6 +23,7 @@ from rich.text import Text
 
 from ..advice.actions import allow_check_lines, command_lines
 from ..report.model import ProtocolReport, Report, Verdict
+from ..vocabulary import VERDICT_TITLES
 from . import common
 from .findings import Finding, findings, fix_letters, fixes, has_finding
 from .safety import terminal_safe
@@ -185,7 +186,7 @@ def _by_kind(items: list[Finding]) -> list[tuple[str, list[Finding]]]:
     """Findings grouped by verdict and vhost: ("capability gap on www.example.org", [...])."""
     groups: dict[str, list[Finding]] = {}
     for item in items:
-        kind = common.VERDICT_TITLES.get(item.kind, "protocol")
+        kind = VERDICT_TITLES.get(item.kind, "protocol")
         vhost = getattr(item.source, "vhost", None)
         groups.setdefault(f"{kind} on {vhost}" if vhost else kind, []).append(item)
     return list(groups.items())
