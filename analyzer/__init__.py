@@ -53,7 +53,7 @@ def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("logscan")
+        return version("logscan-http")
     except PackageNotFoundError:  # pragma: no cover - running from a checkout without install
         return "0.0.0"
 

@@ -115,7 +115,7 @@ class MissingExtraError(AnalyzerError, ImportError):
 
     def __init__(self, feature: str, extra: str) -> None:
         self._keep(feature, extra)
-        super().__init__(f"{feature} needs: pip install 'logscan[{extra}]'")
+        super().__init__(f"{feature} needs: pip install 'logscan-http[{extra}]'")
 
 
 class StateError(AnalyzerError, OSError):

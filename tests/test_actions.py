@@ -35,6 +35,8 @@ class V:
 class P:
     protocol: str
     examples: tuple[dict[str, object], ...] = ()
+    findings: tuple[str, ...] = ()
+    version_not_supported: int = 1
     reproduce: tuple[str, ...] = ()
     guidance: Guidance | None = None
 
@@ -60,6 +62,13 @@ def test_verdict_and_protocol_actions() -> None:
     assert commands[1].command.startswith("printf 'GET / HTTP/2.0\\r\\n")
     assert [c.safe for c in commands] == [True, True]
     assert guidance is not None and guidance.verdict == "version_not_supported"
+    # a version only seen and served: nothing to reproduce, nothing to fix
+    assert protocol_actions(P("HTTP/1.2", version_not_supported=0), "apache") == ((), None)
+    # a 400 finding without any 505: reproduced, but the 505 advice is not for it
+    commands, guidance = protocol_actions(
+        P("HTTP/0.9", findings=("400_for_unsupported_version",), version_not_supported=0),
+        "apache")
+    assert commands and guidance is None
 
 
 def test_with_base_url_rewrites_every_command() -> None:
@@ -169,7 +178,9 @@ def test_cli_json_carries_the_actions() -> None:
     assert set(put["reproduce_commands"][0]) == {"command", "safe", "why"}
     assert trace["guidance"]["title"] == "NGINX always refuses TRACE with 405 (and no Allow header)"
     assert set(trace["guidance"]) == {"title", "why", "snippet", "rfc"}
-    assert all(p["reproduce"] for p in data["protocols"])
+    assert {p["protocol"]: bool(p["reproduce"]) for p in data["protocols"]} == {
+        p["protocol"]: bool(p["findings"] or p["version_not_supported"]) for p in data["protocols"]}
+    assert any(p["reproduce"] for p in data["protocols"])
     checks = data["allow_checks"]
     assert (checks["responses_405"], checks["with_allow_405"]) == (22, 2)
     assert checks["missing_on_405"]["count"] == 20

@@ -169,12 +169,14 @@ def test_stdin_with_a_given_format(runner):
     assert json.loads(result.stdout)["totals"] == {"lines": 1, "parsed": 1, "rejected": 0}
 
 
-def test_empty_input_is_not_an_error(runner, tmp_path):
+def test_empty_input_still_gives_a_report_but_exit_code_3(runner, tmp_path):
     path = tmp_path / "empty.log"
     path.write_bytes(b"")
     result = runner.invoke(main, [str(path), "--format", "json"])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 3
     assert json.loads(result.stdout)["totals"] == {"lines": 0, "parsed": 0, "rejected": 0}
+    assert result.stderr == ("logscan: warning: no line was parsed (0 lines read): check the "
+                             "input, or give its format with --log-format\n")
 
 
 def _logscan_script() -> str:
@@ -206,7 +208,7 @@ def test_version_is_the_installed_distributions(runner):
 
     import analyzer
 
-    installed = version("logscan")
+    installed = version("logscan-http")
     assert analyzer.__version__ == installed
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paths import REAL_LOGS, SAMPLE_LOGS
+from paths import SAMPLE_LOGS, real_log_param
 
 import analyzer
 import analyzer.frame
@@ -694,7 +694,7 @@ def test_crlf_lines_take_the_fast_path_with_the_same_values(tmp_path, name):
 
 _PROJECTION_LOGS = [
     *sorted(SAMPLE_LOGS.glob("*.log")),
-    *(REAL_LOGS / name for name in (
+    *(real_log_param(name) for name in (
         "crowdsec_apache2-malformed.log", "crowdsec_nginx-http-malformed.log",
         "crowdsec_http-dos-invalid-http-versions.log", "lnav_shop_nginx_xff.log",
         "crowdsec_apache2-logs-mixed-vhost.log",
@@ -702,7 +702,7 @@ _PROJECTION_LOGS = [
 ]
 
 
-@pytest.mark.parametrize("path", _PROJECTION_LOGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _PROJECTION_LOGS, ids=lambda p: getattr(p, "name", None))
 def test_projected_parse_keeps_every_line_and_the_summary_columns(path):
     _check_projection(path)
 
@@ -742,7 +742,8 @@ def _check_projection(path: Path) -> int:
 def test_unordered_parse_is_exercised():
     """At least one of the projection logs mixes fast and exact lines in one block, so the
     unordered parse above is tested with rows actually out of line order."""
-    assert sum(_check_projection(path) for path in _PROJECTION_LOGS) > 0
+    paths = [getattr(p, "values", (p,))[0] for p in _PROJECTION_LOGS]
+    assert sum(_check_projection(path) for path in paths if path.exists()) > 0
 
 
 def test_timestamps_with_two_utc_offsets_in_one_block(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import os
 import re
 import shutil
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from html_tags import tags_of
+from paths import SAMPLE_LOGS
 
 import analyzer
 from analyzer.render.html import CSP, render_html, report_html
@@ -97,6 +100,7 @@ def test_only_known_tags_and_no_event_handlers(page):
         "html", "head", "meta", "title", "style", "body", "div", "h1", "h2", "h3", "h4", "p",
         "span", "b", "code", "nav", "a", "section", "table", "thead", "tbody", "tr", "th", "td",
         "ul", "li", "dl", "dt", "dd", "article", "header", "figure", "img", "figcaption", "pre",
+        "details", "summary",
         "footer",
     }  # fmt: skip
     for name, attrs in tags:
@@ -274,3 +278,77 @@ def test_chromium_runs_no_script(page_file):
     assert "pwned" not in dom.split("</head>", 1)[0]
     assert "<script" not in dom.lower()
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom
+
+
+LAYOUT_PROBE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:{width}px;height:900px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+document.getElementById('f').addEventListener('load', function () {{
+  var doc = this.contentDocument, root = doc.documentElement;
+  document.getElementById('out').textContent = JSON.stringify({{
+    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, height: root.scrollHeight,
+    scripts: doc.scripts.length, details: doc.querySelectorAll('details').length,
+    open: doc.querySelectorAll('details[open]').length}});
+}});
+</script></body></html>"""
+
+
+def layout(page: str, width: int, folder: Path) -> dict[str, int]:
+    """The report's page laid out by Chromium in a frame ``width`` px wide: its scroll and
+    client widths, height, scripts and <details>. The probe is a page of the test's own (the
+    report's policy forbids scripts) that reads the frame's document."""
+    (folder / "report.html").write_text(page, encoding="utf-8")
+    probe = folder / "probe.html"
+    probe.write_text(LAYOUT_PROBE.format(width=width), encoding="utf-8")
+    done = chromium("--allow-file-access-from-files", "--virtual-time-budget=5000",
+                    "--dump-dom", probe.as_uri())
+    found = re.search(r'<pre id="out">(\{.*?\})</pre>', done.stdout)
+    assert found, done.stderr[-2000:]
+    return json.loads(html.unescape(found[1]))
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [420, 1280])
+def test_chromium_layout_of_the_sample(width, tmp_path):
+    report = analyzer.analyze(str(SAMPLE_LOGS / "apache_vhost_allow.log"))
+    measured = layout(render_html(report), width, tmp_path)
+    assert measured["scrollWidth"] <= measured["clientWidth"]  # no horizontal overflow
+    assert (measured["scripts"], measured["open"]) == (0, 0)
+    assert measured["details"] == len(report.verdicts)  # each verdict's evidence folded
+    # the page's height, bounded (measured: 24,874 px at 420 px wide, with the per-class trend
+    # panels; the evidence of 19 verdicts folded)
+    assert 3000 < measured["height"] < (30000 if width == 420 else 16000), measured
+
+
+def test_scheduled_report_html_has_tables_not_a_dump(tmp_path):
+    from analyzer.scheduled.run import run_report
+
+    log = tmp_path / "access.log"
+    log.write_bytes((SAMPLE_LOGS / "nginx_timed.log").read_bytes())
+    result = run_report([str(log)], str(tmp_path / "state"))
+    page = render_html(result.report)
+    section = page[page.index('<section id="scheduled">'):]
+    section = section[:section.index("</section>")]
+    assert "<h2>Scheduled runs</h2>" in section
+    assert re.search(r"<h3>This run <span[^>]*>· 380 new lines", section)
+    assert "<th>class / method</th>" in section and "<h3>Alerts</h3>" in section
+    assert '<p class="empty">Nothing new.</p>' in section  # a first run raises no alert
+    assert re.search(r"Window <b>7d</b>: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → ", section)
+    assert 'id="details"' not in page  # nothing left over to dump
+    assert "{&#34;" not in page and "…" not in section
+    assert page.count(f"<code class=\"path\">{log}</code>") == 2  # sources, and this run
+    assert re.search(r'class="generated">Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', page)
+
+
+def test_each_source_once():
+    from analyzer.render.html import report_html
+
+    data = analyzer.analyze(str(SAMPLE_LOGS / "nginx_timed.log")).to_dict()
+    first = data["sources"][0]
+    data["sources"] = [first, {**first, "format": "combined", "lines": 5, "rejected": 5}]
+    page = report_html(data, charts=False)
+    summary = page[page.index("<h3>Sources</h3>"):page.index("<h3>Statuses</h3>")]
+    assert summary.count("<tr><td>") == 1
+    assert f"{first['format']}, combined" in summary
+    assert f'<td class="n">{first["lines"] + 5}</td>' in summary

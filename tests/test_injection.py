@@ -144,7 +144,9 @@ def run(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def outputs(apache_log) -> dict[str, str]:
-    return {fmt: run(str(apache_log), "--log-format", FORMAT, "--format", fmt)
+    # the text report with its details (every value it can show), wide enough not to wrap them
+    wide = {"text": ["--details", "--width", "400"]}
+    return {fmt: run(str(apache_log), "--log-format", FORMAT, "--format", fmt, *wide.get(fmt, []))
             for fmt in ("text", "json", "markdown", "csv", "html")}
 
 
@@ -181,7 +183,7 @@ def test_raw_bytes_from_an_escape_none_log(nginx_raw_log):
     for fmt in ("text", "markdown", "csv", "json", "html"):
         out = run(str(nginx_raw_log), "--log-format", NGINX_RAW, "--format", fmt)
         assert not RAW_CONTROL.findall(out), fmt
-    text = run(str(nginx_raw_log), "--log-format", NGINX_RAW)
+    text = run(str(nginx_raw_log), "--log-format", NGINX_RAW, "--details", "--width", "400")
     assert "\\x1b]0;pwned\\x07" in text and "\\u202e" in text
 
 

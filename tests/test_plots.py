@@ -547,7 +547,7 @@ def test_cli_plot_other_extensions(log_file, tmp_path, name):
 
     result = CliRunner().invoke(main, [str(log_file), "--plot", str(tmp_path / name)])
     assert result.exit_code == 2
-    assert result.output.splitlines()[-1] == (
+    assert result.stderr.splitlines()[0] == (
         f"Error: Invalid value for '--plot': '{tmp_path / name}': the file name must end in "
         ".png, .svg or .pdf"
     )

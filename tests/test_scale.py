@@ -183,7 +183,7 @@ def test_dask_missing(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(analyzer.AnalyzerError) as caught:
         summarize_with(str(log), engine="dask")
-    assert str(caught.value) == "the dask engine needs: pip install 'logscan[dask]'"
+    assert str(caught.value) == "the dask engine needs: pip install 'logscan-http[dask]'"
 
 
 _PEAK = """
@@ -257,7 +257,7 @@ def test_cli_engine_options(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "dask", None)
     missing = runner.invoke(main, [str(log), "--engine", "dask"])
     assert missing.exit_code == 2
-    assert missing.output == "Error: the dask engine needs: pip install 'logscan[dask]'\n"
+    assert missing.output == "Error: the dask engine needs: pip install 'logscan-http[dask]'\n"
 
 
 def test_compressed_files_in_parallel_with_each_other(tmp_path):

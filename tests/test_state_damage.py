@@ -208,5 +208,7 @@ def test_a_state_path_that_is_a_file(tmp_path):
     state.write_text("not a directory")
     result = CliRunner().invoke(main, ["report", str(log), "--state", str(state)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.stderr.splitlines()[-1] == (
-        f"Error: Invalid value for '--state': Directory '{state}' is a file.")
+    assert result.stderr.splitlines() == [
+        f"Error: Invalid value for '--state': Directory '{state}' is a file.",
+        "Try 'main report --help' for help.",
+    ]

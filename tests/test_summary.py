@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import real_log
 
 import analyzer
 from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock
@@ -190,8 +191,8 @@ def test_summary_counts_lines_and_rejects():
 # -- serialisation ----------------------------------------------------------------------------
 
 def _real_summary() -> Summary:
-    return analyzer.summarize("/work/shared/real_logs/apachelogs_vhost_combined.log").merge(
-        analyzer.summarize("/work/shared/real_logs/advertools_combined_latin1_tail_gzip.log"))
+    return analyzer.summarize(str(real_log("apachelogs_vhost_combined.log"))).merge(
+        analyzer.summarize(str(real_log("advertools_combined_latin1_tail_gzip.log"))))
 
 
 def test_dict_round_trip_through_json():

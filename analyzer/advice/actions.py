@@ -45,9 +45,14 @@ def verdict_actions(verdict: Any, server: str | None, *, base_url: str | None = 
 
 def protocol_actions(protocol: Any, server: str | None, *, base_url: str | None = None
                      ) -> tuple[tuple[Command, ...], Guidance | None]:
-    """(reproduction commands, safe ones first; fix guidance) for a protocol finding."""
+    """(reproduction commands, safe ones first; fix guidance) for a protocol finding; nothing
+    for a version that was only seen and served (no finding, no 505), and the 505 advice only
+    where 505 was sent."""
+    sent_505 = bool(_get(protocol, "version_not_supported"))
+    if not _get(protocol, "findings") and not sent_505:
+        return (), None
     return (tuple(reproduce_steps(protocol, base_url=base_url)),
-            _guidance(server, "version_not_supported", None))
+            _guidance(server, "version_not_supported", None) if sent_505 else None)
 
 
 def with_actions(findings: Iterable[Any], server: str | None) -> tuple[Any, ...]:
@@ -74,7 +79,7 @@ def with_base_url(report: Any, base_url: str | None) -> Any:
         for v in report.verdicts
     )
     protocols = tuple(
-        dataclasses.replace(p, reproduce=tuple(reproduce_steps(p, base_url=base_url)))
+        dataclasses.replace(p, reproduce=protocol_actions(p, None, base_url=base_url)[0])
         for p in report.protocols
     )
     return dataclasses.replace(report, verdicts=verdicts, protocols=protocols)
@@ -168,9 +173,6 @@ def allow_check_lines(checks: Any) -> list[str]:
                 shown = repr(v.allow) if v.allow else "(empty)"
                 out.append(f"    {shown}: {v.count} ({', '.join(v.methods)})"
                            + (f"  e.g. {', '.join(v.examples)}" if v.examples else ""))
-    if not checks.directory_checked:
-        out += ["", "Allow values per directory were not compared (a merged summary keeps no "
-                    "targets per Allow value)."]
     if checks.notes:
         out += ["", *(f"Note: {n}" for n in checks.notes)]
     if checks.fix:

@@ -1,12 +1,15 @@
 """The ``logscan`` command: reads options, makes one library call, renders, sets the exit code.
 
 Exit codes: 0 done; 1 a --fail-on threshold was crossed; 2 bad usage or unreadable input (one
-line on stderr, no traceback).
+line on stderr, no traceback); 3 no line of the input could be parsed; 4 some inputs were set
+aside (a format no preset fits: listed on stderr), the report covers the others.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,11 +28,14 @@ from ..render.csv import render_csv
 from ..render.json import render_json
 from ..render.markdown import render_markdown
 from ..render.safety import terminal_safe
-from ..render.text import render_text
+from ..render.text import WIDTH, render_text
 from ..report.model import Report
 from ..report.thresholds import Threshold, crossed
 from ..timewindow import parse_duration, parse_when
 from ..verdicts.server import SERVERS
+from ..vocabulary import IANA_METHODS
+from .inputs import Inputs, analyze_each
+from .inputs import expand as expand_inputs
 from .progress import progress_bar
 
 if TYPE_CHECKING:
@@ -49,6 +55,8 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "html": render_html,
 }
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+EXIT_NOTHING_PARSED = 3
+EXIT_INPUTS_SET_ASIDE = 4
 
 
 class UserError(click.ClickException):
@@ -61,11 +69,27 @@ class UserError(click.ClickException):
         super().__init__(terminal_safe(message))
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error as one line and a hint (``Error: ...`` then ``Try 'logscan analyze
+    --help'``), instead of click's usage block first."""
+
+    def show(self, file: Any = None) -> None:
+        hint = ""
+        if self.ctx is not None:
+            hint = f"Try '{self.ctx.command_path} {self.ctx.help_option_names[0]}' for help."
+        click.echo(f"Error: {self.format_message()}", err=True)
+        if hint:
+            click.echo(hint, err=True)
+
+
 @contextmanager
 def _terminal_safe_errors() -> Iterator[None]:
-    """click's own errors echo the values given (an option, a file name): make them safe too."""
+    """click's own errors echo the values given (an option, a file name): make them safe too;
+    usage errors become one line and a hint."""
     try:
         yield
+    except click.UsageError as exc:
+        raise OneLineUsageError(terminal_safe(exc.format_message()), exc.ctx) from None
     except click.ClickException as exc:
         exc.message = terminal_safe(exc.message)  # type: ignore[misc]
         raise
@@ -80,7 +104,12 @@ class DefaultGroup(click.Group):
         self.default_command = default
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "--version")):
+        if not args and ctx.resilient_parsing:  # shell completion of the first word
+            return super().parse_args(ctx, args)
+        if not args:  # `logscan` alone: the commands, not the default command's usage
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        if args[0] not in self.commands and args[0] not in ("--help", "--version"):
             args = [self.default_command, *args]
         with _terminal_safe_errors():
             return super().parse_args(ctx, args)
@@ -91,14 +120,20 @@ class DefaultGroup(click.Group):
 
 
 @click.group(cls=DefaultGroup, default="analyze", context_settings={"max_content_width": 100})
-@click.version_option(package_name="logscan", prog_name="logscan")
+@click.version_option(package_name="logscan-http", prog_name="logscan")
 def main() -> None:
     """Find which HTTP methods and versions your server does not support, from its access logs.
 
     \b
-    logscan access.log                 report on one log (format detected)
+    logscan access.log                 what is wrong and what to do, first
+    logscan access.log --details       the evidence of each finding, each fix in full
     logscan 'access.log*' --format json -o report.json
-    logscan --help / logscan analyze --help
+    logscan explain 501                what a status means, what servers really do
+    logscan analyze --help             every option of the report
+
+    \b
+    Shell completion (bash; zsh and fish alike, see the README):
+    eval "$(_LOGSCAN_COMPLETE=bash_source logscan)"
     """
 
 
@@ -148,6 +183,15 @@ class When(_ParamType):
               "client counts of the 501/405/505 requests).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of stdout.")
+@click.option("--details", is_flag=True,
+              help="Text report: after the summary, the evidence of each finding (examples, "
+                   "clients, how to reproduce it) and each fix in full.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True,
+              help="Colour in the text report; auto: when stdout is a terminal, unless NO_COLOR "
+                   "is set (FORCE_COLOR turns it on).")
+@click.option("--width", type=click.IntRange(min=40), metavar="COLUMNS",
+              help="Text report width (default: the terminal's; 100 when not a terminal).")
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
                    "nginx_main) or an Apache LogFormat / NGINX log_format string. "
@@ -182,7 +226,7 @@ class When(_ParamType):
 @click.option("--strict", is_flag=True, help="Stop with an error at the first rejected line.")
 @click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
               help="local: every core of this machine, memory bounded by the block size; "
-                   "dask: a Dask cluster (pip install 'logscan[dask]'), inputs may be URLs "
+                   "dask: a Dask cluster (pip install 'logscan-http[dask]'), inputs may be URLs "
                    "(s3://..., gs://...).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: the address of a running Dask scheduler "
@@ -196,6 +240,9 @@ def analyze(
     files: tuple[str, ...],
     output_format: str,
     output: Path | None,
+    details: bool,
+    color: str,
+    width: int | None,
     log_format: str | None,
     server_config: tuple[str, ...],
     server: str,
@@ -220,35 +267,96 @@ def analyze(
     \b
     logscan /var/log/apache2/access.log
     logscan 'access.log*' --format json --output report.json
-    logscan access.log --since 24h --fail-on not_implemented>0 --fail-on method:PATCH>0
+    logscan access.log --since 24h --fail-on 'not_implemented>0' --fail-on 'method:PATCH>0'
     logscan access.log --format html -o report.html --plot-dir figures/
     zcat old.log.gz | logscan - --log-format vhost_combined --server apache
     logscan 's3://bucket/logs/*.gz' --engine dask --scheduler tcp://10.0.0.5:8786
     """
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
+    inputs = expand_inputs(files)
+    for path, why in inputs.skipped:
+        warn(f"skipped {path}: {why}")
+    if not inputs.paths:
+        raise UserError("no input left to read: every file the globs matched was skipped")
     try:
         with progress_bar(progress) as advance:
-            report = analyze_logs(list(files), log_format=log_format, server=server,
-                                  server_config=list(server_config),
-                                  client_field=client_field, since=since, until=until,
-                                  strict=strict, engine=engine, scheduler=scheduler,
-                                  workers=workers, progress=advance)
+            report = analyze_each(inputs, lambda paths: analyze_logs(
+                paths, log_format=log_format, server=server, server_config=list(server_config),
+                client_field=client_field, since=since, until=until, strict=strict,
+                engine=engine, scheduler=scheduler, workers=workers, progress=advance))
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     report = with_base_url(report, base_url)
     if output_format == "text":
-        text = render_text(report, color=output is None and sys.stdout.isatty())
+        text = render_text(report, color=use_color(color, output), details=details,
+                           width=width or text_width(output))
     else:
         text = RENDERERS[output_format](report)
     emit(text, output)
     if plot is not None or plot_dir is not None:
         write_plots(report, plot, plot_dir)
+    sys.exit(exit_code(report, inputs, fail_on))
+
+
+def warn(message: str) -> None:
+    click.echo(f"logscan: warning: {terminal_safe(message)}", err=True)
+
+
+def exit_code(report: Report, inputs: Inputs, fail_on: tuple[Threshold, ...]) -> int:
+    """The documented exit code, after saying on stderr why it is not 0."""
+    for path, error in inputs.errors:
+        click.echo(f"logscan: error: {terminal_safe(path)} was not read: {terminal_safe(error)}",
+                   err=True)
+    for t in unknown_names(report, fail_on):
+        warn(f"--fail-on {t}: no such method or protocol was refused in this log, and it is "
+             "not a registered name (names are compared ignoring case)")
+    if report.totals["parsed"] == 0:
+        warn(f"no line was parsed ({report.totals['lines']} lines read): check the input, or "
+             "give its format with --log-format")
+        return EXIT_NOTHING_PARSED
     hits = crossed(report, fail_on)
     if hits:
         shown = "; ".join(f"{t} (is {value})" for t, value in hits)
         click.echo(f"logscan: --fail-on crossed: {terminal_safe(shown)}", err=True)
-        sys.exit(1)
+        return 1
+    return EXIT_INPUTS_SET_ASIDE if inputs.errors else 0
+
+
+def unknown_names(report: Report, thresholds: tuple[Threshold, ...]) -> list[Threshold]:
+    """``--fail-on method:NAME`` / ``protocol:NAME`` conditions whose NAME is neither refused in
+    this report nor a known name (an IANA method, HTTP/x.y): most likely a typo."""
+    seen = {key.casefold() for cls in report.classes.values() for key in cls.by}
+    out = []
+    for t in thresholds:
+        kind, _, name = t.subject.partition(":")
+        if kind not in ("method", "protocol") or name.casefold() in seen:
+            continue
+        known = (name.upper() in IANA_METHODS if kind == "method"
+                 else re.fullmatch(r"HTTP/\d\.\d", name, re.IGNORECASE) is not None)
+        if not known:
+            out.append(t)
+    return out
+
+
+def use_color(choice: str, output: Path | None) -> bool:
+    """--color always/never; auto: off under NO_COLOR (https://no-color.org), on under
+    FORCE_COLOR, else when the report goes to a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return output is None
+    return output is None and sys.stdout.isatty()
+
+
+def text_width(output: Path | None) -> int:
+    """The terminal's width when the report goes there; else a fixed width, so that files and
+    pipes get the same text on every machine."""
+    if output is None and sys.stdout.isatty():
+        return shutil.get_terminal_size((WIDTH, 24)).columns
+    return WIDTH
 
 
 def _base_url(value: str | None) -> str | None:
@@ -264,7 +372,9 @@ def _base_url(value: str | None) -> str | None:
 
 def emit(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        # colour was decided when the text was rendered (and log values never carry escapes):
+        # click would strip it from a pipe, which --color always must not
+        click.echo(text, nl=False, color=True)
         return
     try:
         output.write_text(text, encoding="utf-8")

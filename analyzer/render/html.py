@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -64,7 +65,7 @@ _SHOWN_KEYS = frozenset({
 _SECTIONS = frozenset({
     "schema", "sources", "totals", "requests", "window", "server", "client_field",
     "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
-    "allow_checks",
+    "allow_checks", "history", "run", "comparison", "novelty",
 })  # fmt: skip
 
 _CHARTS: dict[str, Callable[..., Artist]] = {  # an Axes, or the trend's Figure
@@ -115,7 +116,7 @@ def _when(value: object) -> str:
     """An ISO timestamp as ``2026-11-22 06:35:34 UTC``."""
     text = "" if value is None else str(value)
     if len(text) >= 19 and text[10] == "T":
-        zone = text[19:]
+        zone = text[19:].lstrip(".0123456789")  # a run's times carry microseconds: not shown
         suffix = " UTC" if zone in ("Z", "+00:00", "") else f" {zone}"
         return text[:10] + " " + text[11:19] + suffix
     return text
@@ -177,7 +178,24 @@ def report_html(report: Any, *, fragment: bool = False, charts: bool = True) -> 
         shown_keys=_SHOWN_KEYS,
         charts=images,
         version=_version(),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        sources=_sources_once(data.get("sources") or []),
     )
+
+
+def _sources_once(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each source once (a report over several runs lists a file once per format it was read
+    with): formats and detections gathered, counts added up."""
+    merged: dict[str, dict[str, Any]] = {}
+    for s in sources:
+        row = merged.setdefault(str(s.get("path")), {"path": s.get("path"), "formats": [],
+                                                    "detections": [], "lines": 0, "rejected": 0})
+        for key, plural in (("format", "formats"), ("detection", "detections")):
+            if s.get(key) and s[key] not in row[plural]:
+                row[plural].append(s[key])
+        row["lines"] += int(s.get("lines") or 0)
+        row["rejected"] += int(s.get("rejected") or 0)
+    return list(merged.values())
 
 
 def _unregistered(data: dict[str, Any]) -> frozenset[str]:

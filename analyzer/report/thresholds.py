@@ -69,16 +69,21 @@ class Threshold:
             if kind == "rejected":
                 return report.rejects.count
             return report.class_count(kind)
+        # names are compared case-insensitively: method:patch means PATCH (and a logged patch)
         if kind == "method":
-            return sum(report.classes[c].by.get(name, 0)
+            return sum(_folded(report.classes[c].by, name)
                        for c in ("not_implemented", "method_not_allowed") if c in report.classes)
         if kind == "protocol":
             cls = report.classes.get("version_not_supported")
-            return cls.by.get(name, 0) if cls else 0
+            return _folded(cls.by, name) if cls else 0
         return sum(1 for v in report.verdicts if v.verdict == name)
 
     def is_crossed(self, report: Report) -> bool:
         return _OPS[self.op](self.value(report), self.limit)
+
+
+def _folded(counts: dict[str, int], name: str) -> int:
+    return sum(n for key, n in counts.items() if key.casefold() == name.casefold())
 
 
 def crossed(report: Report, thresholds: Iterable[Threshold]) -> list[tuple[Threshold, int]]:

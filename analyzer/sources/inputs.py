@@ -150,7 +150,8 @@ def _fsspec(url: str) -> Any:  # noqa: ANN401 - the fsspec module
     try:
         import fsspec
     except ImportError:
-        raise InputError(url, "reading URLs needs fsspec: pip install 'logscan[dask]'") from None
+        raise InputError(
+            url, "reading URLs needs fsspec: pip install 'logscan-http[dask]'") from None
     return fsspec
 
 

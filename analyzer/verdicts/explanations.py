@@ -128,9 +128,15 @@ def explain_protocol(
                          "the server does not speak (NGINX answers 505 to major version 2 and "
                          "above).")
     if served and major is not None and major >= 2:
-        if server == "apache":
+        if server == "apache" and major == 2:
             parts.append(f"{protocol} answered normally in an Apache log is ordinary HTTP/2 "
                          "traffic (mod_http2), not a version problem.")
+        elif server == "apache":
+            # Apache speaks no HTTP/3 (no QUIC); its request-line parser serves any well-formed
+            # HTTP/x.y, so these were text request lines naming that version (http-semantics)
+            parts.append(f"Apache does not speak {protocol}: it serves a text request line "
+                         f"naming {protocol} like HTTP/1.1, so these came from clients or "
+                         "scanners that wrote that version by hand; nothing to fix.")
         else:
             parts.append(f"{protocol} answered normally is usually genuine HTTP/2 or HTTP/3 "
                          "traffic, not a version problem.")
