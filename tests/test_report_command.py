@@ -121,8 +121,9 @@ def test_locked_state(runner: CliRunner, log: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
     with StateStore(state).locked():
         result = report(runner, log, "--state", state)
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: another logscan report is running on {state}\n"
+    assert result.exit_code == 75  # EX_TEMPFAIL: an overlap, not a failure
+    assert result.stderr == (f"Error: another logscan report is running on {state}; "
+                             "--wait SECONDS waits for it\n")
     assert result.stdout == ""
 
 

@@ -1,10 +1,10 @@
 """Scheduled reports: one run reads what was added, stores it, and reports over a window.
 
 ``run_report`` is the whole of ``logscan report``: under the state's lock it reads the new lines
-of each input (:mod:`analyzer.scheduled.checkpoints`), commits their Summary with the checkpoints
-(:mod:`analyzer.scheduled.history`), merges the stored Summaries of the window, and compares them
-with
-the window before. The result is pure data; the CLI renders it.
+of each input (:mod:`analyzer.scheduled.checkpoints`), merges their Summary with the stored
+Summaries of the window, compares them with the window before, hands the result to the caller's
+``publish`` (the CLI writes its outputs there), and only then commits the Summary with the
+checkpoints (:mod:`analyzer.scheduled.history`). The result is pure data.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from ..formats import LogFormat
 from ..report.build import Report, build_report
 from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
 from ..timewindow import format_duration, parse_duration
-from .checkpoints import SourceRun, expand_live, read_new
-from .history import RunRecord, StateStore, new_run_id
+from .checkpoints import NewLines, SourceRun, expand_live, read_new
+from .history import RunRecord, State, StateStore, new_run_id
 
 DEFAULT_WINDOW = timedelta(days=7)
 NOVELTY_CONDITIONS = ("new_method", "new_client")
@@ -167,44 +167,74 @@ def run_report(
     strict: bool = False,
     clock: Callable[[], datetime] | None = None,
     workers: int | None = None,
+    publish: Callable[[ScheduledReport], None] | None = None,
 ) -> ScheduledReport:
     """Read what was added to ``inputs`` since the last run on ``state``, store it, and report
     over the last ``window`` of runs (DESIGN.md section 5, Scheduled).
 
     The Report is :func:`analyzer.report.build_report` of the merged Summaries of the runs that
     finished in the window; ``server`` is as for :func:`analyzer.analyze`.
+
+    The state's lock is held from the first read of the state to the commit, and ``publish``
+    (which writes the outputs) runs under it, before the commit: when it raises, nothing is
+    committed, so the next run reads the same lines again and raises the same alerts. A second
+    run on the same state waits up to ``wait`` seconds, then raises
+    :class:`~analyzer.errors.StateLockedError`.
     """
     now = clock or (lambda: datetime.now(UTC))
     fmt = LogFormat.resolve(log_format) if log_format is not None else None
     store = StateStore(state)
-    paths = expand_live(inputs, known=store.load().checkpoints)
     with store.locked(wait):
         started = now()
         saved = store.load()
         store.verify(saved)
         store.clean(saved)
+        paths = expand_live(inputs, known=saved.checkpoints)
         new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
         finished = max(now(), started)
         record = RunRecord(new_run_id(started), started, finished, new.new_lines)
         totals = _counters(store.totals(saved).merge(_counters(new.summary)))
-        committed = store.commit(saved, record, new.summary, new.checkpoints, totals)
-        current = [r for r in committed.runs if finished - window < r.finished <= finished]
-        previous = [r for r in committed.runs
-                    if finished - 2 * window < r.finished <= finished - window]
-        pieces = store.run_summaries(current)
-        before = store.summary(previous)
+        result = _report(store, saved, record, new, totals, window=window, server=server)
+        if publish is not None:
+            publish(result)  # an output that cannot be written commits nothing
+        store.commit(saved, record, new.summary, new.checkpoints, totals)
+    return result
+
+
+def _report(
+    store: StateStore,
+    saved: State,
+    record: RunRecord,
+    new: NewLines,
+    totals: Summary,
+    *,
+    window: timedelta,
+    server: str,
+) -> ScheduledReport:
+    """The report of a run that is not committed yet: the stored runs of the window and this
+    run's Summary as the next run will read it back from its Parquet file."""
+    finished = record.finished
+    current = [r for r in saved.runs if finished - window < r.finished <= finished]
+    previous = [r for r in saved.runs
+                if finished - 2 * window < r.finished <= finished - window]
+    pieces = store.run_summaries(current)
+    stored = new.summary.to_arrow()
+    if stored.num_rows:
+        pieces[record.id] = Summary.from_arrow(stored)
+    before = store.summary(previous)
     this = pieces.get(record.id, Summary.empty())
     earlier = _merged(s for run_id, s in pieces.items() if run_id != record.id)
     in_window = _merged(pieces.values())
-    run = RunInfo(record.id, started, finished, new.sources)
+    run = RunInfo(record.id, record.started, finished, new.sources)
+    runs = len(current) + 1
     comparison = compare(in_window, before, start=finished - window, end=finished,
-                         window=window, runs=len(current), previous_runs=len(previous))
+                         window=window, runs=runs, previous_runs=len(previous))
     novelty = novel(this, earlier)
     report = build_report(in_window, server=server)
     report = replace(report, extra={
         **report.extra,
         "history": {"window": format_duration(window), "start": (finished - window).isoformat(),
-                   "end": finished.isoformat(), "runs": len(current)},
+                   "end": finished.isoformat(), "runs": runs},
         "run": run.to_dict(),
         "comparison": comparison.to_dict(),
         "novelty": novelty.to_dict(),
