@@ -217,3 +217,42 @@ def test_copytruncate_then_compress_is_labelled_truncated(
     assert (source["rotated"], source["truncated"]) == (False, True)
     assert source["new_lines"] == 5
     assert read_json(out)["totals"]["lines"] == 13
+
+
+# -- Prometheus label values from log content ---------------------------------------------------
+
+
+def test_prometheus_labels_from_log_content_are_capped(runner: CliRunner, tmp_path: Path) -> None:
+    """1,500 distinct methods and 31 virtual hosts: registered methods and the 20 busiest
+    virtual hosts keep their names, the rest count under "other", and every count is exact."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    log, state, prom = tmp_path / "access.log", tmp_path / "state", tmp_path / "logscan.prom"
+    rows = []
+    for i in range(3000):  # www: 1,500 requests; h00..h29: 50 each; half GET, half X#####
+        vhost = "www.example" if i < 1500 else f"h{i % 30:02d}.example"
+        method = "GET" if (i // 30) % 2 == 0 else f"X{i:05d}"
+        status = 200 if method == "GET" else 501
+        rows.append(f'{vhost}:80 10.0.0.1 - - [22/Nov/2026:10:00:00 +0000] "{method} / HTTP/1.1" '
+                    f'{status} 5 "-" "curl/8"\n')
+    log.write_text("".join(rows))
+    result = runner.invoke(main, ["report", str(log), "--state", str(state), "--log-format",
+                                  "vhost_combined", "--prometheus", str(prom), "-q"])
+    assert result.exit_code == 0
+    families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
+    samples = families["logscan_requests"].samples
+    counts = {(s.labels["vhost"], s.labels["method"], s.labels["status"]): s.value
+              for s in samples}
+    named = ["www.example", *(f"h{j:02d}.example" for j in range(19)), "other"]
+    assert sorted({v for v, _, _ in counts}) == sorted(named)  # h00..h18: ties by name
+    assert {m for _, m, _ in counts} == {"GET", "other"}
+    assert len(counts) == 42
+    assert counts[("www.example", "GET", "200")] == 750
+    assert counts[("www.example", "other", "501")] == 750
+    assert counts[("h00.example", "other", "501")] == 25
+    assert counts[("other", "GET", "200")] == counts[("other", "other", "501")] == 11 * 25
+    assert sum(counts.values()) == 3000
+    classed = families["logscan_class_requests"].samples
+    assert len(classed) == 21
+    assert sum(s.value for s in classed) == 1500
+    assert len(prom.read_text().splitlines()) == 87

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..formats import LogFormat
 from ..report.build import Report, build_report
 from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
 from ..timewindow import format_duration, parse_duration
+from ..vocabulary import IANA_METHODS
 from .checkpoints import NewLines, SourceRun, expand_live, read_new
 from .history import RunRecord, State, StateStore, new_run_id
 
@@ -346,20 +350,58 @@ def novel(run: Summary, earlier: Summary) -> Novelty:
 
 # -- metrics ------------------------------------------------------------------------------------
 
+VHOST_LABELS = 20  # virtual hosts named in the Prometheus labels; the rest are "other"
+OTHER = "other"
+_REGISTERED = pa.array(sorted(IANA_METHODS), pa.string())
 
-def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta) -> tuple[
-    Metric, ...
-]:
+
+def _labelled_requests(totals: Summary, vhost_labels: int) -> pa.Table:
+    """Request counts by (vhost, method, status) label values, with the values that come from
+    log content capped (see :func:`metrics`); Arrow kernels, so that a log of a million
+    distinct methods costs no Python loop per method."""
+    table = totals.part("requests")
+    if table.num_rows == 0:
+        return pa.table({"vhost": pa.array([], pa.string()), "method": pa.array([], pa.string()),
+                         "status": pa.array([], pa.string()), "count": pa.array([], pa.int64())})
+    vhost = pc.fill_null(table["vhost"], "")
+    top = _top(vhost, table["count"], vhost_labels)
+    vhost = pc.if_else(pc.is_in(vhost, value_set=top), vhost, OTHER)
+    method = table["method"]
+    registered = pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False)
+    method = pc.if_else(pc.is_null(method), NO_METHOD, pc.if_else(registered, method, OTHER))
+    status = pc.fill_null(pc.cast(table["status"], pa.string()), "")
+    labelled = pa.table({"vhost": vhost, "method": method, "status": status,
+                         "count": table["count"]})
+    grouped = labelled.group_by(["vhost", "method", "status"], use_threads=False).aggregate(
+        [("count", "sum")])
+    return grouped.rename_columns(["vhost", "method", "status", "count"])
+
+
+def _top(values: pa.ChunkedArray, counts: pa.ChunkedArray, k: int) -> pa.Array:
+    """The ``k`` values with the largest total count (ties: the smallest value first)."""
+    totals = pa.table({"value": values, "count": counts}).group_by(
+        ["value"], use_threads=False).aggregate([("count", "sum")])
+    ranked = totals.sort_by([("count_sum", "descending"), ("value", "ascending")])
+    return ranked["value"].slice(0, max(k, 0)).combine_chunks()
+
+
+
+def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta, *,
+            vhost_labels: int = VHOST_LABELS) -> tuple[Metric, ...]:
     """Counters since the state was created (monotonic, for ``rate()``), gauges over the window
-    and of the last run."""
+    and of the last run.
+
+    Label values that come from log content are capped, since each one is a time series in the
+    user's database: a method keeps its name when it is in the IANA registry (a fixed set) and
+    is ``other`` otherwise; the ``vhost_labels`` virtual hosts with the most requests keep
+    theirs, the rest are ``other``.
+    """
     requests: dict[tuple[str, str, str], int] = {}
     classed: dict[tuple[str, str, str], int] = {}
-    for row in totals.part("requests").to_pylist():
-        vhost, method = row["vhost"] or "", _method(row["method"])
-        status = "" if row["status"] is None else str(row["status"])
-        key = (vhost, method, status)
-        requests[key] = requests.get(key, 0) + row["count"]
-        name = CLASS_BY_STATUS.get(row["status"])
+    for row in _labelled_requests(totals, vhost_labels).to_pylist():
+        vhost, method, status = row["vhost"], row["method"], row["status"]
+        requests[(vhost, method, status)] = row["count"]
+        name = CLASS_BY_STATUS.get(int(status)) if status.isdigit() else None
         if name is not None:
             ckey = (name, vhost, method)
             classed[ckey] = classed.get(ckey, 0) + row["count"]
