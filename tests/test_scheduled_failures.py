@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from analyzer.cli.app import main
 from analyzer.scheduled.birth import path_birth_ns
+from analyzer.scheduled.history import StateStore
 from analyzer.scheduled.run import ScheduledReport, run_report
 
 
@@ -256,3 +257,5 @@ def test_prometheus_labels_from_log_content_are_capped(runner: CliRunner, tmp_pa
     assert len(classed) == 21
     assert sum(s.value for s in classed) == 1500
     assert len(prom.read_text().splitlines()) == 87
+    store = StateStore(state)  # the stored totals: one row per (vhost, GET or other, status)
+    assert store.totals(store.load()).part("requests").num_rows == 31 * 2

@@ -28,7 +28,6 @@ from .history import RunRecord, State, StateStore, new_run_id
 DEFAULT_WINDOW = timedelta(days=7)
 NOVELTY_CONDITIONS = ("new_method", "new_client")
 NO_METHOD = "-"
-TOTAL_PARTS = ("sources", "requests")
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -248,9 +247,18 @@ def _report(
 
 
 def _counters(summary: Summary) -> Summary:
-    """The parts of a Summary that the Prometheus counters need: their size is bounded by the
-    distinct (vhost, method, protocol, status) and inputs, not by time, unlike the others."""
-    return Summary({name: summary.part(name) for name in TOTAL_PARTS})
+    """The parts of a Summary that the Prometheus counters need, kept in the state since it was
+    created. Their labels name a method only when it is registered and no protocol (see
+    :func:`metrics`), so methods outside the IANA registry are stored as ``other`` and
+    protocols not at all: a method-fuzzing scanner does not grow what every run reads."""
+    requests = summary.part("requests")
+    method = requests["method"]
+    keep = pc.or_(pc.is_null(method), pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False))
+    requests = requests.set_column(requests.schema.get_field_index("method"), "method",
+                                   pc.if_else(keep, method, OTHER))
+    requests = requests.set_column(requests.schema.get_field_index("protocol"), "protocol",
+                                   pa.nulls(requests.num_rows, pa.string()))
+    return Summary({"sources": summary.part("sources"), "requests": requests})
 
 
 def _merged(summaries: Iterable[Summary]) -> Summary:
