@@ -259,3 +259,26 @@ def test_prometheus_labels_from_log_content_are_capped(runner: CliRunner, tmp_pa
     assert len(prom.read_text().splitlines()) == 87
     store = StateStore(state)  # the stored totals: one row per (vhost, GET or other, status)
     assert store.totals(store.load()).part("requests").num_rows == 31 * 2
+
+
+def test_lists_of_client_written_names_are_cut(runner: CliRunner, log: Path, tmp_path: Path
+                                               ) -> None:
+    """150 new methods in one run: the alert names 20, the JSON 100, and both say how many more."""
+    state, out = tmp_path / "state", tmp_path / "r.json"
+    assert report(runner, log, "--state", state, "-q").exit_code == 0
+    append(log, b"".join(line(100 + i, f"M{i:03d}", 501) for i in range(150)))
+    result = report(runner, log, "--state", state, "--json", out, "--fail-on", "new_method")
+    assert result.exit_code == 1
+    names = ", ".join(f"M{i:03d}" for i in range(20))
+    assert result.stderr == f"logscan: --fail-on new_method: {names} and 130 more\n"
+    assert f"New in this run, methods: {names} and 130 more\n" in result.stdout
+    data = read_json(out)
+    assert data["novelty"]["methods"] == [f"M{i:03d}" for i in range(100)]
+    assert data["novelty"]["methods_more"] == 50
+    comparison = data["comparison"]
+    assert len(comparison["methods"]) == 100
+    assert list(comparison["methods"])[:3] == ["GET", "FOO", "M000"]  # most requests first
+    assert comparison["methods_more"] == {"keys": 53, "current": 53, "previous": 0}
+    assert sum(c["current"] for c in comparison["methods"].values()) + 53 == 158
+    assert comparison["class_methods_more"] == {
+        "not_implemented": {"keys": 51, "current": 51, "previous": 0}}

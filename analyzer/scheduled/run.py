@@ -26,6 +26,10 @@ from .checkpoints import NewLines, SourceRun, expand_live, read_new
 from .history import RunRecord, State, StateStore, new_run_id
 
 DEFAULT_WINDOW = timedelta(days=7)
+# How many methods, protocols or clients a list names before it says how many more there are:
+# clients choose these values, so a list of them is as long as a scanner wants
+LISTED = 20  # in alert lines and the terminal
+LISTED_JSON = 100  # in the JSON comparison
 NOVELTY_CONDITIONS = ("new_method", "new_client")
 NO_METHOD = "-"
 
@@ -86,20 +90,52 @@ class Comparison:
     baseline: bool = True  # the previous window had requests to compare with
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """As JSON; each list and map is cut at ``LISTED_JSON`` entries (the most requests in
+        the window first), and a ``*_more`` key says how many were left out and what they
+        count."""
+        data: dict[str, Any] = {
             "window": {"start": self.start.isoformat(), "end": self.end.isoformat(),
                        "runs": self.runs},
             "previous": {"start": self.previous_start.isoformat(),
                          "end": self.start.isoformat(), "runs": self.previous_runs},
             "classes": {k: v.to_dict() for k, v in self.classes.items()},
-            "methods": {k: v.to_dict() for k, v in self.methods.items()},
-            "class_methods": {
-                c: {k: v.to_dict() for k, v in by.items()} for c, by in self.class_methods.items()
-            },
-            "new_methods": list(self.new_methods),
-            "new_clients": list(self.new_clients),
+            "methods": _cut_changes(self.methods),
+            "class_methods": {c: _cut_changes(by) for c, by in self.class_methods.items()},
+            "new_methods": list(self.new_methods[:LISTED_JSON]),
+            "new_clients": list(self.new_clients[:LISTED_JSON]),
             "baseline": self.baseline,
         }
+        more = _more(self.methods)
+        if more:
+            data["methods_more"] = more
+        class_more = {c: m for c, by in self.class_methods.items() if (m := _more(by))}
+        if class_more:
+            data["class_methods_more"] = class_more
+        for name, values in (("new_methods", self.new_methods), ("new_clients", self.new_clients)):
+            if len(values) > LISTED_JSON:
+                data[f"{name}_more"] = len(values) - LISTED_JSON
+        return data
+
+
+def _cut_changes(changes: Mapping[str, Change]) -> dict[str, dict[str, int]]:
+    return {k: v.to_dict() for k, v in list(changes.items())[:LISTED_JSON]}
+
+
+def _more(changes: Mapping[str, Change]) -> dict[str, int] | None:
+    """What a cut map of changes leaves out: how many keys, and their requests now and before."""
+    rest = list(changes.values())[LISTED_JSON:]
+    if not rest:
+        return None
+    return {"keys": len(rest), "current": sum(c.current for c in rest),
+            "previous": sum(c.previous for c in rest)}
+
+
+def listed(names: Sequence[str], limit: int = LISTED,
+           show: Callable[[str], str] = str) -> str:
+    """``names`` (each through ``show``) joined with commas, cut at ``limit`` with "and N
+    more"."""
+    shown = ", ".join(show(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -116,8 +152,13 @@ class Novelty:
     baseline: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"methods": list(self.methods), "clients": list(self.clients),
-                "baseline": self.baseline}
+        data: dict[str, Any] = {"methods": list(self.methods[:LISTED_JSON]),
+                                "clients": list(self.clients[:LISTED_JSON]),
+                                "baseline": self.baseline}
+        for name, values in (("methods", self.methods), ("clients", self.clients)):
+            if len(values) > LISTED_JSON:
+                data[f"{name}_more"] = len(values) - LISTED_JSON
+        return data
 
 
 @dataclass(frozen=True)
@@ -150,9 +191,9 @@ class ScheduledReport:
         hits = []
         for condition in conditions:
             if condition == "new_method" and self.novelty.methods:
-                hits.append("new_method: " + ", ".join(self.novelty.methods))
+                hits.append("new_method: " + listed(self.novelty.methods))
             elif condition == "new_client" and self.novelty.clients:
-                hits.append("new_client: " + ", ".join(self.novelty.clients))
+                hits.append("new_client: " + listed(self.novelty.clients))
         return hits
 
 
