@@ -41,7 +41,10 @@ def write_all(files: Sequence[tuple[str | os.PathLike[str], str]], mode: int = 0
             path = Path(name)
             staged.append((_stage(path, text, mode), path))
         for temp, path in staged:
-            os.replace(temp, path)
+            try:
+                os.replace(temp, path)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         for temp, _ in staged:
             try:
