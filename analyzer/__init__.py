@@ -8,28 +8,42 @@ Everything else is reached through its module (``analyzer.frame.parse_log``,
 ``analyzer.verdicts.classify``, ...). Importing the package changes nothing in the process.
 """
 
+import importlib
 from typing import TYPE_CHECKING
 
-from .api import analyze, summarize
 from .errors import AnalyzerError
-from .formats import PRESETS, LogFormat
-from .frame import read_log
-from .report.build import Report, build_report
-from .summary.summary import Summary
 
 if TYPE_CHECKING:
     from . import plots
+    from .api import analyze, summarize
+    from .formats import PRESETS, LogFormat
+    from .frame import read_log
+    from .report.build import Report, build_report
+    from .summary.summary import Summary
+
+# Each name is loaded when first used, so that `import analyzer` loads neither pandas, Arrow
+# nor matplotlib: the command sets up the process (analyzer.cli.tuning) before Arrow loads.
+_LAZY = {
+    "analyze": ".api", "summarize": ".api", "PRESETS": ".formats", "LogFormat": ".formats",
+    "read_log": ".frame", "Report": ".report.build", "build_report": ".report.build",
+    "Summary": ".summary.summary",
+}
 
 
 def __getattr__(name: str) -> object:
-    # matplotlib is loaded on first use of the plots, so that `import analyzer` stays quick
     if name == "plots":
-        import importlib
-
         return importlib.import_module(".plots", __name__)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         return _version()
     raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY, "plots"])
 
 
 def _version() -> str:

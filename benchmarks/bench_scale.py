@@ -44,18 +44,19 @@ DATA = Path(__file__).parent / "data"
 # threads (the local engine) against worker processes over the same units: Summary only
 _THREADS = """
 import sys
-from analyzer.engines import summarize
-print(summarize(sys.argv[1], progress=False).requests)
+from analyzer import summarize
+print(summarize(sys.argv[1]).requests)
 """
 _PROCESSES = """
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from analyzer.engines.local import default_workers
-from analyzer.pipeline import Options, combine_many, expand, finish, plan, summarize_unit
-units = plan(expand([sys.argv[1]]), None)
+from analyzer.pipeline import Options, check_strict, combine, plan, read_unit
+from analyzer.sources.inputs import expand_all
+units = plan(expand_all([sys.argv[1]]), None)
 with ProcessPoolExecutor(default_workers()) as pool:  # each worker reads its own byte ranges
-    pieces = list(pool.map(summarize_unit, units, [Options()] * len(units)))
-print(finish(combine_many(pieces)).requests)
+    pieces = list(pool.map(read_unit, units, [Options()] * len(units)))
+print(check_strict(combine(pieces)).data.requests)
 """
 
 

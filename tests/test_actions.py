@@ -17,6 +17,7 @@ from analyzer.advice.actions import (
     with_base_url,
 )
 from analyzer.advice.guidance import Guidance
+from analyzer.advice.reproduce import Command
 from analyzer.verdicts.allow_checks import AllowChecks, AllowGroup
 
 
@@ -26,7 +27,7 @@ class V:
     method: str
     verdict: str
     examples: tuple[dict[str, object], ...] = ()
-    reproduce: tuple[str, ...] = ()
+    reproduce: tuple[Command | str, ...] = ()
     guidance: Guidance | None = None
 
 
@@ -47,21 +48,27 @@ class R:
 def test_verdict_and_protocol_actions() -> None:
     v = V("www.example.test", "PATCH", "never_allowed", ({"target": "/a"},))
     commands, guidance = verdict_actions(v, "nginx")
-    assert commands[0] == "curl -i -X PATCH http://www.example.test/a"
+    assert [(c.command, c.safe) for c in commands] == [
+        ("curl -i -X OPTIONS http://www.example.test/a", True),
+        ("curl -i -X PATCH http://www.example.test/logscan-missing/nothing", True),
+        ("curl -i -X GET http://www.example.test/a", True),
+        ("curl -i -X PATCH http://www.example.test/a", False),
+    ]
     assert guidance is not None and guidance.server == "nginx"
     assert verdict_actions({**v.__dict__, "verdict": "bogus"}, "nginx")[1] is None
     commands, guidance = protocol_actions(P("HTTP/2.0", ({"target": "/"},)), "apache")
-    assert commands[1].startswith("printf 'GET / HTTP/2.0\\r\\n")
+    assert commands[1].command.startswith("printf 'GET / HTTP/2.0\\r\\n")
+    assert [c.safe for c in commands] == [True, True]
     assert guidance is not None and guidance.verdict == "version_not_supported"
 
 
 def test_with_base_url_rewrites_every_command() -> None:
     v = V("www.example.test", "FOO", "capability_gap", ({"target": "/x"},))
     report = with_base_url(R((v,), (P("HTTP/3.0"),)), "http://10.0.0.5:8080")
-    assert report.verdicts[0].reproduce[0] == (
+    assert str(report.verdicts[0].reproduce[-1]) == (
         "curl -i -X FOO -H 'Host: www.example.test' http://10.0.0.5:8080/x"
     )
-    assert report.protocols[0].reproduce[1].endswith("| nc 10.0.0.5 8080")
+    assert str(report.protocols[0].reproduce[1]).endswith("| nc 10.0.0.5 8080")
     assert with_base_url(report, None) is report
 
 
@@ -69,8 +76,24 @@ def test_action_evidence_lines() -> None:
     commands, guidance = verdict_actions(
         V(None, "TRACE", "never_allowed", ({"target": "/"},)), "apache")
     items = action_evidence(V(None, "TRACE", "never_allowed", (), commands, guidance))
-    assert items[0] == ("reproduce", ["curl -i -X TRACE http://localhost/",
-                                      "curl -i -X GET http://localhost/"])
+    assert items[0] == ("reproduce (safe commands first)", [
+        "# safe: TRACE is a safe method (RFC 9110 §9.2.1): sending it to the real resource "
+        "changes",
+        "#   nothing.",
+        "curl -i -X TRACE http://localhost/",
+        "# safe: GET changes nothing: compare its answer with the refusal.",
+        "curl -i -X GET http://localhost/",
+    ])
+    commands, _ = verdict_actions(V(None, "DELETE", "never_allowed", ({"target": "/x"},)),
+                                  "nginx")
+    lines = action_evidence(V(None, "DELETE", "never_allowed", (), commands))[0][1]
+    assert lines[-4:] == [
+        "# CHANGES DATA: DELETE on the real resource: refused today, but once DELETE works there",
+        "#   (after a fix, or where it is implemented) it may change or delete data. Run it "
+        "against a",
+        "#   test copy, or only when that change is wanted.",
+        "curl -i -X DELETE http://localhost/x",
+    ]
     label, lines = items[1]
     assert label == ("fix: TRACE is refused: keep it that way with TraceEnable off "
                      "(RFC 9110 §9.3.8, §15.5.6, §10.2.1)")
@@ -99,16 +122,16 @@ def test_allow_check_lines() -> None:
 def test_with_actions_fills_the_fields() -> None:
     filled = with_actions((V("h", "FOO", "capability_gap", ({"target": "/"},)),
                            P("HTTP/2.0", ({"target": "/"},))), "apache")
-    assert filled[0].reproduce[0] == "curl -i -X FOO http://h/"
+    assert str(filled[0].reproduce[-1]) == "curl -i -X FOO http://h/"
     assert filled[0].guidance is not None and filled[0].guidance.verdict == "capability_gap"
-    assert filled[1].reproduce[0] == "curl -i --http1.1 -X GET http://localhost/"
+    assert str(filled[1].reproduce[0]) == "curl -i --http1.1 -X GET http://localhost/"
     assert filled[1].guidance is not None and filled[1].guidance.server == "apache"
 
 
 def test_markdown_fences_cannot_be_closed_from_the_log() -> None:
     hostile = V("h", "FOO", "capability_gap", (), ("curl -i 'http://h/```\n<script>'",), None)
     lines = action_markdown(hostile)
-    assert lines[:4] == ["", "**Reproduce:**", "", "````sh"]
+    assert lines[:4] == ["", "**Reproduce** (safe commands first):", "", "````sh"]
     assert lines[4] == "curl -i 'http://h/```\\x0a<script>'"
     assert lines[5] == "````"
     checks = AllowChecks(True, "nginx", responses_405=1,
@@ -138,6 +161,12 @@ def test_cli_json_carries_the_actions() -> None:
         "curl -i -X TRACE -H 'Host: static.example.test' http://127.0.0.1:8080/",
         "curl -i -X GET -H 'Host: static.example.test' http://127.0.0.1:8080/",
     ]
+    assert [(c["command"], c["safe"]) for c in trace["reproduce_commands"]] == [
+        (command, True) for command in trace["reproduce"]
+    ]
+    put = next(v for v in data["verdicts"] if v["method"] == "PUT")
+    assert [c["safe"] for c in put["reproduce_commands"]][-1] is False
+    assert set(put["reproduce_commands"][0]) == {"command", "safe", "why"}
     assert trace["guidance"]["title"] == "NGINX always refuses TRACE with 405 (and no Allow header)"
     assert set(trace["guidance"]) == {"title", "why", "snippet", "rfc"}
     assert all(p["reproduce"] for p in data["protocols"])

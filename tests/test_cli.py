@@ -65,7 +65,7 @@ def test_a_glob_that_matches_nothing(runner, tmp_path):
 
 
 def test_corrupt_gzip(runner, tmp_path, monkeypatch):
-    monkeypatch.setattr(codecs, "_zlib_module", lambda: zlib)  # the message names zlib's error
+    monkeypatch.setattr(codecs, "zlib_module", lambda: zlib)  # the message names zlib's error
     path = tmp_path / "access.log.1.gz"
     path.write_bytes(b"\x1f\x8b" + b"\x07garbage" * 20)
     fails(runner, [str(path)], f"{path}: not a readable gzip file "

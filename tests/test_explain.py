@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from analyzer.advice.explain import PAGES, UnknownStatusError, explain, page_for, render_index
+from analyzer.advice.explain import (
+    PAGES,
+    UnknownStatusError,
+    explain,
+    fixes_for,
+    page_for,
+    render_index,
+)
+from analyzer.advice.guidance import guidance_for
 from analyzer.cli.app import main
 
 LISTED = (400, 405, 408, 411, 413, 414, 417, 426, 444, 499, 501, 505)
@@ -28,7 +36,7 @@ def test_every_status_page(runner: CliRunner, status: int) -> None:
         assert heading in lines
     assert any(line.startswith("  Apache httpd:  ") for line in lines)
     assert any(line.startswith("  NGINX:         ") for line in lines)
-    assert all(len(line) <= 80 for line in lines)
+    assert all(len(line) <= 80 for line in _prose(result.output))
 
 
 @pytest.mark.parametrize(
@@ -76,16 +84,56 @@ def test_library_errors() -> None:
     assert page_for(" 501 ") is PAGES[501]
 
 
+def _prose(page: str) -> list[str]:
+    """The page without the snippet lines of "How to fix" (copied, never wrapped)."""
+    lines = page.splitlines()
+    if "How to fix" not in page:
+        return lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("How to fix"))
+    return lines[:start] + [line for line in lines[start:] if not line.startswith("    ")]
+
+
 @pytest.mark.parametrize("width", [40, 60, 100])
 def test_wraps_to_the_width(width: int) -> None:
     for status in LISTED:
-        assert all(len(line) <= width for line in explain(status, width).splitlines())
+        page = explain(status, width)
+        assert all(len(line) <= width for line in _prose(page))
+        assert all(len(line) <= 100 for line in page.splitlines())
+
+
+@pytest.mark.parametrize(("status", "rows"), [
+    (501, [("apache", "capability_gap", None), ("apache", "capability_gap", "DELETE"),
+           ("apache", "partial_implementation", None), ("apache", "transfer_encoding", None),
+           ("nginx", "capability_gap", None), ("nginx", "partial_implementation", None),
+           ("nginx", "transfer_encoding", None)]),
+    # NGINX's allow_missing snippet is its resource_restriction one: shown once
+    (405, [("apache", "resource_restriction", None), ("apache", "never_allowed", None),
+           ("apache", "never_allowed", "TRACE"), ("apache", "allow_missing", None),
+           ("nginx", "resource_restriction", None), ("nginx", "never_allowed", None)]),
+    (505, [("apache", "version_not_supported", None), ("nginx", "version_not_supported", None)]),
+    (400, []),
+])
+def test_pages_show_the_snippets_analyze_prints(runner: CliRunner, status: int,
+                                                rows: list[tuple[str, str, str | None]]) -> None:
+    """One source: the page's snippets are guidance_for's, the ones the live tests apply."""
+    assert [(g.server, g.verdict, m) for m, g in fixes_for(status)] == rows
+    page = runner.invoke(main, ["explain", str(status), "--width", "100"]).output
+    if not rows:
+        assert "How to fix" not in page
+        return
+    fixes = page[page.index("How to fix"):]
+    for server, verdict, method in rows:
+        guidance = guidance_for(server, verdict, method)
+        block = "\n".join(f"    {line}" if line else "" for line in guidance.snippet.splitlines())
+        assert f"\n{block}\n" in fixes
+        assert guidance.title in " ".join(fixes.split())
+    assert fixes.count("    ") > 10
 
 
 def test_width_comes_from_the_terminal(runner: CliRunner) -> None:
     result = runner.invoke(main, ["explain", "505"], env={"COLUMNS": "60"})
     assert result.exit_code == 0
-    assert max(len(line) for line in result.output.splitlines()) <= 60
+    assert max(len(line) for line in _prose(result.output)) == 60
 
 
 def test_help(runner: CliRunner) -> None:

@@ -46,14 +46,16 @@ def test_apache_partial_implementation_rewrites_to_405_with_allow() -> None:
     got = guidance_for("apache", "partial_implementation", "PATCH")
     assert got.snippet.splitlines() == [
         "# 405 + Allow for PATCH under /legacy/ (mod_rewrite, mod_headers)",
-        "TraceEnable off",
         "RewriteEngine On",
         "RewriteCond %{REQUEST_METHOD} ^PATCH$",
         "RewriteRule ^/legacy/ - [R=405,L]",
         '<Location "/legacy/">',
-        '    Header always set Allow "GET, HEAD, POST"',
+        "    ErrorDocument 405 /errors/405-legacy.html",
         "</Location>",
-        "ErrorDocument 405 /errors/405.html",
+        "# the error document's request carries the Allow line (one line, this one)",
+        '<Location "/errors/405-legacy.html">',
+        '    Header always set Allow "GET, HEAD, POST" "expr=%{REQUEST_STATUS} == 405"',
+        "</Location>",
     ]
     assert got.rfc == "RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1"
 
@@ -120,7 +122,8 @@ def test_method_goes_into_the_snippet_only_when_it_is_a_plain_token() -> None:
 
 
 def test_trace_rows_only_for_trace() -> None:
-    assert "TraceEnable off" not in guidance_for("apache", "never_allowed", "PUT").snippet
+    assert guidance_for("apache", "never_allowed", "PUT").method is None
+    assert guidance_for("apache", "never_allowed", "PUT").title.startswith("Nothing implements")
     assert guidance_for("apache", "never_allowed", "TRACE").method == "TRACE"
 
 
@@ -156,7 +159,8 @@ def test_post_refused_on_nginx() -> None:
                           '        add_header Allow "GET, HEAD" always;']
     apache = guidance_for("apache", "never_allowed", "OPTIONS").snippet
     assert "    AllowMethods GET POST\n" in apache
-    assert '    Header always set Allow "GET, HEAD, POST"\n' in apache
+    assert ('    Header always set Allow "GET, HEAD, POST" "expr=%{REQUEST_STATUS} == 405"\n'
+            in apache)
 
 
 @pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE", "PROPFIND"])

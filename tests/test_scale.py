@@ -283,3 +283,15 @@ def test_dask_scheduler_by_address(dask_client):
     assert report.to_dict()["totals"]["lines"] == 380
 
 
+
+
+def test_an_error_on_a_dask_worker_reaches_the_caller_as_itself(tmp_path, dask_client):
+    """The workers are processes: the error is pickled there and raised here, type and all."""
+    from analyzer.errors import InputError
+
+    broken = tmp_path / "broken.log.gz"
+    broken.write_bytes(b"\x1f\x8b" + b"\x00" * 64)
+    with pytest.raises(InputError) as caught:
+        analyzer.analyze(str(broken), log_format="combined", engine="dask", scheduler=dask_client)
+    assert caught.value.path == str(broken)
+    assert str(caught.value).startswith(f"{broken}: not a readable gzip file")

@@ -76,9 +76,9 @@ def inflater(request, monkeypatch):
     """gzip through the stdlib's zlib and through isal (used when installed)."""
     if request.param == "isal":
         isal_zlib = pytest.importorskip("isal.isal_zlib")
-        monkeypatch.setattr(codecs, "_zlib_module", lambda: isal_zlib)
+        monkeypatch.setattr(codecs, "zlib_module", lambda: isal_zlib)
     else:
-        monkeypatch.setattr(codecs, "_zlib_module", lambda: zlib)
+        monkeypatch.setattr(codecs, "zlib_module", lambda: zlib)
     return request.param
 
 

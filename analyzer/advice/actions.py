@@ -20,12 +20,13 @@ from typing import Any
 
 from ..render.safety import terminal_safe
 from .guidance import Guidance, guidance_for
-from .reproduce import reproduce
+from .reproduce import Command, reproduce_steps
 
 __all__ = [
     "action_evidence",
     "action_markdown",
     "allow_check_lines",
+    "command_lines",
     "allow_check_markdown",
     "protocol_actions",
     "verdict_actions",
@@ -35,17 +36,17 @@ __all__ = [
 
 
 def verdict_actions(verdict: Any, server: str | None, *, base_url: str | None = None
-                    ) -> tuple[tuple[str, ...], Guidance | None]:
-    """(reproduction commands, fix guidance) for a per-method verdict."""
+                    ) -> tuple[tuple[Command, ...], Guidance | None]:
+    """(reproduction commands, safe ones first; fix guidance) for a per-method verdict."""
     kind = _get(verdict, "verdict")
     method = _get(verdict, "method")
-    return tuple(reproduce(verdict, base_url=base_url)), _guidance(server, kind, method)
+    return tuple(reproduce_steps(verdict, base_url=base_url)), _guidance(server, kind, method)
 
 
 def protocol_actions(protocol: Any, server: str | None, *, base_url: str | None = None
-                     ) -> tuple[tuple[str, ...], Guidance | None]:
-    """(reproduction commands, fix guidance) for a protocol finding."""
-    return (tuple(reproduce(protocol, base_url=base_url)),
+                     ) -> tuple[tuple[Command, ...], Guidance | None]:
+    """(reproduction commands, safe ones first; fix guidance) for a protocol finding."""
+    return (tuple(reproduce_steps(protocol, base_url=base_url)),
             _guidance(server, "version_not_supported", None))
 
 
@@ -69,11 +70,11 @@ def with_base_url(report: Any, base_url: str | None) -> Any:
     if not base_url:
         return report
     verdicts = tuple(
-        dataclasses.replace(v, reproduce=tuple(reproduce(v, base_url=base_url)))
+        dataclasses.replace(v, reproduce=tuple(reproduce_steps(v, base_url=base_url)))
         for v in report.verdicts
     )
     protocols = tuple(
-        dataclasses.replace(p, reproduce=tuple(reproduce(p, base_url=base_url)))
+        dataclasses.replace(p, reproduce=tuple(reproduce_steps(p, base_url=base_url)))
         for p in report.protocols
     )
     return dataclasses.replace(report, verdicts=verdicts, protocols=protocols)
@@ -85,7 +86,7 @@ def action_evidence(finding: Any) -> list[tuple[str, list[str]]]:
     items: list[tuple[str, list[str]]] = []
     commands = list(getattr(finding, "reproduce", ()) or ())
     if commands:
-        items.append(("reproduce", commands))
+        items.append(("reproduce (safe commands first)", command_lines(commands)))
     guidance = getattr(finding, "guidance", None)
     if guidance is not None:
         items.append((f"fix: {guidance.title} ({guidance.rfc})",
@@ -99,11 +100,31 @@ def action_markdown(finding: Any) -> list[str]:
     out: list[str] = []
     commands = list(getattr(finding, "reproduce", ()) or ())
     if commands:
-        out += ["", "**Reproduce:**", "", *_fenced(commands, "sh")]
+        out += ["", "**Reproduce** (safe commands first):", "",
+                *_fenced(command_lines(commands), "sh")]
     guidance = getattr(finding, "guidance", None)
     if guidance is not None:
         out += ["", f"**Fix: {_md_text(guidance.title)}** ({_md_text(guidance.rfc)})", "",
                 _md_text(guidance.why), "", *_fenced(guidance.snippet.splitlines(), "")]
+    return out
+
+
+#: how a command is marked in text and Markdown (a shell comment above it)
+SAFE_MARK = "# safe: "
+UNSAFE_MARK = "# CHANGES DATA: "
+
+
+def command_lines(commands: Iterable[Command | str]) -> list[str]:
+    """Each command under a shell comment that marks it safe or data-changing and says why,
+    so that the block can be pasted as it is."""
+    out: list[str] = []
+    for command in commands:
+        if not isinstance(command, Command):  # a plain string: nothing known about it
+            out.append(str(command))
+            continue
+        mark = SAFE_MARK if command.safe else UNSAFE_MARK
+        out += textwrap.wrap(command.why, 92, initial_indent=mark, subsequent_indent="#   ")
+        out.append(command.command)
     return out
 
 

@@ -13,9 +13,10 @@ import textwrap
 from dataclasses import dataclass
 
 from ..errors import UnknownStatusError
+from .guidance import Guidance, guidance_for
 
-__all__ = ["PAGES", "StatusPage", "UnknownStatusError", "explain", "page_for", "render_index",
-           "render_page"]
+__all__ = ["FIXES", "PAGES", "StatusPage", "UnknownStatusError", "explain", "fixes_for",
+           "page_for", "render_index", "render_page"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,10 @@ _PAGES: tuple[StatusPage, ...] = (
             "partial_implementation means it works elsewhere and 405 would fit.",
             "A 501 on POST, PUT or PATCH that work elsewhere is more likely an unsupported "
             "Transfer-Encoding than a missing method: log the request's Transfer-Encoding.",
-            "Reproduce: curl -i -X FOO http://HOST/ and compare with the same URL using GET.",
+            "Reproduce without changing anything: curl -i -X OPTIONS http://HOST/path, then "
+            "curl -i -X FOO http://HOST/logscan-missing/nothing (a path in a directory that "
+            "does not exist: a 501 shows there too). Send the method to a real resource only "
+            "on a test copy: once it works, it may change data.",
             "Check who sends it: unregistered methods come mostly from scanners.",
         ),
     ),
@@ -116,7 +120,10 @@ _PAGES: tuple[StatusPage, ...] = (
             "(405 is right); never_allowed means it never works (a capability gap in effect).",
             "Log the Allow header (Apache \\\"%{Allow}o\\\", NGINX \"$sent_http_allow\") and "
             "read logscan's Allow checks.",
-            "Reproduce: curl -i -X PUT http://HOST/file and look at the Allow header.",
+            "Reproduce without changing anything: curl -i -X OPTIONS http://HOST/file lists "
+            "the methods in Allow; curl -i -X PUT http://HOST/logscan-missing/nothing shows "
+            "Apache's and NGINX's 405, which they decide before looking for the file. PUT to "
+            "the real file only on a test copy.",
         ),
     ),
     StatusPage(
@@ -416,7 +423,51 @@ def render_page(page: StatusPage, width: int = 80) -> str:
     out += ["", "How to investigate"]
     for step in page.investigate:
         out += _hanging("-", step, width, gap=" ")
+    out += _fixes(page.status, width)
     return "\n".join(out) + "\n"
+
+
+#: The fixes a status page shows: (server, verdict, method) as :func:`analyze` would print them
+#: (``None``: the general row, its snippets written for METHOD). The same rows that
+#: tests/test_advice_live.py applies to Apache httpd and NGINX.
+FIXES: dict[int, tuple[tuple[str, str, str | None], ...]] = {
+    501: (("apache", "capability_gap", None), ("apache", "capability_gap", "DELETE"),
+          ("apache", "partial_implementation", None), ("apache", "transfer_encoding", None),
+          ("nginx", "capability_gap", None), ("nginx", "partial_implementation", None),
+          ("nginx", "transfer_encoding", None)),
+    405: (("apache", "resource_restriction", None), ("apache", "never_allowed", None),
+          ("apache", "never_allowed", "TRACE"), ("apache", "allow_missing", None),
+          ("nginx", "resource_restriction", None), ("nginx", "never_allowed", None)),
+    505: (("apache", "version_not_supported", None), ("nginx", "version_not_supported", None)),
+}
+_SERVER_NAMES = {"apache": "Apache httpd", "nginx": "NGINX"}
+
+
+def fixes_for(status: int) -> list[tuple[str | None, Guidance]]:
+    """The fix guidance a status page shows, in order, each snippet once: (the method the row
+    is shown for, or ``None`` for any method; the guidance)."""
+    out: list[tuple[str | None, Guidance]] = []
+    for server, verdict, method in FIXES.get(status, ()):
+        row = guidance_for(server, verdict, method)
+        if all((g.server, g.snippet) != (row.server, row.snippet) for _, g in out):
+            out.append((method, row))
+    return out
+
+
+def _fixes(status: int, width: int) -> list[str]:
+    """``How to fix``: each row's server, verdict and title, then its snippet as
+    ``logscan analyze`` prints it. Snippet lines are copied, never wrapped (a wrapped
+    configuration line would no longer work)."""
+    rows = fixes_for(status)
+    if not rows:
+        return []
+    out = ["", "How to fix", *_fill("The snippets logscan analyze prints (METHOD stands for the "
+                                    "method), each tested on Apache httpd and NGINX.", width, "  ")]
+    for method, row in rows:
+        verdict = row.verdict.replace("_", " ") + (f", {method}" if method else "")
+        out += ["", *_fill(f"{_SERVER_NAMES[row.server]}, {verdict}: {row.title}", width, "  ")]
+        out += [f"    {line}" if line else "" for line in row.snippet.splitlines()]
+    return out
 
 
 def render_index(width: int = 80) -> str:

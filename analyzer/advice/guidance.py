@@ -3,8 +3,12 @@
 The guidance is data: :data:`GUIDANCE` is one table of frozen :class:`Guidance` rows keyed by
 (server, verdict, method), where method is ``None`` for the general row and a name (``TRACE``)
 for a method-specific one. :func:`guidance_for` looks a row up and puts the finding's method into
-the snippet. Facts come from ``/work/shared/http-semantics.md``; rows marked "verified" in a
-comment were run against Apache httpd 2.4.71 and NGINX 1.22.1 on 127.0.0.1.
+the snippet. Facts come from the project's HTTP semantics notes and from measurements: every
+Apache and NGINX snippet is applied to the real server by ``tests/test_advice_live.py`` (Apache
+httpd 2.4.71 and NGINX 1.22.1 on 127.0.0.1 when written), which asserts the status and every
+``Allow`` field line each promise rests on. NGINX snippets write ``http { ... }`` and
+``server { ... }`` for "inside your http / server block"; alternatives are separated by a blank
+line.
 
 Servers: ``apache``, ``nginx`` and ``unknown`` (any other origin, or an application behind a
 proxy). Verdicts: the four per-method verdicts of DESIGN.md section 4, ``version_not_supported``
@@ -76,7 +80,7 @@ _TRACE_APACHE = Guidance(
             "TraceEnable off",
     rfc="RFC 9110 §9.3.8, §15.5.6, §10.2.1",
 )
-# verified: a server-level error_page reaches TRACE too (rejected before any location)
+# proven live: a server-level error_page reaches TRACE too (rejected before any location)
 _TRACE_NGINX = Guidance(
     "nginx", "never_allowed", method="TRACE",
     title="NGINX always refuses TRACE with 405 (and no Allow header)",
@@ -128,8 +132,9 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "HttpProtocolOptions Strict RegisteredMethods",
         rfc="RFC 9110 §9.1, §15.6.2",
     ),
-    # verified: R=405 answers 405; Apache adds its own Allow line (TRACE, or empty with
-    # TraceEnable off) after the one from mod_headers, and %{Allow}o logs only the first
+    # proven live: a local ErrorDocument replaces the Allow line
+    # Apache adds to its own 405s (TRACE, or the default handler's list), so the line set in
+    # the error document's <Location> is the only one
     Guidance(
         "apache", "partial_implementation",
         title="The method works elsewhere: answer 405 with Allow here, not 501",
@@ -139,33 +144,44 @@ GUIDANCE: tuple[Guidance, ...] = (
             "rejects any Transfer-Encoding but plain chunked (mod_dav, mod_lua, "
             "mod_proxy_scgi, mod_proxy_uwsgi). A known method refused by one resource is a 405, "
             "and a 405 must carry Allow: fix the backend, or answer for it in Apache. Apache "
-            "adds its own Allow line to every 405 (TRACE, or empty with TraceEnable off) after "
-            "yours and logs only the first; clients merge the two.",
+            "adds an Allow line of its own to every 405 it makes (TRACE, or an empty one with "
+            "TraceEnable off), and a 'Header always set Allow' beside it gives a second line; "
+            "a local ErrorDocument takes Apache's line away, so with this snippet the 405 "
+            "carries exactly one Allow line. The error document must exist.",
         snippet="# 405 + Allow for {method} under /legacy/ (mod_rewrite, mod_headers)\n"
-                "TraceEnable off\n"
                 "RewriteEngine On\n"
                 "RewriteCond %{REQUEST_METHOD} ^{method}$\n"
                 "RewriteRule ^/legacy/ - [R=405,L]\n"
                 '<Location "/legacy/">\n'
-                '    Header always set Allow "{allow}"\n'
+                "    ErrorDocument 405 /errors/405-legacy.html\n"
                 "</Location>\n"
-                "ErrorDocument 405 /errors/405.html",
+                "# the error document's request carries the Allow line (one line, this one)\n"
+                '<Location "/errors/405-legacy.html">\n'
+                '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
+                "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # verified: AllowMethods answers 405 with "Allow: TRACE" only; <LimitExcept> gives 403
+    # proven live: mod_allowmethods' 405 says only "Allow: TRACE"
+    # (empty with TraceEnable off); the local ErrorDocument replaces it with one exact line
     Guidance(
         "apache", "resource_restriction",
         title="405 here is correct: keep the Allow header accurate",
         why="The method works on other resources and is refused on these with 405, the status "
             "RFC 9110 asks for; the 405 must list what the resource supports in Allow. Apache's "
             "default handler does (GET, POST, OPTIONS, HEAD, plus TRACE unless TraceEnable "
-            "off), but a 405 from mod_allowmethods carries only 'Allow: TRACE', so add the real "
-            "list with mod_headers. <Limit>/<LimitExcept> with Require answer 403, not 405.",
-        snippet='<Location "/uploads/">\n'
+            "off), but a 405 from mod_allowmethods carries only 'Allow: TRACE'. A local "
+            "ErrorDocument replaces that line, and mod_headers sets the real list in the error "
+            "document's <Location>: one Allow line. mod_allowmethods cannot refuse TRACE; "
+            "TraceEnable off does (405 with an empty Allow). <Limit>/<LimitExcept> with Require "
+            "answer 403, not 405.",
+        snippet="TraceEnable off\n"
+                '<Location "/uploads/">\n'
                 "    AllowMethods {allow_methods}\n"
-                '    Header always set Allow "{allow_options}"\n'
+                "    ErrorDocument 405 /errors/405-uploads.html\n"
                 "</Location>\n"
-                "ErrorDocument 405 /errors/405.html",
+                '<Location "/errors/405-uploads.html">\n'
+                '    Header always set Allow "{allow_options}" "expr=%{REQUEST_STATUS} == 405"\n'
+                "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
     Guidance(
@@ -176,16 +192,22 @@ GUIDANCE: tuple[Guidance, ...] = (
             "POST and OPTIONS. If the method is banned on purpose, make the ban explicit and "
             "keep an accurate Allow. If clients need it, enable the module that implements it "
             "(mod_dav for WebDAV) or proxy it to a backend.",
-        snippet="# Clients need {method}: implement it (mod_dav + mod_dav_fs) or proxy it\n"
+        snippet="# Clients need {method}: implement it (mod_dav + mod_dav_fs) or proxy it;\n"
+                "# the server user must be able to write the lock database and the directory\n"
+                'DavLockDB "logs/DAVLock"\n'
                 '<Location "/dav/">\n'
                 "    Dav On\n"
                 "</Location>\n"
                 'ProxyPass "/api/" "http://127.0.0.1:8080/api/"\n'
                 "\n"
-                "# Banned on purpose: 405 with an explicit Allow (mod_allowmethods, mod_headers)\n"
+                "# Banned on purpose: 405, one Allow line (mod_allowmethods, mod_headers)\n"
+                "TraceEnable off\n"
                 '<Location "/">\n'
                 "    AllowMethods {allow_methods}\n"
-                '    Header always set Allow "{allow_options}"\n'
+                "    ErrorDocument 405 /errors/405.html\n"
+                "</Location>\n"
+                '<Location "/errors/405.html">\n'
+                '    Header always set Allow "{allow_options}" "expr=%{REQUEST_STATUS} == 405"\n'
                 "</Location>",
         rfc="RFC 9110 §9.1, §15.5.6, §10.2.1",
     ),
@@ -208,7 +230,8 @@ GUIDANCE: tuple[Guidance, ...] = (
         title="Check the Transfer-Encoding of the failing requests",
         why="Apache answers 400 when the last transfer coding is not chunked; handlers that read "
             "the body through the old API (mod_dav, mod_lua, mod_proxy_scgi, mod_proxy_uwsgi) "
-            "answer 501 to anything but exactly 'chunked'. RFC 9112 says 501 for a coding the "
+            "answer 501 to anything but exactly 'chunked', and mod_proxy_http answers 'gzip, "
+            "chunked' with 500 (AH01093). RFC 9112 says 501 for a coding the "
             "server does not understand. Clients should send plain chunked or Content-Length.",
         snippet="# Log the Transfer-Encoding and Allow of the 501s (mod_log_config)\n"
                 'LogFormat "%h %t \\"%r\\" %>s \\"%{Transfer-Encoding}i\\" \\"%{Allow}o\\"" te\n'
@@ -219,9 +242,13 @@ GUIDANCE: tuple[Guidance, ...] = (
         "apache", "allow_missing",
         title="Send Allow with every 405",
         why="RFC 9110 says a 405 MUST carry Allow. Apache's own 405s always do; one without "
-            "it was passed through from a backend (or Allow was unset).",
-        snippet='<Location "/api/">\n'
-                '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
+            "it was passed through from a backend (or Allow was unset). The condition adds the "
+            "line only where the backend sent none, so a 405 that has one keeps exactly that "
+            "one (an unconditional 'Header always set' would add a second line).",
+        snippet="# 405s from the backend behind /api/ that carry no Allow get this one\n"
+                '<Location "/api/">\n'
+                '    Header always set Allow "{allow}" \\\n'
+                '        "expr=%{REQUEST_STATUS} == 405 && -z %{resp:Allow}"\n'
                 "</Location>",
         rfc="RFC 9110 §15.5.6, §10.2.1",
     ),
@@ -235,16 +262,22 @@ GUIDANCE: tuple[Guidance, ...] = (
             "exactly 'chunked' (RFC 9112 section 6.1) and WebDAV PUT with Content-Range. "
             "Otherwise the proxied application does not implement the method anywhere, and 501 "
             "is correct. If clients need it, implement it in the backend.",
-        snippet="# Route {method} to a backend that implements it\n"
+        snippet="# Route {method} to a backend that implements it (in the server block)\n"
                 "location /api/ {\n"
                 "    proxy_pass http://127.0.0.1:8080;\n"
                 "}\n"
+                "\n"
                 "# See what clients sent and what came back\n"
-                "log_format te '$remote_addr [$time_local] \"$request\" $status '\n"
-                "              '\"$http_transfer_encoding\" \"$sent_http_allow\"';",
+                "http {\n"
+                "    log_format te '$remote_addr [$time_local] \"$request\" $status '\n"
+                "                  '\"$http_transfer_encoding\" \"$sent_http_allow\"';\n"
+                "}\n"
+                "server {\n"
+                "    access_log logs/te.log te;\n"
+                "}",
         rfc="RFC 9110 §9.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # verified on 1.22.1: 405 with "Allow: GET, HEAD, POST", logged by $sent_http_allow
+    # proven live: 405 with one "Allow: GET, HEAD, POST" line; GET, HEAD, POST still proxied
     Guidance(
         "nginx", "partial_implementation",
         title="The method works elsewhere: answer 405 with Allow here, not 501",
@@ -261,7 +294,8 @@ GUIDANCE: tuple[Guidance, ...] = (
                 "}",
         rfc="RFC 9110 §15.5.6, §10.2.1, §15.6.2; RFC 9112 §6.1",
     ),
-    # verified on 1.22.1: the named location adds Allow to static-file 405s; limit_except is 403
+    # proven live: the named location adds one Allow line to static-file 405s (TRACE, OPTIONS
+    # and POST included); limit_except would deny with 403
     Guidance(
         "nginx", "resource_restriction",
         title="405 here is correct, but NGINX sends no Allow header",
@@ -301,10 +335,15 @@ GUIDANCE: tuple[Guidance, ...] = (
             "and the h2c preface 'PRI * HTTP/2.0' gets 400. Real HTTP/2 arrives over TLS (ALPN) "
             "and is logged as HTTP/2.0 with a normal status; a 505 means a client wrote "
             "'HTTP/2.0' into a text request line, usually a scanner or a broken client.",
-        snippet="# Offer real HTTP/2 (NGINX 1.25.1+; older: listen 443 ssl http2;)\n"
+        snippet="# Offer real HTTP/2 over TLS (NGINX 1.25.1 and later)\n"
                 "server {\n"
                 "    listen 443 ssl;\n"
                 "    http2 on;\n"
+                "}\n"
+                "\n"
+                "# NGINX before 1.25.1\n"
+                "server {\n"
+                "    listen 443 ssl http2;\n"
                 "}",
         rfc="RFC 9110 §15.6.6; RFC 9112 §2.3",
     ),
@@ -314,9 +353,13 @@ GUIDANCE: tuple[Guidance, ...] = (
         why="NGINX answers 501 to any Transfer-Encoding other than exactly 'chunked' "
             "('gzip, chunked' included) and 400 to Transfer-Encoding in HTTP/1.0 or together "
             "with Content-Length. Clients should send plain chunked or Content-Length.",
-        snippet="log_format te '$remote_addr [$time_local] \"$request\" $status '\n"
-                "              '\"$http_transfer_encoding\" \"$http_content_length\"';\n"
-                "access_log /var/log/nginx/te.log te;",
+        snippet="http {\n"
+                "    log_format te '$remote_addr [$time_local] \"$request\" $status '\n"
+                "                  '\"$http_transfer_encoding\" \"$http_content_length\"';\n"
+                "}\n"
+                "server {\n"
+                "    access_log logs/te.log te;\n"
+                "}",
         rfc="RFC 9112 §6.1, §6.3; RFC 9110 §15.6.2",
     ),
     Guidance(
@@ -452,12 +495,18 @@ _APACHE_BACKEND_501 = Guidance(
         "application, or a module that refuses the request body's Transfer-Encoding. If no "
         "resource implements the method, 501 is the right status; if clients need it, "
         "implement it in that backend, or refuse it in Apache with 405 and Allow before it is "
-        "proxied.",
+        "proxied. Without the local ErrorDocument Apache adds a second Allow line of its own "
+        "(TRACE) after the one set here, and a client that merges them reads the method list "
+        "plus TRACE.",
     snippet=("# Implement {method} in the backend, or refuse it in Apache before proxying\n"
              "RewriteEngine On\n"
              "RewriteCond %{REQUEST_METHOD} ^{method}$\n"
              "RewriteRule ^ - [R=405,L]\n"
-             'Header always set Allow "{allow}"'),
+             "# a local ErrorDocument drops Apache's own Allow line: this one is the only one\n"
+             "ErrorDocument 405 /errors/405.html\n"
+             '<Location "/errors/405.html">\n'
+             '    Header always set Allow "{allow}" "expr=%{REQUEST_STATUS} == 405"\n'
+             "</Location>"),
     rfc="RFC 9110 §9.1, §15.6.2, §15.5.6",
 )
 

@@ -11,10 +11,12 @@ Every value here comes from a log, and anything in a log may have been written b
 * a vhost is used as a host name only when it looks like one; otherwise ``localhost`` (or
   ``--base-url``) is used and the vhost is left out.
 
-:func:`reproduce` takes a verdict (a dict or a dataclass, as :mod:`analyzer.verdicts.classify`
-makes them)
-and returns a list of command strings; :func:`method_commands` and :func:`version_commands` are
-the building blocks, with explicit arguments.
+:func:`reproduce_steps` takes a verdict (a dict or a dataclass, as :mod:`analyzer.verdicts.classify`
+makes them) and returns :class:`Command` s, the safe ones first: a method that can change state (any
+method but the safe ones, :data:`SAFE_METHODS`) is tried with OPTIONS and on a path that does not
+exist before the command that sends it to the real resource, which is marked as changing data.
+:func:`reproduce` gives the command strings alone; :func:`method_steps` and
+:func:`version_steps` are the building blocks, with explicit arguments.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
+    "MISSING",
+    "SAFE_METHODS",
+    "Command",
     "Endpoint",
     "endpoint",
+    "is_safe_method",
     "method_commands",
+    "method_steps",
     "reproduce",
+    "reproduce_steps",
     "version_commands",
+    "version_steps",
 ]
 
 #: Methods that usually carry a body: a 501 on them may be an unsupported Transfer-Encoding
@@ -106,7 +115,46 @@ def endpoint(vhost: str | None = None, *, base_url: str | None = None,
     return Endpoint("https" if port == 443 else "http", name, port)
 
 
-def method_commands(
+#: Methods the IANA registry marks safe (RFC 9110 section 9.2.1): sending them changes nothing.
+#: Every other method, and any name the server does not know, may change state.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "REPORT", "SEARCH",
+                          "QUERY"})
+#: Where a state-changing method is tried first: a directory that does not exist in the
+#: target's directory, so that WebDAV-style creators (PUT, MKCOL, LOCK) fail with 409 and the
+#: others find nothing to act on (404), while the path still reaches the same handler.
+MISSING = "logscan-missing/nothing"
+#: CONNECT's stand-in target: a host that cannot exist (RFC 6761 .invalid).
+MISSING_AUTHORITY = "logscan-missing.invalid:443"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One reproduction command: the text to paste, whether it is safe to run against the real
+    server (it changes nothing, even once the refused method works), and why."""
+
+    command: str
+    safe: bool
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (``verdicts[].reproduce_commands[]``)."""
+        return {"command": self.command, "safe": self.safe, "why": self.why}
+
+    def __str__(self) -> str:
+        return self.command
+
+
+def is_safe_method(method: str) -> bool:
+    """Whether ``method`` is one the IANA registry marks safe (names are case-sensitive)."""
+    return method in SAFE_METHODS
+
+
+def method_commands(method: str, target: str | None = None, **kwargs: Any) -> list[str]:
+    """The text of :func:`method_steps`."""
+    return [c.command for c in method_steps(method, target, **kwargs)]
+
+
+def method_steps(
     method: str,
     target: str | None = None,
     *,
@@ -115,25 +163,71 @@ def method_commands(
     port: int | None = None,
     working: Sequence[str] = (),
     transfer_encoding: bool = False,
-) -> list[str]:
-    """Commands for a method finding: the refused request, then the same target with a method
-    that worked (the first of ``working``, else GET), then, when ``transfer_encoding`` is set and
-    the method carries a body, a raw request with an unsupported Transfer-Encoding."""
+    kind: str | None = None,
+    succeeded_at: str | None = None,
+) -> list[Command]:
+    """Commands for a method finding, the safe ones first.
+
+    A safe method (:data:`SAFE_METHODS`) is sent to the target as it is. Any other method is
+    first asked about with OPTIONS on the target and sent to a path that does not exist
+    (:data:`MISSING` in the target's directory); the request to the real target comes last,
+    marked as one that changes data once the method works. Between them, the target with a safe
+    method that worked (the first safe one of ``working``, else GET). ``transfer_encoding``
+    adds, for a body-carrying method, a raw request with an unsupported Transfer-Encoding (to
+    the missing path); ``succeeded_at`` a target where the method succeeded. ``kind`` (the
+    verdict) chooses the explanation of the missing-path request."""
     where = endpoint(vhost, base_url=base_url, port=port)
     refused = _clean_token(method)
     if not refused:
         return []
     target = target or "/"
-    out = [_curl(where, refused, target)]
-    other = next((m for m in (_clean_token(w) for w in working) if m and m != refused), "GET")
-    out.append(_curl(where, other, target))
-    if transfer_encoding and refused.upper() in BODY_METHODS:
-        out.append(_raw(where, f"{refused} {target} HTTP/1.1",
-                        ("Transfer-Encoding: gzip, chunked",), body="0\r\n\r\n"))
+    other = next((m for m in (_clean_token(w) for w in working)
+                  if m and m != refused and is_safe_method(m)), "GET")
+    # authority-form (CONNECT's host:port) and * are no targets for other methods
+    plain = target if target.startswith("/") or "://" in target else "/"
+    control = Command(_curl(where, other, plain), True,
+                      f"{other} changes nothing: compare its answer with the refusal.")
+    elsewhere = succeeded_at if succeeded_at and succeeded_at != target else None
+    if is_safe_method(refused):
+        out = [Command(_curl(where, refused, target), True,
+                       f"{refused} is a safe method (RFC 9110 §9.2.1): sending it to the real "
+                       "resource changes nothing."), control]
+        if elsewhere:
+            out.append(Command(_curl(where, refused, elsewhere), True,
+                               f"{refused} where it succeeded; a safe method changes nothing."))
+        return out
+    missing = _missing(refused, target)
+    out = [Command(_curl(where, "OPTIONS", plain), True,
+                   "OPTIONS changes nothing: it asks which methods the resource allows "
+                   "(Allow)."),
+           Command(_curl(where, refused, missing), True, _why_missing(refused, kind))]
+    if transfer_encoding and refused.upper() in BODY_METHODS and missing.startswith("/"):
+        out.append(_te_probe(where, refused, missing))
+    out += [control, Command(_curl(where, refused, target), False, _why_real(refused))]
+    if elsewhere:
+        out.append(Command(_curl(where, refused, elsewhere), False,
+                           f"{refused} succeeded on this resource (see the log), so this "
+                           "request acts on it now. Run it against a test copy."))
     return out
 
 
-def version_commands(
+def _te_probe(where: Endpoint, method: str, missing: str) -> Command:
+    """``method`` with a transfer coding servers refuse, to the path that does not exist."""
+    return Command(
+        _raw(where, f"{method} {missing} HTTP/1.1", ("Transfer-Encoding: gzip, chunked",),
+             body="0\r\n\r\n"), True,
+        "A transfer coding the server may not understand (gzip, chunked), on the path that "
+        "does not exist. NGINX refuses it with 501 while reading the request, before it looks "
+        "at the path; Apache hands it to the handler, which may answer 501 (mod_dav and others "
+        "reading the body the old way), 500 (mod_proxy_http) or serve it (static files).")
+
+
+def version_commands(protocol: str | None, **kwargs: Any) -> list[str]:
+    """The text of :func:`version_steps`."""
+    return [c.command for c in version_steps(protocol, **kwargs)]
+
+
+def version_steps(
     protocol: str | None,
     *,
     method: str | None = None,
@@ -142,30 +236,58 @@ def version_commands(
     base_url: str | None = None,
     port: int | None = None,
     request: str | None = None,
-) -> list[str]:
+) -> list[Command]:
     """Commands for a protocol finding: the same request over HTTP/1.1 with curl, then the raw
     request line with the logged protocol (none: an HTTP/0.9-style ``GET /``). ``request``, the
-    request line as logged, is sent byte for byte when given."""
+    request line as logged, is sent byte for byte when given; when its method is not safe, the
+    same line with GET comes first and the logged one last, marked."""
     where = endpoint(vhost, base_url=base_url, port=port)
     method = _clean_token(method or "") or "GET"
     target = target or "/"
     line = request or f"{method} {target}" + (f" {protocol}" if protocol else "")
     full = protocol is not None or len(line.split(" ")) > 2
-    return [_curl(where, method, target, http1_1=True),
-            _raw(where, line, ("Connection: close",) if full else (), host=full)]
+    headers = ("Connection: close",) if full else ()
+    http11 = Command(_curl(where, "GET" if not is_safe_method(method) else method, target,
+                           http1_1=True), True,
+                     "The same resource over HTTP/1.1 with a safe method: the answer to "
+                     "compare with.")
+    sent = line.split(" ", 1)[0]
+    if is_safe_method(sent):
+        return [http11, Command(_raw(where, line, headers, host=full), True,
+                                f"The request line as logged, with its protocol; {sent} is a "
+                                "safe method and changes nothing.")]
+    rest = line.split(" ", 1)[1] if " " in line else ""
+    return [
+        http11,
+        Command(_raw(where, f"GET {rest}".rstrip(), headers, host=full), True,
+                "The logged protocol with GET, which changes nothing: a server refuses a "
+                "version while reading the request line, before it looks at the method."),
+        Command(_raw(where, line, headers, host=full), False,
+                "The request line exactly as logged, with its method "
+                f"{_shown(sent)}, which is not a safe method: once the server serves it, it "
+                "may change data. Run it against a test copy."),
+    ]
 
 
 def reproduce(verdict: Any, *, base_url: str | None = None,
               working: Sequence[str] = ()) -> list[str]:
+    """The text of :func:`reproduce_steps`."""
+    return [c.command for c in reproduce_steps(verdict, base_url=base_url, working=working)]
+
+
+def reproduce_steps(verdict: Any, *, base_url: str | None = None,
+                    working: Sequence[str] = ()) -> list[Command]:
     """Commands that confirm a verdict or a protocol finding (a dict or a dataclass, such as
-    :class:`analyzer.report.build.Verdict` and :class:`analyzer.report.build.ProtocolReport`).
+    :class:`analyzer.report.build.Verdict` and
+    :class:`analyzer.report.build.ProtocolReport`), the safe
+    ones first.
 
     Reads, where present: ``vhost``, ``port``, ``method``, ``protocol``, ``verdict``, the
     example requests (``examples``: ``target``, ``method``, ``request``), the resources
     (``resources``: ``resource``), the requests where the same method succeeded
     (``success_examples``: ``target``), and the methods that succeeded (``succeeded`` /
     ``working``: on the example's target first, else on the vhost; ``working=`` adds to them).
-    A finding with a protocol and no method gets :func:`version_commands`.
+    A finding with a protocol and no method gets :func:`version_steps`.
     """
     data = _as_mapping(verdict)
     vhost = _str_or_none(data.get("vhost"))
@@ -180,17 +302,57 @@ def reproduce(verdict: Any, *, base_url: str | None = None,
     ):
         if example_method is None and request is None and not (target or "/").startswith("/"):
             target = "/"  # the method that went with ``*`` or ``host:port`` is not known
-        return version_commands(protocol, method=example_method, target=target, vhost=vhost,
-                                base_url=base_url, port=port, request=request)
+        return version_steps(protocol, method=example_method, target=target, vhost=vhost,
+                             base_url=base_url, port=port, request=request)
     te = kind in ("partial_implementation", "capability_gap")
-    out = method_commands(method, target, vhost=vhost, base_url=base_url, port=port,
-                          working=[*working, *_working(data, target)], transfer_encoding=te)
-    worked = _success_target(data)
-    if out and worked and worked != (target or "/"):
-        # the same method where it did succeed (partial_implementation, resource_restriction)
-        out.insert(2, _curl(endpoint(vhost, base_url=base_url, port=port),
-                            _clean_token(method), worked))
-    return out
+    return method_steps(method, target, vhost=vhost, base_url=base_url, port=port,
+                        working=[*working, *_working(data, target)], transfer_encoding=te,
+                        kind=kind, succeeded_at=_success_target(data))
+
+
+def _missing(method: str, target: str) -> str:
+    """A target that does not exist, reached the way ``target`` is: a missing directory in
+    its directory (query dropped), or for CONNECT a host that cannot exist."""
+    if method == "CONNECT" or not target.startswith("/"):
+        return MISSING_AUTHORITY if method == "CONNECT" else "/" + MISSING
+    path = target.split("?", 1)[0]
+    return path[: path.rfind("/") + 1] + MISSING
+
+
+def _why_missing(method: str, kind: str | None) -> str:
+    if method == "CONNECT":
+        return ("CONNECT to a host that cannot exist (.invalid): no tunnel can be opened, and a "
+                "server that refuses CONNECT refuses it here the same way.")
+    where = ("a path that does not exist, in a directory that does not exist: nothing to "
+             "change or create there")
+    status = _STATUS_OF.get(kind or "")
+    looked_up = "a 404 or 409 means the path is looked up first."
+    if kind == "capability_gap":
+        return (f"{method} on {where}. A 501 answers the method wherever it is sent, so it "
+                f"shows here too; {looked_up}")
+    if status == 501:
+        return (f"{method} on {where}, in the same part of the site: what answers 501 there "
+                f"usually answers the same here; {looked_up}")
+    if status == 405:
+        return (f"{method} on {where}. A 405 is the answer of one resource: Apache and NGINX "
+                "refuse the method before looking for the file and answer 405 here too, but an "
+                "application may answer 404; only the real resource shows its own 405 and "
+                "Allow.")
+    return f"{method} on {where}: compare the answer with the logged one."
+
+
+def _why_real(method: str) -> str:
+    if method == "CONNECT":
+        return ("Once CONNECT works, this opens a tunnel from the server to the logged host: "
+                "it changes no data, but it uses the server as a proxy. Run it only where that "
+                "is wanted.")
+    return (f"{method} on the real resource: refused today, but once {method} works there "
+            "(after a fix, or where it is implemented) it may change or delete data. Run it "
+            "against a test copy, or only when that change is wanted.")
+
+
+def _shown(method: str) -> str:
+    return method if method else "(none)"
 
 
 # -- pieces ------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from ..report.thresholds import Threshold, crossed
 from ..timewindow import parse_duration, parse_when
 from ..verdicts.classify import SERVERS
 from .progress import progress_bar
-from .tuning import tune_process
 
 if TYPE_CHECKING:
     _ParamType = click.ParamType[Any, Any]
@@ -448,7 +447,6 @@ def run(prog_name: str = "logscan") -> None:
     one by one took 0.2 s, three per cent of a 5,000,000-line report. Click turns every outcome
     into an exit code (errors included), which is kept.
     """
-    tune_process()
     try:
         main(prog_name=prog_name)
         code = 0

@@ -69,7 +69,8 @@ _SHOWN_KEYS = frozenset({
     "vhost", "method", "verdict", "class", "counts", "registered", "requests", "successes",
     "first_seen", "last_seen", "explanation", "notes", "examples", "success_examples",
     "resources", "resources_complete", "top_clients", "top_families", "client_kinds",
-    "distinct_clients", "allow", "succeeded_elsewhere", "reproduce", "guidance",
+    "distinct_clients", "allow", "succeeded_elsewhere", "reproduce", "reproduce_commands",
+    "guidance",
 })  # fmt: skip
 # top-level keys with a section of their own; others (a scheduled run's history...) go under
 # "Details"

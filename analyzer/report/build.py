@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ..advice.actions import with_actions
 from ..advice.guidance import Guidance
+from ..advice.reproduce import Command
 from ..summary.summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
 from ..verdicts.allow_checks import AllowChecks, check_allow
 from ..verdicts.classify import (
@@ -165,7 +166,7 @@ class Verdict:
     clients: Clients = field(default_factory=Clients)
     allow: tuple[tuple[str, int], ...] = ()
     succeeded_elsewhere: tuple[str, ...] = ()
-    reproduce: tuple[str, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
+    reproduce: tuple[Command, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
     guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,7 +191,8 @@ class Verdict:
             **clients,
             "allow": [{"allow": a, "count": n} for a, n in self.allow],
             "succeeded_elsewhere": list(self.succeeded_elsewhere),
-            "reproduce": list(self.reproduce),
+            "reproduce": [str(c) for c in self.reproduce],
+            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
             "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
@@ -207,7 +209,7 @@ class ProtocolReport:
     explanation: str
     examples: tuple[Example, ...] = ()
     clients: Clients = field(default_factory=Clients)
-    reproduce: tuple[str, ...] = ()
+    reproduce: tuple[Command, ...] = ()
     guidance: Guidance | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,7 +224,8 @@ class ProtocolReport:
             "examples": [asdict(e) for e in self.examples],
             "top_clients": clients.pop("top_clients"),
             **clients,
-            "reproduce": list(self.reproduce),
+            "reproduce": [str(c) for c in self.reproduce],
+            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
             "guidance": self.guidance.to_dict() if self.guidance else None,
         }
 
@@ -386,6 +389,13 @@ class Report:
             },
             **self.extra,
         }
+
+
+def _command_dict(command: Command | str) -> dict[str, Any]:
+    """``{"command", "safe", "why"}``; a bare string is not known to be safe."""
+    if isinstance(command, Command):
+        return command.to_dict()
+    return {"command": command, "safe": False, "why": ""}
 
 
 def _empty_class(name: str) -> ClassReport:

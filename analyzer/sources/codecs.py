@@ -37,7 +37,7 @@ class Codec:
     new: Callable[[], _Decompressor | BoundedZstd]
 
 
-def _zlib_module() -> Any:  # noqa: ANN401 - isal.isal_zlib mirrors the zlib module
+def zlib_module() -> Any:  # noqa: ANN401 - isal.isal_zlib mirrors the zlib module
     try:
         from isal import isal_zlib  # about twice as fast as zlib at inflating
 
@@ -53,7 +53,7 @@ def _zstd() -> BoundedZstd:
 
 
 CODECS = (
-    Codec("gzip", b"\x1f\x8b", lambda: _zlib_module().decompressobj(wbits=31)),
+    Codec("gzip", b"\x1f\x8b", lambda: zlib_module().decompressobj(wbits=31)),
     Codec("bzip2", b"BZh", bz2.BZ2Decompressor),
     Codec("xz", b"\xfd7zXZ\x00", lzma.LZMADecompressor),
     Codec("zstd", b"\x28\xb5\x2f\xfd", _zstd),
