@@ -282,3 +282,26 @@ def test_lists_of_client_written_names_are_cut(runner: CliRunner, log: Path, tmp
     assert sum(c["current"] for c in comparison["methods"].values()) + 53 == 158
     assert comparison["class_methods_more"] == {
         "not_implemented": {"keys": 51, "current": 51, "previous": 0}}
+
+
+def test_a_run_killed_after_its_outputs_delivers_them_again(
+    log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outputs written, then the run dies before its commit: the next run reads the same lines
+    and publishes them again (at least once, never lost)."""
+    state = tmp_path / "state"
+    published: list[int] = []
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StateStore, "commit", killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_report([str(log)], str(state), log_format="combined",
+                       publish=lambda r: published.append(r.run.new_lines))
+    run_report([str(log)], str(state), log_format="combined",
+               publish=lambda r: published.append(r.run.new_lines))
+    run_report([str(log)], str(state), log_format="combined",
+               publish=lambda r: published.append(r.run.new_lines))
+    assert published == [8, 8, 0]
