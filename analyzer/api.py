@@ -14,6 +14,7 @@ import pandas as pd
 
 from .engines import ProgressCallback, run
 from .formats import LogFormat
+from .formats.serverconfig import ConfigPaths, with_server_config
 from .frame import Paths, as_path_list
 from .pipeline import Options
 from .report.build import Report, Window, build_report
@@ -36,6 +37,7 @@ def summarize(
     workers: int | None = None,
     scheduler: Any = None,
     progress: ProgressCallback | None = None,
+    server_config: ConfigPaths = None,
 ) -> Summary:
     """The merged Summary of logs (paths, globs, rotated sets, ``-``, fsspec URLs) or of a
     canonical frame.
@@ -43,12 +45,15 @@ def summarize(
     ``engine="local"`` uses every core (``workers`` threads); ``engine="dask"`` runs on
     ``scheduler`` (a ``distributed.Client``, an address, or None for a local cluster).
     ``progress(done, total)`` is called with the input bytes read (local engine).
+    ``server_config``: NGINX or Apache configuration files (a path or a list); each input gets
+    the format of the directive that writes it, the others ``log_format`` or detection.
     """
     start, end = bounds(since, until)
     if isinstance(data, pd.DataFrame):
         return Summary.from_frame(data, client_field=client_field, since=start, until=end)
     options = Options(client_field, start, end, strict)
-    piece = run(expand_all(as_path_list(data)), log_format, options, engine=engine,
+    formats = with_server_config(log_format, server_config)
+    piece = run(expand_all(as_path_list(data)), formats, options, engine=engine,
                 workers=workers, scheduler=scheduler, progress=progress)
     assert isinstance(piece.data, Summary)
     return piece.data
@@ -67,6 +72,7 @@ def analyze(
     workers: int | None = None,
     scheduler: Any = None,
     progress: ProgressCallback | None = None,
+    server_config: ConfigPaths = None,
 ) -> Report:
     """The Report of logs or of a canonical frame.
 
@@ -79,6 +85,6 @@ def analyze(
     start, end = bounds(since, until)
     summary = summarize(data, log_format=log_format, client_field=client_field, since=start,
                         until=end, strict=strict, engine=engine, workers=workers,
-                        scheduler=scheduler, progress=progress)
+                        scheduler=scheduler, progress=progress, server_config=server_config)
     return build_report(summary, server=server, window=Window(iso(start), iso(end)),
                         client_field=client_field)

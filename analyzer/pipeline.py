@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from .errors import StrictModeError
 from .formats import PRESETS, Detection, LogFormat, detect_format
 from .formats.detect import SAMPLE_LINES
+from .formats.serverconfig import FormatChoice, ServerFormats, resolve_choice
 from .parse.block import REJECT_SCHEMA, ParsedBlock, join_blocks, parse_block, problem_block
 from .sources.blocks import read_blocks
 from .sources.inputs import STDIN, local_path, opener_for
@@ -139,7 +140,7 @@ class Piece:
 
 def plan(
     paths: Sequence[str],
-    log_format: str | LogFormat | None,
+    log_format: FormatChoice,
     *,
     range_size: int = RANGE_SIZE,
     split: bool = True,
@@ -147,7 +148,7 @@ def plan(
     """The units of the inputs (already expanded, in reading order): plain files cut into
     byte ranges, other sources whole; formats detected here from each source's first lines,
     except stdin's (detected by the unit as it reads, since stdin cannot be read twice)."""
-    fixed = LogFormat.resolve(log_format) if log_format is not None else None
+    fixed = resolve_choice(log_format)
     units: list[Unit] = []
     for order, path in enumerate(paths):
         source = source_for(path, order, fixed)
@@ -161,11 +162,18 @@ def plan(
     return units
 
 
-def source_for(path: str, order: int, fixed: LogFormat | None, *, read_from: str | None = None
-               ) -> Source:
-    """A source with its format: ``fixed``, or detected from the first lines of ``read_from``
-    (the file at ``path`` by default). Stdin, pipes and devices cannot be read twice: they are
-    left to be detected as they are read."""
+def source_for(path: str, order: int, fixed: LogFormat | ServerFormats | None, *,
+               read_from: str | None = None) -> Source:
+    """A source with its format: ``fixed``, the format of the server configuration's directive
+    that writes it, or detected from the first lines of ``read_from`` (the file at ``path`` by
+    default). Stdin, pipes and devices cannot be read twice: they are left to be detected as
+    they are read."""
+    if isinstance(fixed, ServerFormats):
+        assigned = fixed.assign(path) if path != STDIN else None
+        if assigned is not None:
+            fmt = assigned.format
+            return Source(path, order, fmt, (), fmt.name, assigned.detection, fmt.server)
+        fixed = fixed.default
     if fixed is not None:
         return Source(path, order, fixed, (), fixed.describe(), None, fixed.server)
     source = Source(path, order)

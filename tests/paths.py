@@ -6,3 +6,4 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_LOGS = REPO / "sample_logs"
 REAL_LOGS = REPO.parent / "shared" / "real_logs"
+CONFORMANCE = REPO.parent / "shared" / "conformance"

@@ -75,7 +75,9 @@ def test_corrupt_gzip(runner, tmp_path, monkeypatch):
 def test_unknown_log_format(runner, access_log):
     fails(runner, [str(access_log), "--log-format", "apache_default"],
           "log format 'apache_default': not a preset and not a format string; presets: "
-          "combined, combinedio, common, nginx_combined, nginx_main, vhost_combined")
+          "combined, combined_allow, combinedio, common, logscan_timed, logscan_vhost, "
+          "nginx_combined, nginx_main, vhost_combined, vhost_combined_noport, vhost_common, "
+          "vhost_common_port")
 
 
 def test_bad_log_format_string(runner, access_log):

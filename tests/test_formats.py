@@ -636,6 +636,17 @@ PRESET_LINES = {
     "nginx_combined": '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua"',
     "nginx_main": '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" '
                   '"9.9.9.9"',
+    "vhost_common": 'ex.org 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5',
+    "vhost_common_port": 'ex.org:443 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" '
+                         "200 5",
+    "vhost_combined_noport": 'ex.org 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" '
+                             '200 5 "-" "ua"',
+    "combined_allow": '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" '
+                      '"GET, HEAD"',
+    "logscan_vhost": 'ex.org:80 1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 '
+                     '"-" "ua" 1042 "-"',
+    "logscan_timed": '1.2.3.4 - - [01/Jan/2025:00:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" '
+                     '0.004 ex.org "GET, HEAD"',
 }
 
 
@@ -659,6 +670,12 @@ def test_preset_extras(tmp_path):
           {"bytes": 5, "bytes_received": 90, "bytes_sent": 300})
     check(one_row(tmp_path, "nginx_main", PRESET_LINES["nginx_main"]),
           {"header_x_forwarded_for": "9.9.9.9"})
+    check(one_row(tmp_path, "vhost_common_port", PRESET_LINES["vhost_common_port"]),
+          {"vhost": "ex.org", "port": 443})
+    check(one_row(tmp_path, "logscan_vhost", PRESET_LINES["logscan_vhost"]),
+          {"vhost": "ex.org", "duration": 0.001042, "allow": None})
+    check(one_row(tmp_path, "logscan_timed", PRESET_LINES["logscan_timed"]),
+          {"vhost": "ex.org", "duration": 0.004, "allow": "GET, HEAD"})
 
 
 @pytest.mark.parametrize("name", sorted(PRESET_LINES))

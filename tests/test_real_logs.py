@@ -46,9 +46,9 @@ EXPECTED = {
     ),
     "apachelogs_vhost_combined.log": ("vhost_combined", 7, 6, [(5, "no_match")]),
     "crowdsec_apache2-logs-mixed-vhost.log": (
-        # combined lines, one common line (6), one vhost_combined line (7); a vhost without a
-        # port (4) fits no preset; 8 and 9 are error-log lines
-        "combined", 9, 6, [(4, "no_match"), (8, "no_match"), (9, "no_match")],
+        # combined lines, one common line (6), one vhost_combined line (7), a vhost without a
+        # port (4: vhost_combined_noport); 8 and 9 are error-log lines
+        "combined", 9, 7, [(8, "no_match"), (9, "no_match")],
     ),
     "crowdsec_apache2-malformed.log": ("combined", 11, 11, []),
     "crowdsec_calibre-web-ipv6-http2.log": ("combined", 16, 16, []),
@@ -98,10 +98,11 @@ def test_apachelogs_vhosts_and_ports():
 
 def test_mixed_vhost_file_reads_each_line_with_its_format():
     parsed = parse("crowdsec_apache2-logs-mixed-vhost.log")
-    assert "other formats in the sample: common: 1, vhost_combined: 1" in (
-        parsed.sources[0].detection)
+    assert ("other formats in the sample: common: 1, vhost_combined: 1, "
+            "vhost_combined_noport: 1") in parsed.sources[0].detection
     frame = parsed.frame.set_index("line")
-    assert values(frame.reset_index(), "vhost") == [None, None, None, None, None, "website.com"]
+    assert values(frame.reset_index(), "vhost") == [None, None, None, "www.crowdsec.net", None,
+                                                    None, "website.com"]
     assert frame.loc[7, "port"] == 443
     assert frame.loc[7, "referer"] == "abc.com"
     assert pd.isna(frame.loc[6, "user_agent"]) and frame.loc[6, "bytes"] == 1513

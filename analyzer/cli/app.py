@@ -20,6 +20,7 @@ from ..advice.actions import with_base_url
 from ..api import analyze as analyze_logs
 from ..engines import ENGINES
 from ..errors import AnalyzerError
+from ..formats.serverconfig import with_server_config
 from ..render.csv import render_csv
 from ..render.json import render_json
 from ..render.markdown import render_markdown
@@ -47,7 +48,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text, "json": render_json, "markdown": render_markdown, "csv": render_csv,
     "html": render_html,
 }
-PLOT_SUFFIXES = (".png", ".svg")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class UserError(click.ClickException):
@@ -123,7 +124,7 @@ class FailOn(_ParamType):
 
 
 class PlotPath(click.Path):
-    """A file name for a figure: ``.png`` or ``.svg``."""
+    """A file name for a figure: ``.png``, ``.svg`` or ``.pdf``."""
 
     def __init__(self) -> None:
         super().__init__(dir_okay=False, path_type=Path)
@@ -131,7 +132,7 @@ class PlotPath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
         if Path(str(path)).suffix.lower() not in PLOT_SUFFIXES:
-            self.fail(f"{str(value)!r}: the file name must end in .png or .svg", param, ctx)
+            self.fail(f"{str(value)!r}: the file name must end in .png, .svg or .pdf", param, ctx)
         return path
 
 
@@ -158,6 +159,10 @@ class When(_ParamType):
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
                    "nginx_main) or an Apache LogFormat / NGINX log_format string. "
                    "Detected from the first lines when absent.")
+@click.option("--server-config", "server_config", multiple=True, metavar="PATH",
+              help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
+                   "apache2.conf, a file it includes): each input gets the format of the "
+                   "access_log / CustomLog that writes it. Repeatable.")
 @click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
               help="The server that wrote the log, for the explanations; auto: from the log "
                    "format, else from the statuses.")
@@ -174,7 +179,7 @@ class When(_ParamType):
                    "method_not_allowed>=50, version_not_supported>0), method:NAME>N, "
                    "protocol:NAME>N, verdict:NAME>N or rejected>N. Repeatable.")
 @click.option("--plot", type=PlotPath(), metavar="PATH",
-              help="Also write the trend figure (501/405/505 over time) here: .png or .svg.")
+              help="Also write the trend figure (501/405/505 over time) here: .png, .svg or .pdf.")
 @click.option("--plot-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write every figure into DIR (created if needed): trend.png, "
                    "status_heatmap.png, top_clients.png.")
@@ -199,6 +204,7 @@ def analyze(
     output_format: str,
     output: Path | None,
     log_format: str | None,
+    server_config: tuple[str, ...],
     server: str,
     client_field: str,
     since: datetime | None,
@@ -231,6 +237,7 @@ def analyze(
     try:
         with progress_bar(progress) as advance:
             report = analyze_logs(list(files), log_format=log_format, server=server,
+                                  server_config=list(server_config),
                                   client_field=client_field, since=since, until=until,
                                   strict=strict, engine=engine, scheduler=scheduler,
                                   workers=workers, progress=advance)
@@ -277,9 +284,7 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
 
     try:
         if plot is not None:
-            figure = trend_plot(report).get_figure(root=True)
-            assert figure is not None
-            figure.savefig(plot, dpi=120)
+            trend_plot(report).savefig(plot, dpi=120)
         if plot_dir is not None:
             save_plots(report, plot_dir)
     except OSError as exc:
@@ -336,6 +341,10 @@ class ReportCondition(FailOn):
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name or format string; detected from each file's first lines when "
                    "absent.")
+@click.option("--server-config", "server_config", multiple=True, metavar="PATH",
+              help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
+                   "apache2.conf, a file it includes): each input gets the format of the "
+                   "access_log / CustomLog that writes it. Repeatable.")
 @click.option("--server", type=click.Choice(SERVERS), default="auto", show_default=True,
               help="The server that wrote the logs, for the explanations.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
@@ -352,6 +361,7 @@ def report(
     prometheus_path: Path | None,
     fail_on: tuple[Threshold | str, ...],
     log_format: str | None,
+    server_config: tuple[str, ...],
     server: str,
     wait: float,
     quiet: bool,
@@ -396,7 +406,8 @@ def report(
     try:
         if missing:
             raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
-        result = run_report(list(files), str(state), window=window, log_format=log_format,
+        formats = with_server_config(log_format, list(server_config))
+        result = run_report(list(files), str(state), window=window, log_format=formats,
                             wait=wait, server=server, publish=publish)
     except StateLockedError as exc:
         raise StateBusy(f"{exc}; --wait SECONDS waits for it") from None

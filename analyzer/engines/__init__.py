@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import AnalyzerError
-from ..formats import LogFormat
+from ..formats.serverconfig import FormatChoice
 from ..pipeline import RANGE_SIZE, Options, Piece, check_strict, plan
 from .local import ProgressCallback, run_local
 
@@ -27,7 +27,7 @@ def check_engine(engine: str) -> None:
 
 def run(
     paths: Sequence[str],
-    log_format: str | LogFormat | None,
+    log_format: FormatChoice,
     options: Options,
     *,
     engine: str = "local",

@@ -8,10 +8,12 @@ status conditions (``%400,501{User-agent}i``) are resolved by small functions be
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..errors import UnknownFormatError
 from .fields import CLF_STRPTIME, CLF_TIME, FieldSpec, Kind, header_column
 from .pieces import Piece, assign_columns
+from .times import assemble, strftime_part
 
 # letter -> (column preferences, kind, priority: lower claims its preferred name first)
 _DIRECTIVES: dict[str, tuple[tuple[str, ...], Kind, int]] = {
@@ -39,17 +41,12 @@ _DIRECTIVES: dict[str, tuple[tuple[str, ...], Kind, int]] = {
     "f": (("filename",), Kind.TEXT, 5),
 }
 
-_DIRECTIVE = re.compile(r"%([!<>,0-9]*)(?:\{([^}]*)\})?([!<>,0-9]*)([a-zA-Z%])")
+# modifiers, an argument, modifiers again (httpd accepts them on either side), the letter(s):
+# mod_logio's %^FB and the trailer headers %{...}^ti / %{...}^to have two
+_DIRECTIVE = re.compile(
+    r"%([!<>,0-9]*)(?:\{([^}]*)\})?([!<>,0-9]*)(\^(?:FB|ti|to)|[a-zA-Z%])"
+)
 
-# strftime code -> regex, for %{format}t
-_STRFTIME = {
-    "Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{2}", "d": r"\d{2}", "e": r" ?\d{1,2}",
-    "H": r"\d{2}", "M": r"\d{2}", "S": r"\d{2}", "j": r"\d{3}",
-    "b": r"[A-Za-z]{3}", "h": r"[A-Za-z]{3}", "B": r"[A-Za-z]+",
-    "a": r"[A-Za-z]{3}", "A": r"[A-Za-z]+", "z": r"[+-]\d{4}", "p": r"[AP]M",
-    "I": r"\d{2}", "%": "%",
-}
-_STRFTIME_ALIASES = {"T": "%H:%M:%S", "F": "%Y-%m-%d", "D": "%m/%d/%y", "R": "%H:%M"}
 _EPOCH_UNITS = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}
 _T_UNITS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
 
@@ -74,11 +71,14 @@ def compile_apache(fmt: str) -> list[Piece]:
             pieces.append("%")
             continue
         priority, names, spec = _resolve(letter, arg, mods, match[0], fmt)
+        if re.search(r"\d", mods) and spec.kind is not Kind.STATUS:
+            # a status condition (%400,501{User-agent}i, %!200t): "-" when it fails
+            spec = replace(spec, optional=True)
         pending.append((priority, names, spec))
         pieces.append(spec)
     if pos < len(fmt):
         pieces.append(_check_literal(fmt, fmt[pos:]))
-    return assign_columns(pieces, pending)
+    return assemble(assign_columns(pieces, pending))
 
 
 def _check_literal(fmt: str, literal: str) -> str:
@@ -92,16 +92,23 @@ def _resolve(
     letter: str, arg: str | None, mods: str, directive: str, fmt: str
 ) -> tuple[int, tuple[str, ...], FieldSpec]:
     """Column preferences, priority and spec of one directive."""
-    if letter in "ioenC":
+    if letter in ("i", "o", "e", "n", "C", "^ti", "^to"):
         return _resolve_named(letter, arg, directive, fmt)
+    if letter in "xc" and arg is not None:
+        return _resolve_ssl(letter, arg, directive, fmt)
+    if letter == "^FB":  # mod_logio: microseconds to the first byte of the response
+        spec = FieldSpec("first_byte", Kind.SECONDS, directive, scale=1e-6)
+        return 5, ("first_byte",), spec
     if letter == "t":
         return _resolve_time(arg, directive, fmt)
     if letter == "s":
         final = ">" in mods or "<" not in mods
         names: tuple[str, ...] = ("status", "original_status") if final else ("original_status",)
-        return (0 if ">" in mods else 2), names, FieldSpec(names[0], Kind.STATUS, directive)
+        # "-" for a request that has no status (httpd's log_status: r->status <= 0)
+        spec = FieldSpec(names[0], Kind.STATUS, directive, optional=True)
+        return (0 if ">" in mods else 2), names, spec
     if letter == "T":
-        unit = (arg or "").strip()
+        unit = (arg or "").strip().lower()  # httpd compares the unit case-insensitively
         if unit not in _T_UNITS:
             raise UnknownFormatError(fmt, f"{directive}: unit must be s, ms or us")
         spec = FieldSpec("duration", Kind.SECONDS, directive, scale=_T_UNITS[unit])
@@ -110,14 +117,14 @@ def _resolve(
         return 1, ("duration", "duration_us"), FieldSpec("duration", Kind.SECONDS, directive,
                                                         scale=1e-6)
     if letter == "p":
-        which = (arg or "canonical").strip()
+        which = (arg or "canonical").strip().lower()
         if which == "remote":
             return 5, ("remote_port",), FieldSpec("remote_port", Kind.PORT, directive)
         if which not in ("canonical", "local"):
             raise UnknownFormatError(fmt, f"{directive}: expected canonical, local or remote")
         return 1, ("port", "local_port"), FieldSpec("port", Kind.PORT, directive)
     if letter == "P":
-        which = (arg or "pid").strip()
+        which = (arg or "pid").strip().lower()
         column = "pid" if which == "pid" else "tid"
         kind = Kind.INT if which in ("pid", "tid") else Kind.TOKEN
         return 5, (column,), FieldSpec(column, kind, directive)
@@ -129,7 +136,7 @@ def _resolve(
         raise UnknownFormatError(fmt, f"unknown directive {directive}")
     names, kind, priority = _DIRECTIVES[letter]
     escaped = letter not in "aA"
-    shape = {"U": "path", "q": "query", "u": "user"}.get(letter, "")
+    shape = {"U": "path", "q": "query", "u": "user", "v": "host", "V": "host"}.get(letter, "")
     return priority, names, FieldSpec(names[0], kind, directive, escaped=escaped, shape=shape)
 
 
@@ -138,6 +145,9 @@ def _resolve_named(
 ) -> tuple[int, tuple[str, ...], FieldSpec]:
     if not arg:
         raise UnknownFormatError(fmt, f"{directive} needs a name in braces, like %{{Referer}}i")
+    if letter in ("^ti", "^to"):
+        column = header_column("trailer_in" if letter == "^ti" else "trailer_out", arg)
+        return 3, (column,), FieldSpec(column, Kind.TEXT, directive)
     lowered = arg.strip().lower()
     if letter == "i" and lowered == "referer":
         column = "referer"
@@ -154,43 +164,43 @@ def _resolve_named(
 def _resolve_time(
     arg: str | None, directive: str, fmt: str
 ) -> tuple[int, tuple[str, ...], FieldSpec]:
+    """%t and every %{...}t form (mod_log_config's log_request_time)."""
+    text = arg or ""
+    instant = "begin"
+    for prefix in ("begin:", "end:"):
+        if text.startswith(prefix):
+            instant, text = prefix[:-1], text[len(prefix) :]
+    if text in ("begin", "end"):  # %{begin}t, %{end}t: the default format
+        instant, text = text, ""
+    priority = 1 if instant == "begin" else 2
     names = ("time", "time_end", "time_2")
-    if arg is None:
+    if not text:  # %t, %{}t, %{begin:}t, %{end}t...: the usual [05/Nov/2017:02:01:01 -0500]
         spec = FieldSpec("time", Kind.TIME, directive, time_pattern=rf"\[{CLF_TIME}\]",
                          strptime=f"[{CLF_STRPTIME}]")
-        return 1, names, spec
-    text = arg.removeprefix("begin:").removeprefix("end:")
+        return priority, names, spec
     if text in _EPOCH_UNITS:
-        return 1, names, FieldSpec("time", Kind.EPOCH, directive, scale=_EPOCH_UNITS[text])
+        spec = FieldSpec("time", Kind.EPOCH, directive, scale=_EPOCH_UNITS[text])
+        return priority + 1, names, spec
     if text in ("msec_frac", "usec_frac"):
         scale = 1e-3 if text == "msec_frac" else 1e-6
         return 5, ("time_fraction",), FieldSpec("time_fraction", Kind.SECONDS, directive,
                                                 scale=scale)
-    if text == "%z":  # the offset alone, as in "%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t"
-        return 5, ("time_offset",), FieldSpec("time_offset", Kind.TOKEN, directive,
-                                              shape="offset")
-    pattern, strptime = _strftime_to_regex(text, directive, fmt)
-    return 1, names, FieldSpec("time", Kind.TIME, directive, time_pattern=pattern,
-                               strptime=strptime)
+    return 6, ("time_part",), strftime_part(text, instant, directive, fmt, optional=False)
 
 
-def _strftime_to_regex(text: str, directive: str, fmt: str) -> tuple[str, str]:
-    for alias, expansion in _STRFTIME_ALIASES.items():
-        text = text.replace(f"%{alias}", expansion)
-    parts: list[str] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "%" and i + 1 < len(text):
-            code = text[i + 1]
-            if code not in _STRFTIME:
-                raise UnknownFormatError(fmt, f"{directive}: strftime code %{code} unsupported")
-            parts.append(_STRFTIME[code])
-            i += 2
-            continue
-        parts.append(regex_escape(ch))
-        i += 1
-    return "".join(parts), text
+def _resolve_ssl(
+    letter: str, arg: str, directive: str, fmt: str
+) -> tuple[int, tuple[str, ...], FieldSpec]:
+    """mod_ssl: %{SSL_PROTOCOL}x (an SSL variable), %{version}c (a cryptography value)."""
+    name = arg.strip()
+    if not name:
+        raise UnknownFormatError(fmt, f"{directive} needs a name in braces")
+    column = header_column("ssl", name.lower().removeprefix("ssl_"))
+    if letter == "c":
+        column = header_column("ssl_c", name)
+    # distinguished names and error texts hold spaces; protocols, ciphers and ids do not
+    spaced = any(word in name.upper() for word in ("DN", "ERRSTR", "CERT"))
+    return 4, (column,), FieldSpec(column, Kind.TEXT if spaced else Kind.TOKEN, directive)
 
 
 def regex_escape(text: str) -> str:

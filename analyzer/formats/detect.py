@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from ..errors import FormatDetectionError
 from .fields import FieldSpec, Kind
-from .logformat import PRESETS, LogFormat
+from .logformat import LINE_END, PRESETS, LogFormat
 from .pieces import Piece, merge_literals
 
 SAMPLE_LINES = 200
@@ -36,7 +36,10 @@ class Detection:
         if self.others:
             mix = ", ".join(f"{name}: {n}" for name, n in self.others)
             text += f"; other formats in the sample: {mix}"
-        return text
+        notes = [x for x in (unnamed(self.format), *self.format.notes) if x]
+        if self.format.name.startswith(("inferred", "json_lines")):
+            notes.insert(0, f"format inferred from the sample: {self.format.source}")
+        return "; ".join([text, *(f"note: {n}" for n in notes)])
 
 
 def detect_format(
@@ -53,8 +56,11 @@ def detect_format(
     if not lines:
         return Detection(PRESETS["combined"], 0, 0)
     formats += [x for x in (with_extra_fields(f, lines) for f in formats) if x is not None]
+    formats += json_formats(lines)
     sample = _as_array(lines)
     hits = {fmt.name: _matches(sample, fmt.regex) for fmt in formats}
+    formats = [f for f in formats if not _allow_unseen(f, sample, hits[f.name])]
+    hits = {f.name: hits[f.name] for f in formats}
     server = _server_hint(line for i, line in enumerate(lines)
                           if any(h[i] for h in hits.values()))
     ranked = sorted(
@@ -67,6 +73,9 @@ def detect_format(
     matched = sum(hits[best.name])
     covered = sum(any(h[i] for h in hits.values()) for i in range(len(lines)))
     if covered * 2 < len(lines):
+        inferred = _inferred(lines, sample)
+        if inferred is not None:
+            return inferred
         failing = next(
             (line for i, line in enumerate(lines) if not any(h[i] for h in hits.values())),
             lines[0],
@@ -84,6 +93,33 @@ def detect_format(
 # with several unquoted free-text fields and a hostile line)
 
 
+def _inferred(lines: list[str], sample: pa.Array) -> Detection | None:
+    """A format read from the sample itself, when every sample line agrees with it."""
+    from .infer import infer_format
+
+    fmt = infer_format(lines)
+    if fmt is None:
+        return None
+    matched = sum(_matches(sample, fmt.regex))
+    return Detection(fmt, matched, len(lines)) if matched == len(lines) else None
+
+
+def json_formats(lines: list[str]) -> list[LogFormat]:
+    """Formats for the JSON-line layouts of the sample (a few at most: keys in one order)."""
+    from .jsonlines import json_format
+
+    found: dict[str, LogFormat] = {}
+    for line in lines:
+        if len(found) >= 3:
+            break
+        if line.lstrip().startswith("{"):
+            fmt = json_format(line)
+            if fmt is not None and fmt.source not in found:
+                found[fmt.source] = fmt
+    return [replace(fmt, name=f"json_lines_{i}" if i else "json_lines")
+            for i, fmt in enumerate(found.values())]
+
+
 def _as_array(lines: list[str]) -> pa.Array:
     return pa.array([line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines],
                     pa.string())
@@ -93,6 +129,16 @@ def _matches(sample: pa.Array, pattern: str) -> list[bool]:
     found = pc.match_substring_regex(sample, pattern)
     result: list[bool] = found.to_numpy(zero_copy_only=False).astype(bool).tolist()
     return result
+
+
+def _allow_unseen(fmt: LogFormat, sample: pa.Array, hit: list[bool]) -> bool:
+    """A preset that logs the Allow header, whose Allow field is "-" on every sample line it
+    matches: no evidence for it over the preset without that field (NGINX main's "-")."""
+    if not any(f.shape == "methods" for f in fmt.fields) or not any(hit):
+        return False
+    matched = pc.filter(sample, pa.array(hit))
+    allow = pc.extract_regex(matched, fmt.regex).field("allow")
+    return not pc.any(pc.not_equal(allow, "-")).as_py()
 
 
 def _extras(fmt: LogFormat) -> int:
@@ -134,30 +180,65 @@ def _others(
 
 
 _EXTRA = re.compile(r' ("(?:[^"\\]|\\.)*"|[^\s"]+)')
+_METHODS = re.compile(r"[A-Z]+(?:, ?[A-Z]+)*")
+_DECIMAL = re.compile(r"\d{1,15}\.\d{1,9}")
+_INTEGER = re.compile(r"\d{1,18}")
+# what an extra field holds, as the report names it
+EXTRA_KINDS = {Kind.INT: "integer", Kind.SECONDS: "decimal", Kind.TEXT: "quoted text",
+               Kind.TOKEN: "word"}
 
 
 def with_extra_fields(fmt: LogFormat, lines: list[str]) -> LogFormat | None:
     """``fmt`` followed by the extra fields most sample lines carry after it, if any.
 
     Operators often append fields to a preset (``%D``, ``$request_time``, ``$host``); such a log
-    is still read, with the extras as text columns ``extra_1``, ``extra_2``, ... Naming them
-    needs the real format string (``--log-format``).
+    is still read, the extras typed by what the sample holds (integers, decimals, quoted text,
+    words) as ``extra_1``, ``extra_2``, ...; a quoted list of methods (``"GET, HEAD"``) is the
+    response's Allow header, whichever server wrote it. Naming the others needs the real format
+    (``--log-format``, ``--server-config``).
     """
-    rest_of_line = fmt.regex.removesuffix("$") + "(?P<logscan_rest>.*)$"
+    rest_of_line = fmt.regex.removesuffix(LINE_END) + "(?P<logscan_rest>.*)$"
     rests = pc.extract_regex(_as_array(lines), rest_of_line).field("logscan_rest")
     shapes: Counter[tuple[bool, ...]] = Counter()
+    values: dict[tuple[bool, ...], list[list[str]]] = {}
     for rest in rests.to_pylist():
-        rest = rest or ""
+        rest = (rest or "").rstrip(" \t")
         tokens = _EXTRA.findall(rest)
         if tokens and "".join(" " + t for t in tokens) == rest:
-            shapes[tuple(t.startswith('"') for t in tokens)] += 1
+            shape = tuple(t.startswith('"') for t in tokens)
+            shapes[shape] += 1
+            values.setdefault(shape, []).append(tokens)
     if not shapes:
         return None
     shape, _ = shapes.most_common(1)[0]
     pieces: list[Piece] = list(fmt.pieces)
-    for i, quoted in enumerate(shape, start=1):
-        field = FieldSpec(f"extra_{i}", Kind.TEXT if quoted else Kind.TOKEN, f"extra_{i}")
+    for i, quoted in enumerate(shape):
+        column_values = [tokens[i].strip('"') if quoted else tokens[i] for tokens in values[shape]]
+        field = _extra_field(i + 1, quoted, column_values, {p.column for p in fmt.fields})
         pieces += [' "', field, '"'] if quoted else [" ", field]
     name = f"{fmt.name}+{len(shape)}extra"
     return replace(fmt, name=name, source=f"{fmt.source} + {len(shape)} extra fields",
                    pieces=tuple(merge_literals(pieces)))
+
+
+def _extra_field(n: int, quoted: bool, values: list[str], taken: set[str]) -> FieldSpec:
+    written = [v for v in values if v != "-"]
+    if quoted:
+        if written and all(_METHODS.fullmatch(v) for v in written) and "allow" not in taken:
+            return FieldSpec("allow", Kind.TEXT, f"extra_{n}")
+        return FieldSpec(f"extra_{n}", Kind.TEXT, f"extra_{n}")
+    if written and all(_INTEGER.fullmatch(v) for v in written):
+        return FieldSpec(f"extra_{n}", Kind.INT, f"extra_{n}")
+    if written and all(_DECIMAL.fullmatch(v) or _INTEGER.fullmatch(v) for v in written):
+        return FieldSpec(f"extra_{n}", Kind.SECONDS, f"extra_{n}")
+    return FieldSpec(f"extra_{n}", Kind.TOKEN, f"extra_{n}")
+
+
+def unnamed(fmt: LogFormat) -> str | None:
+    """What the report says of a format's extra fields: which stayed unnamed, how to name them."""
+    extras = [f for f in fmt.fields if f.column.startswith("extra_")]
+    if not extras:
+        return None
+    listed = ", ".join(f"{f.column} ({EXTRA_KINDS[f.kind]})" for f in extras)
+    return (f"unnamed fields: {listed}; name them by giving the format the server writes "
+            "(--log-format, or --server-config with its configuration)")

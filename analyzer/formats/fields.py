@@ -24,6 +24,9 @@ class Kind(StrEnum):
     PORT = "port"  # digits or "-" -> Int32
     SECONDS = "seconds"  # a duration -> float64 seconds, after ``scale``
     TIME = "time"  # a timestamp -> UTC datetime, parsed with ``strptime``
+    # one of several pieces of a timestamp (``%{%Y-%m-%d}t %{%T}t``): kept as text, then joined
+    # with the other pieces of its instant and parsed as one (see ``LogFormat.instants``)
+    TIME_PART = "time_part"
     EPOCH = "epoch"  # seconds since the epoch, possibly fractional -> UTC datetime
 
 
@@ -42,6 +45,12 @@ _SHAPES = {
     # Apache %q: empty, or "?" and the query string
     "query": (r'(?:\?(?:[^"\\]|\\.)*)?', r'(?:\?[^"\\\r\n\x00]*)?', r"(?:\?[^\n]*?)?",
               r"(?:\?[^\n]*?)?"),
+    # NGINX's $request_time: seconds with millisecond resolution, always three decimals
+    "millis": (r"\d{1,15}\.\d{3}",) * 4,
+    # Apache's %v / %V: a server name (an IPv6 literal in brackets), never with its port
+    "host": (r"\[[0-9A-Fa-f:.]*\]|[^\s:\"\\]*",) * 4,
+    # the Allow header in the presets that log it: "-", or a list of methods
+    "methods": (r"-|[A-Za-z_-]*(?:, *[A-Za-z_-]+)*",) * 4,
     # %{%z}t
     "offset": (r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}", r"[+-]\d{4}"),
     # %u, $remote_user: a user name may hold spaces, which servers do not escape; words of
@@ -68,21 +77,36 @@ class FieldSpec:
     scale: float = 1.0  # SECONDS / EPOCH: multiply the number by this to get seconds
     escaped: bool = True  # the server escapes this field's bytes
     shape: str = ""  # a narrower value shape than the kind's (see ``_SHAPES``)
+    # the server writes "-" instead when a condition fails (Apache's ``%400,501{...}i``, ``%>s``
+    # of a request without a status)
+    optional: bool = False
+    instant: str = ""  # TIME_PART only: the column of the instant it is a piece of
+
+    def __post_init__(self) -> None:
+        if self.kind in (Kind.TIME, Kind.TIME_PART) and not self.strptime:
+            # Arrow's strptime crashes the interpreter on an empty format
+            raise ValueError(f"{self.directive}: a time field needs a strptime format")
 
     @property
     def spaces(self) -> int:
         """How many literal spaces the field always contains (the bulk tokenizer needs it)."""
-        return self.time_pattern.count(" ") if self.kind is Kind.TIME else 0
+        return self.time_pattern.count(" ") if self.kind in (Kind.TIME, Kind.TIME_PART) else 0
 
     def pattern(self, *, quoted: bool, fast: bool) -> str:
         """The regex for this field's text; ``quoted`` when it sits between double quotes."""
+        value = self._value_pattern(quoted=quoted, fast=fast)
+        if self.optional and value not in (_TOKEN_SLOW, _TOKEN_FAST, _QUOTED_SLOW, _QUOTED_FAST):
+            return f"-|{value}"
+        return value
+
+    def _value_pattern(self, *, quoted: bool, fast: bool) -> str:
         if self.shape:
             shapes = _SHAPES[self.shape]
             return shapes[(0 if quoted else 2) + (1 if fast else 0)]
-        if self.kind is Kind.TIME:
+        if self.kind in (Kind.TIME, Kind.TIME_PART):
             return self.time_pattern
         if self.kind is Kind.STATUS:
-            return r"\d{3}"
+            return r"\d{3}"  # "-" when the request has none: ``optional``
         if self.kind in (Kind.INT, Kind.PORT):
             return _INT
         if self.kind is Kind.SECONDS:

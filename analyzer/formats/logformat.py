@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from ..errors import UnknownFormatError
@@ -11,11 +11,15 @@ from .apache import compile_apache, regex_escape, unescape_config
 from .fields import FieldSpec, Kind
 from .nginx import compile_nginx, split_escape
 from .pieces import Piece, merge_literals
+from .times import instant_notes
 from .tokens import TokenPlan, build_plan
 
 _MAX_FIELDS = 64
 _NUMBERS = (Kind.INT, Kind.PORT, Kind.SECONDS)
 _MAX_FORMAT_LENGTH = 4096
+# servers and hosts add trailing blanks (a DreamHost combined log ends its lines in a space)
+LINE_END = r"[ \t]*$"
+_LOOSE_TIME = r"[\[\]0-9A-Za-z/:.,+ |-]*"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class LogFormat:
     @cached_property
     def regex(self) -> str:
         """Anchored pattern with a named group per field, for any line the server can write."""
-        return "^" + self._pattern(fast=False, groups=True) + "$"
+        return "^" + self._pattern(fast=False, groups=True) + LINE_END
 
     @cached_property
     def fast_regex(self) -> str:
@@ -145,6 +149,18 @@ class LogFormat:
             parts.append(f"(?P<{piece.column}>{pattern})" if groups else f"(?:{pattern})")
         return "".join(parts)
 
+    @cached_property
+    def instants(self) -> tuple[tuple[str, tuple[FieldSpec, ...]], ...]:
+        """Timestamps written in pieces: (the instant's column, its ``TIME_PART`` fields)."""
+        parts = [f for f in self.fields if f.kind is Kind.TIME_PART]
+        return tuple((column, tuple(p for p in parts if p.instant == column))
+                     for column in dict.fromkeys(p.instant for p in parts))
+
+    @cached_property
+    def notes(self) -> tuple[str, ...]:
+        """What the report must say about how this format's values are read."""
+        return instant_notes(self.pieces)
+
     def describe(self) -> str:
         return self.name if self.name != "custom" else f"{self.dialect} format {self.source!r}"
 
@@ -161,7 +177,8 @@ def _partial(piece: Piece, quoted: bool) -> str:
     if piece.kind in (Kind.ADDRESS, Kind.TOKEN):
         return f"(?:{piece.pattern(quoted=quoted, fast=False)})"
     loose = {
-        Kind.TIME: r"[\[\]0-9A-Za-z/:.,+ -]*", Kind.STATUS: r"\d{0,3}", Kind.INT: r"-?\d*",
+        Kind.TIME: _LOOSE_TIME, Kind.TIME_PART: _LOOSE_TIME, Kind.STATUS: r"\d{0,3}|-",
+        Kind.INT: r"-?\d*",
         Kind.PORT: r"-?\d*", Kind.SECONDS: r"-?[\d.]*", Kind.EPOCH: r"[\d.]*",
     }
     return "(?:" + loose.get(piece.kind, r"[^\n]*") + ")"
@@ -216,6 +233,14 @@ def _nginx(fmt: str, name: str) -> LogFormat:
     return LogFormat.nginx(fmt, name=name)
 
 
+def _allow_shaped(fmt: LogFormat) -> LogFormat:
+    """A preset whose Allow field reads only "-" or a list of methods, so that detection does not
+    take another quoted field (NGINX main's X-Forwarded-For) for it."""
+    pieces = tuple(replace(p, shape="methods") if isinstance(p, FieldSpec) and p.column == "allow"
+                   else p for p in fmt.pieces)
+    return replace(fmt, pieces=pieces)
+
+
 _CLF = '%h %l %u %t "%r" %>s %b'
 _NGINX_COMBINED = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -237,4 +262,20 @@ PRESETS: dict[str, LogFormat] = {
     "nginx_combined": _nginx(_NGINX_COMBINED, "nginx_combined"),
     # the "main" format of NGINX's shipped nginx.conf: combined + X-Forwarded-For
     "nginx_main": _nginx(_NGINX_COMBINED + ' "$http_x_forwarded_for"', "nginx_main"),
+    # the virtual-host common forms: the vhost (and port) in front of CLF
+    "vhost_common": _apache("%v " + _CLF, "vhost_common"),
+    "vhost_common_port": _apache("%v:%p " + _CLF, "vhost_common_port"),
+    "vhost_combined_noport": _apache("%v " + _CLF + ' "%{Referer}i" "%{User-Agent}i"',
+                                     "vhost_combined_noport"),
+    # combined + the response's Allow header, as the report's advice writes it for either server
+    "combined_allow": _allow_shaped(_apache(
+        _CLF + ' "%{Referer}i" "%{User-Agent}i" "%{Allow}o"', "combined_allow", server=None)),
+    # the formats logscan's sample logs are recorded with: vhost_combined + %D (microseconds)
+    # + Allow; NGINX's combined + $request_time + $host + Allow
+    "logscan_vhost": _allow_shaped(_apache(
+        '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %D "%{Allow}o"',
+        "logscan_vhost",
+    )),
+    "logscan_timed": _allow_shaped(_nginx(
+        _NGINX_COMBINED + ' $request_time $host "$sent_http_allow"', "logscan_timed")),
 }

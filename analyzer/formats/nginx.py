@@ -38,7 +38,7 @@ _VARIABLES: dict[str, tuple[tuple[str, ...], Kind, int, dict[str, object]]] = {
     "body_bytes_sent": (("bytes", "body_bytes_sent"), Kind.INT, 1, {}),
     "bytes_sent": (("bytes", "bytes_sent"), Kind.INT, 3, {}),
     "request_length": (("request_length",), Kind.INT, 5, {}),
-    "request_time": (("duration", "request_time"), Kind.SECONDS, 1, {}),
+    "request_time": (("duration", "request_time"), Kind.SECONDS, 1, {"shape": "millis"}),
     "host": (("vhost", "host"), Kind.TOKEN, 1, {}),
     "server_name": (("vhost", "server_name"), Kind.TOKEN, 2, {}),
     "server_addr": (("local_ip",), Kind.ADDRESS, 5, {}),

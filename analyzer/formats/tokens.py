@@ -95,8 +95,8 @@ def _tokens(pieces: tuple[Piece, ...]) -> list[_Token]:
     for i, item in enumerate(flat):
         current = tokens[-1]
         if isinstance(item, FieldSpec):
-            if item.free_text and not in_quote:
-                raise _NotTokenizable
+            if (item.free_text or (item.optional and item.spaces)) and not in_quote:
+                raise _NotTokenizable  # a varying number of tokenizer columns
             current.pieces.append(item)
             for _ in range(0 if in_quote else item.spaces):
                 tokens.append(_Token([], continues=True))

@@ -25,7 +25,7 @@ from ..formats.fields import FieldSpec, Kind
 from ..formats.logformat import LogFormat
 from ..formats.tokens import Group, TokenPlan
 from ..sources.blocks import MAX_LINE, Block, Problem
-from .columns import typed
+from .columns import assembled_time, typed
 from .escapes import decode_escapes
 from .request_line import split_request
 
@@ -34,7 +34,7 @@ REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("text
 _UNESCAPED_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.REQUEST)
 _STRING_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.ADDRESS)
 _NULL_STRING = pa.scalar(None, pa.string())
-_TIME_KINDS = (Kind.TIME, Kind.EPOCH)
+_TIME_KINDS = (Kind.TIME, Kind.EPOCH, Kind.TIME_PART)
 _TIME_PARTS = frozenset({"time_offset", "time_fraction"})  # folded into ``time``
 _REQUEST_PARTS = frozenset({"method", "target", "protocol"})  # from the request line
 
@@ -365,29 +365,33 @@ def _typed_table(
         column = typed(field, raw[field.column])
         if field.kind in (Kind.TIME, Kind.EPOCH):
             bad_time |= (column.is_null().to_numpy(zero_copy_only=False)
-                         & raw[field.column].is_valid().to_numpy(zero_copy_only=False))
+                         & _written(raw[field.column], field.optional))
         elif fmt.escape == "json" and field.kind in _STRING_KINDS:
             column = pc.if_else(pc.equal(column, ""), _NULL_STRING, column)  # not found
         columns[field.column] = column
+    for column_name, parts in fmt.instants:
+        texts = [columns.pop(p.column) for p in parts]
+        columns[column_name] = assembled_time(texts, [p.strptime for p in parts])
+        if columns[column_name].null_count < len(order):
+            bad_time |= (columns[column_name].is_null().to_numpy(zero_copy_only=False)
+                         & np.logical_and.reduce([_written(t, True) for t in texts]))
     _fold_time_parts(columns, fmt)
     _add_request_parts(columns, fmt)
     return pa.table(columns), bad_time
 
 
+def _written(text: pa.Array, optional: bool) -> np.ndarray:
+    """Which values the server wrote (not missing; not "-" for a failed condition)."""
+    written = pc.fill_null(pc.not_equal(text, "-"), False) if optional else text.is_valid()
+    result: np.ndarray = written.to_numpy(zero_copy_only=False)
+    return result
+
+
 def _fold_time_parts(columns: dict[str, pa.Array], fmt: LogFormat) -> None:
-    """``%{%d/%b/%Y %T}t.%{msec_frac}t %{%z}t``: the fraction and the offset into ``time``."""
+    """``%{%d/%b/%Y %T}t.%{msec_frac}t``: the fraction into ``time``."""
     time = fmt.field("time")
-    if time is None or time.kind is not Kind.TIME:
+    if "time" not in columns or (time is not None and time.kind is Kind.EPOCH):
         return
-    offset = columns.get("time_offset")
-    if offset is not None and "%z" not in time.strptime:
-        sign = pc.if_else(pc.starts_with(offset, "-"), -1, 1)
-        hours = pc.cast(pc.utf8_slice_codeunits(offset, 1, 3), pa.int64())
-        minutes = pc.cast(pc.utf8_slice_codeunits(offset, 3, 5), pa.int64())
-        seconds = pc.multiply(sign, pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)))
-        shift = pc.cast(pc.multiply(seconds, 1_000_000), pa.duration("us"))
-        columns["time"] = pc.subtract(columns["time"], shift)
-        del columns["time_offset"]
     fraction = columns.get("time_fraction")
     if fraction is not None:
         micros = pc.cast(pc.round(pc.multiply(fraction, 1e6)), pa.int64())

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..formats.fields import FieldSpec, Kind
+from ..formats.times import PART_SEPARATOR
 
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 _NULL_STRING = pa.scalar(None, pa.string())
@@ -26,8 +27,8 @@ def missing_to_null(text: pa.Array) -> pa.Array:
 def typed(field: FieldSpec, text: pa.Array) -> pa.Array:
     """The field's column from its text (already unescaped); nulls where the text is ``-``."""
     kind = field.kind
-    if kind is Kind.STATUS:
-        return pc.cast(text, pa.int16())
+    if kind is Kind.STATUS:  # "-": a request without a status
+        return pc.cast(dash_to_null(text), pa.int16())
     if kind is Kind.INT:
         return pc.cast(missing_to_null(text), pa.int64())
     if kind is Kind.PORT:
@@ -41,10 +42,14 @@ def typed(field: FieldSpec, text: pa.Array) -> pa.Array:
         if field.scale < 1.0:  # 1234 us -> 0.001234 s exactly as written: divide, not multiply
             return pc.divide(number, float(round(1 / field.scale)))
         return pc.multiply(number, field.scale)
+    if field.optional:  # a failed condition: "-"
+        text = dash_to_null(text)
     if kind is Kind.TIME:
         return parse_times(text, field.strptime)
     if kind is Kind.EPOCH:
         return epoch_times(text, field.scale)
+    if kind is Kind.TIME_PART:  # joined with the other pieces of its instant (assembled_time)
+        return text
     if kind is Kind.REQUEST:
         return text
     return dash_to_null(text)
@@ -70,9 +75,22 @@ def epoch_times(text: pa.Array, scale: float) -> pa.Array:
     return pc.cast(micros, TIME_TYPE)
 
 
+def assembled_time(texts: list[pa.Array], strptimes: list[str]) -> pa.Array:
+    """One instant from the pieces a format writes apart (``%{%F}t %{%T}t %{%z}t``): the pieces
+    joined and parsed as one. Without a year in the pieces: null (no year is invented)."""
+    strptime = PART_SEPARATOR.join(strptimes)
+    if "%Y" not in strptime and "%y" not in strptime:
+        return pa.nulls(len(texts[0]), TIME_TYPE)
+    plain = [t.dictionary_decode() if isinstance(t, pa.DictionaryArray) else t for t in texts]
+    joined = pc.binary_join_element_wise(*[dash_to_null(t) for t in plain], PART_SEPARATOR)
+    return parse_times(joined, strptime)
+
+
 def parse_times(text: pa.Array, strptime: str) -> pa.Array:
     """Each distinct timestamp string is parsed once: logs repeat them heavily (``text`` may
     come dictionary-encoded already)."""
+    if not strptime.strip():  # Arrow's strptime crashes the interpreter on an empty format
+        raise ValueError("empty strptime format")
     encoded = text if isinstance(text, pa.DictionaryArray) else pc.dictionary_encode(text)
     parsed = pc.strptime(encoded.dictionary, format=strptime, unit="s", error_is_null=True)
     if parsed.type.tz is None:

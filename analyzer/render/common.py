@@ -80,8 +80,10 @@ def header_lines(report: Report) -> list[str]:
 
 
 def mixed(report: Report) -> list[SourceReport]:
-    """The sources whose detection found lines of other formats too (a file of mixed formats)."""
-    return [s for s in report.sources if s.detection and "other formats" in s.detection]
+    """The sources whose detection found lines of other formats too (a file of mixed formats),
+    or has a note on how the format was read (unnamed fields, times without a year or offset)."""
+    return [s for s in report.sources
+            if s.detection and ("other formats" in s.detection or "note:" in s.detection)]
 
 
 def class_rows(report: Report) -> list[list[object]]:

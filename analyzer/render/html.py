@@ -18,7 +18,8 @@ from typing import Any
 import jinja2
 import markupsafe
 import matplotlib
-from matplotlib.axes import Axes
+from matplotlib.artist import Artist
+from matplotlib.figure import Figure
 
 from .. import plots
 from ..vocabulary import is_registered
@@ -80,7 +81,7 @@ _SECTIONS = frozenset({
     "allow_checks",
 })  # fmt: skip
 
-_CHARTS: dict[str, Callable[..., Axes]] = {
+_CHARTS: dict[str, Callable[..., Artist]] = {  # an Axes, or the trend's Figure
     "trend": plots.trend_plot,
     "status_heatmap": plots.status_heatmap,
     "top_clients": plots.top_clients_plot,
@@ -139,11 +140,13 @@ def _clip(value: object, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _chart(draw: Callable[..., Axes], report: Any) -> str | None:
+def _chart(draw: Callable[..., Artist], report: Any) -> str | None:
     """One chart as an SVG data: URI, or None when drawing fails (the report is still shown)."""
     try:
-        figure = draw(report).figure
+        figure = draw(report).get_figure(root=True)
     except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(figure, Figure):
         return None
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "logscan", "svg.fonttype": "path"}):

@@ -85,14 +85,19 @@ class Clients:
     ua_families: tuple[tuple[str, int], ...] = ()
     client_kinds: tuple[tuple[str, int], ...] = ()
     distinct: int = 0
+    family_kinds: tuple[tuple[str, str], ...] = ()  # each listed family's most frequent kind
 
     def to_dict(self) -> dict[str, Any]:
+        kinds = dict(self.family_kinds)
         return {
             "top_clients": [
                 {"client": c.client, "count": c.count, "family": c.ua_family, "kind": c.client_kind}
                 for c in self.top_clients
             ],
-            "top_families": [{"family": f, "count": n} for f, n in self.ua_families],
+            "top_families": [
+                {"family": f, "count": n, "kind": kinds.get(f, "unknown")}
+                for f, n in self.ua_families
+            ],
             "client_kinds": {k: n for k, n in self.client_kinds},
             "distinct_clients": self.distinct,
         }
@@ -513,12 +518,27 @@ def _clients_of(rows: pa.Table, top: int) -> Clients:
         ClientCount(c, n, *main[c])
         for c, n in zip(chosen["client"].to_pylist(), chosen["count"].to_pylist(), strict=True)
     )
+    families = _top(_sum_by(rows, ["ua_family"]), "ua_family", top)
     return Clients(
         top_clients=top_clients,
-        ua_families=_top(_sum_by(rows, ["ua_family"]), "ua_family", top),
+        ua_families=families,
         client_kinds=_top(_sum_by(rows, ["client_kind"]), "client_kind", None),
         distinct=per_client.num_rows,
+        family_kinds=_family_kinds(rows, [f for f, _ in families]),
     )
+
+
+def _family_kinds(rows: pa.Table, families: list[str]) -> tuple[tuple[str, str], ...]:
+    """The kind of most of each family's requests (ties: the first kind by name), so that a
+    family is coloured as its clients are."""
+    listed = rows.filter(pc.is_in(rows["ua_family"], pa.array(families, pa.string())))
+    pairs = _sum_by(listed, ["ua_family", "client_kind"]).sort_by(
+        [("count", "descending"), ("client_kind", "ascending")])
+    kinds: dict[str, str] = {}
+    for family, kind in zip(pairs["ua_family"].to_pylist(), pairs["client_kind"].to_pylist(),
+                            strict=True):
+        kinds.setdefault(family, kind)
+    return tuple(kinds.items())
 
 
 def _sum_by(table: pa.Table, keys: list[str]) -> pa.Table:

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 from ..engines.local import run_local
 from ..errors import InputError
-from ..formats import LogFormat
+from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..pipeline import Options, Resume, Unit, check_strict, source_for
 from ..sources.codecs import read_head
 from ..sources.inputs import ROTATED, check_name, open_raw, rotated_candidates
@@ -189,13 +189,13 @@ def digest(data: bytes) -> str:
 def read_new(
     paths: Sequence[str],
     checkpoints: Mapping[str, Checkpoint],
-    log_format: str | LogFormat | None = None,
+    log_format: FormatChoice = None,
     *,
     strict: bool = False,
     workers: int | None = None,
 ) -> NewLines:
     """Read the lines added to each input since ``checkpoints``; nothing is written."""
-    fixed = LogFormat.resolve(log_format) if log_format is not None else None
+    fixed = resolve_choice(log_format)
     plans = [(path, checkpoints.get(path), _plan_input(path, checkpoints.get(path)))
              for path in paths]
     units = [Unit(source_for(path, order, fixed, read_from=s.file),

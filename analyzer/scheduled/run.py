@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..formats import LogFormat
+from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..report.build import Report, build_report
 from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
 from ..timewindow import format_duration, parse_duration
@@ -205,7 +205,7 @@ def run_report(
     state: str,
     *,
     window: timedelta = DEFAULT_WINDOW,
-    log_format: str | LogFormat | None = None,
+    log_format: FormatChoice = None,
     wait: float = 0.0,
     server: str = "auto",
     strict: bool = False,
@@ -226,7 +226,7 @@ def run_report(
     :class:`~analyzer.errors.StateLockedError`.
     """
     now = clock or (lambda: datetime.now(UTC))
-    fmt = LogFormat.resolve(log_format) if log_format is not None else None
+    fmt = resolve_choice(log_format)
     store = StateStore(state)
     with store.locked(wait):
         started = now()

@@ -365,7 +365,8 @@ def protocol_table(
             continue
         findings = sorted({f for f in group["finding"] if f})
         by_status = group.groupby("status")["count"].sum()
-        counts_by_status = {str(s): int(c) for s, c in by_status.items()}
+        # statuses are floats when some request had none (logged "-"): 200, not "200.0"
+        counts_by_status = {str(s): int(c) for s, c in by_status.rename(index=int).items()}
         major = group["major"].iloc[0]
         rows.append({
             "protocol": protocol,
