@@ -18,14 +18,15 @@ if TYPE_CHECKING:
     from .api import analyze, summarize
     from .formats import PRESETS, LogFormat
     from .frame import read_log
-    from .report.build import Report, build_report
+    from .report.build import build_report
+    from .report.model import Report
     from .summary.summary import Summary
 
 # Each name is loaded when first used, so that `import analyzer` loads neither pandas, Arrow
 # nor matplotlib: the command sets up the process (analyzer.cli.tuning) before Arrow loads.
 _LAZY = {
     "analyze": ".api", "summarize": ".api", "PRESETS": ".formats", "LogFormat": ".formats",
-    "read_log": ".frame", "Report": ".report.build", "build_report": ".report.build",
+    "read_log": ".frame", "Report": ".report.model", "build_report": ".report.build",
     "Summary": ".summary.summary",
 }
 

@@ -17,7 +17,8 @@ from .formats import LogFormat
 from .formats.serverconfig import ConfigPaths, with_server_config
 from .frame import Paths, as_path_list
 from .pipeline import Options
-from .report.build import Report, Window, build_report
+from .report.build import build_report
+from .report.model import Report, Window
 from .sources.inputs import expand_all
 from .summary.summary import Summary
 from .timewindow import bounds, iso

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -84,8 +84,9 @@ def parse_log(
     from .engines import run
     from .sources.inputs import expand_all
 
-    options = Options(strict=strict, keep_rows=True,
-                      **({"block_size": block_size} if block_size else {}))
+    options = Options(strict=strict, keep_rows=True)
+    if block_size:
+        options = replace(options, block_size=block_size)
     piece = run(expand_all(as_path_list(paths)), log_format, options, workers=workers)
     assert isinstance(piece.data, Rows)
     rows = piece.data

@@ -9,13 +9,13 @@ import analyzer
 from analyzer.summary.summary import Summary
 from analyzer.verdicts.classify import (
     assign_verdicts,
-    guess_server,
     mark_registered,
     parse_versions,
     protocol_findings,
     protocol_table,
     verdict_table,
 )
+from analyzer.verdicts.server import guess_server
 
 
 def req(method: str | None, status: int, *, vhost: str | None = None, protocol: str | None =

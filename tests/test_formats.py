@@ -711,7 +711,8 @@ def _check_projection(path: Path) -> int:
     from analyzer.parse.block import parse_block
     from analyzer.pipeline import source_for
     from analyzer.sources.blocks import Block, iter_blocks
-    from analyzer.summary.summary import Summary, summary_columns
+    from analyzer.summary import Summary
+    from analyzer.summary.parts import summary_columns
 
     blocks = [b for b in iter_blocks(str(path), block_size=1 << 16) if isinstance(b, Block)]
     detection = source_for(str(path), 0, None)

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from analyzer.cli import app as cli
 from analyzer.cli.app import RENDERERS, main
 from analyzer.render.prometheus import escape_label, render_prometheus
-from analyzer.report.build import Report
+from analyzer.report import Report
 from analyzer.scheduled.history import StateStore
 from analyzer.scheduled.run import Metric
 

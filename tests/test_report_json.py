@@ -14,7 +14,7 @@ from paths import REAL_LOGS, SAMPLE_LOGS
 
 import analyzer
 from analyzer.render.json import render_json
-from analyzer.verdicts.classify import VERDICTS
+from analyzer.vocabulary import VERDICTS
 
 SAMPLES = SAMPLE_LOGS
 HOSTS = ("www.example.test", "static.example.test")

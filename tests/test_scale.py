@@ -19,7 +19,8 @@ from paths import REAL_LOGS, REPO, SAMPLE_LOGS
 
 import analyzer
 from analyzer import api as engines
-from analyzer.report.build import Window, build_report
+from analyzer.report import build_report
+from analyzer.report.model import Window
 
 ROOT = REPO
 SAMPLES = sorted(SAMPLE_LOGS.glob("*.log"))

@@ -25,15 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..vocabulary import APACHE_BUILTIN_METHODS
+from ..vocabulary import VERDICTS as METHOD_VERDICTS
 
 __all__ = ["GUIDANCE", "SERVERS", "VERDICTS", "Guidance", "guidance_for"]
 
 SERVERS = ("apache", "nginx", "unknown")
 VERDICTS = (
-    "capability_gap",
-    "partial_implementation",
-    "resource_restriction",
-    "never_allowed",
+    *METHOD_VERDICTS,
     "version_not_supported",
     "transfer_encoding",
     "allow_missing",

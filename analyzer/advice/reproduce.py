@@ -448,10 +448,7 @@ def _as_mapping(verdict: Any) -> Mapping[str, Any]:
         return verdict
     if dataclasses.is_dataclass(verdict) and not isinstance(verdict, type):
         return {f.name: getattr(verdict, f.name) for f in dataclasses.fields(verdict)}
-    if hasattr(verdict, "to_dict"):
-        result: Mapping[str, Any] = verdict.to_dict()
-        return result
-    result: Mapping[str, Any] = vars(verdict)
+    result: Mapping[str, Any] = verdict.to_dict() if hasattr(verdict, "to_dict") else vars(verdict)
     return result
 
 

@@ -26,10 +26,10 @@ from ..render.json import render_json
 from ..render.markdown import render_markdown
 from ..render.safety import terminal_safe
 from ..render.text import render_text
-from ..report.build import Report
+from ..report.model import Report
 from ..report.thresholds import Threshold, crossed
 from ..timewindow import parse_duration, parse_when
-from ..verdicts.classify import SERVERS
+from ..verdicts.server import SERVERS
 from .progress import progress_bar
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..render.common import CLASS_TITLES
-from ..summary.summary import CLASS_BY_STATUS
+from ..vocabulary import CLASS_BY_STATUS
 
 __all__ = [
     "CLASS_STATUS",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..report.build import (
+from ..report.model import (
     ClassReport,
     Clients,
     Example,
@@ -16,18 +16,10 @@ from ..report.build import (
     SourceReport,
     Verdict,
 )
+from ..vocabulary import CLASSES, STATUS_OF_CLASS, VERDICT_TITLES, class_title
 
-CLASS_TITLES = {
-    "not_implemented": "not_implemented (501)",
-    "method_not_allowed": "method_not_allowed (405)",
-    "version_not_supported": "version_not_supported (505)",
-}
-VERDICT_TITLES = {
-    "capability_gap": "capability gap",
-    "partial_implementation": "partial implementation",
-    "resource_restriction": "resource restriction",
-    "never_allowed": "never allowed",
-}
+#: Each class's heading, in report order.
+CLASS_TITLES = {name: class_title(name) for name in CLASSES}
 
 
 def when(value: str | None) -> str:
@@ -88,10 +80,10 @@ def mixed(report: Report) -> list[SourceReport]:
 
 def class_rows(report: Report) -> list[list[object]]:
     rows: list[list[object]] = []
-    for name in CLASS_TITLES:
+    for name in CLASSES:
         cls = report.classes.get(name)
         if cls is None or not cls.count:
-            rows.append([name, _status(name), 0, 0, "-", "-", "-"])
+            rows.append([name, STATUS_OF_CLASS[name], 0, 0, "-", "-", "-"])
             continue
         rows.append([name, cls.status, cls.count, cls.clients.distinct,
                      named_counts(list(cls.by.items())), when(cls.first_seen),
@@ -101,10 +93,6 @@ def class_rows(report: Report) -> list[list[object]]:
 
 CLASS_HEADERS = ["class", "status", "requests", "clients", "by method / protocol", "first seen",
                  "last seen"]
-
-
-def _status(name: str) -> int:
-    return {"not_implemented": 501, "method_not_allowed": 405, "version_not_supported": 505}[name]
 
 
 def class_key_rows(cls: ClassReport) -> list[list[object]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..report.build import Report
+from ..report.model import Report
 from .safety import terminal_safe
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

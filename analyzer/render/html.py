@@ -22,7 +22,16 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import plots
-from ..vocabulary import is_registered
+from ..vocabulary import (
+    CLASS_LABELS,
+    CLASS_OF_VERDICT,
+    CLASSES,
+    REASON_PHRASES,
+    STATUS_OF_CLASS,
+    VERDICT_MEANINGS,
+    VERDICT_TITLES,
+    is_registered,
+)
 from .safety import terminal_safe
 
 __all__ = ["CSP", "render_html", "report_html"]
@@ -30,39 +39,16 @@ __all__ = ["CSP", "render_html", "report_html"]
 #: The page's Content-Security-Policy: nothing may load but inline styles and data: images.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
-_CLASS_TITLES = {  # status, reason phrase, short label for the summary cards
-    "not_implemented": ("501", "Not Implemented", "Not Implemented"),
-    "method_not_allowed": ("405", "Method Not Allowed", "Method Not Allowed"),
-    "version_not_supported": ("505", "HTTP Version Not Supported", "Version Not Supported"),
+# per class: status, reason phrase, short label for the summary cards
+_CLASS_TITLES = {
+    name: (str(STATUS_OF_CLASS[name]), REASON_PHRASES[STATUS_OF_CLASS[name]], CLASS_LABELS[name])
+    for name in CLASSES
 }
-
-#: What each verdict means (DESIGN.md section 4), shown beside it when the Report has no
-#: explanation of its own.
+#: Each verdict's title and what it means (DESIGN.md section 4), shown beside it when the
+#: Report has no explanation of its own.
 _VERDICTS = {
-    "capability_gap": (
-        "Capability gap",
-        "501 and the method never succeeded: the server does not implement it at all.",
-    ),
-    "partial_implementation": (
-        "Partial implementation",
-        "501 here, but the method succeeded elsewhere: 501 is likely the wrong status (405 "
-        "fits), or one backend lacks it.",
-    ),
-    "resource_restriction": (
-        "Resource restriction",
-        "405 here and the method succeeded elsewhere: a correct use of 405.",
-    ),
-    "never_allowed": (
-        "Never allowed",
-        "405 and the method never succeeded: behaves like a capability gap, unless it is a "
-        "deliberate ban.",
-    ),
-}
-_VERDICT_CLASS = {
-    "capability_gap": "not_implemented",
-    "partial_implementation": "not_implemented",
-    "resource_restriction": "method_not_allowed",
-    "never_allowed": "method_not_allowed",
+    name: (title[:1].upper() + title[1:], VERDICT_MEANINGS[name])
+    for name, title in VERDICT_TITLES.items()
 }
 
 # verdict keys shown in their own place; any other key is listed as further evidence
@@ -169,7 +155,7 @@ def report_html(report: Any, *, fragment: bool = False, charts: bool = True) -> 
     by_class: dict[str, list[dict[str, Any]]] = {name: [] for name in _CLASS_TITLES}
     other: list[dict[str, Any]] = []
     for verdict in verdicts:
-        cls = verdict.get("class") or _VERDICT_CLASS.get(str(verdict.get("verdict")))
+        cls = verdict.get("class") or CLASS_OF_VERDICT.get(str(verdict.get("verdict")))
         (by_class[cls] if cls in by_class else other).append(verdict)
     methods = data.get("methods") or []
     if isinstance(methods, Mapping):
@@ -209,4 +195,4 @@ def render_html(report: Any) -> str:
 def _version() -> str:
     from .. import __version__
 
-    return __version__
+    return str(__version__)

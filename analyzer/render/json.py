@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..report.build import Report
+from ..report.model import Report
 
 # json.dumps escapes the C0 controls itself; these are the others (they can only occur inside
 # strings, so escaping them keeps the document valid and its values unchanged)

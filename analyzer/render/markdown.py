@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..advice.actions import action_markdown, allow_check_markdown
-from ..report.build import Report
+from ..report.model import Report
 from . import common
 from .safety import terminal_safe
 

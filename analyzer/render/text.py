@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Sequence
 
 from ..advice.actions import action_evidence, allow_check_lines
-from ..report.build import Report
+from ..report.model import Report
 from . import common
 from .safety import terminal_safe
 

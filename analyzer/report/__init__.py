@@ -1,5 +1,6 @@
-"""Report: the pure-data result of an analysis, and the builder that makes it from a Summary."""
+"""Report: the pure-data result of an analysis (model), and its builder (from a Summary)."""
 
-from .build import Report, build_report
+from .build import build_report
+from .model import Report
 
 __all__ = ["Report", "build_report"]

@@ -1,15 +1,10 @@
-"""``Report``: the pure-data result that every renderer reads (renderers never compute).
-
-:func:`build_report` turns a merged :class:`~analyzer.summary.Summary` into a Report: the classes
-with their clients, the verdicts with their evidence, the protocol findings and the trends.
-Everything in a Report is plain data (frozen dataclasses, strings, ints, dicts, tuples; times as
-ISO 8601 strings in UTC), and :meth:`Report.to_dict` is the JSON contract of DESIGN.md section 5.
+"""``build_report``: a merged :class:`~analyzer.summary.Summary` made into a
+:class:`~analyzer.report.model.Report`: the classes with their clients, the verdicts with their
+evidence, the protocol findings and the trends. Every verdict is computed here, after the merge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,396 +13,46 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..advice.actions import with_actions
-from ..advice.guidance import Guidance
-from ..advice.reproduce import Command
-from ..summary.summary import CLASS_BY_STATUS, CLASSES, RESOURCES_PER_GROUP, Summary
-from ..verdicts.allow_checks import AllowChecks, check_allow
-from ..verdicts.classify import (
-    NO_METHOD,
-    ServerGuess,
-    guess_server,
-    protocol_table,
-    verdict_table,
-)
+from ..summary.parts import RESOURCES_PER_GROUP
+from ..summary.summary import Summary
+from ..verdicts.allow_checks import check_allow
+from ..verdicts.classify import protocol_table, verdict_table
 from ..verdicts.clients import describe_user_agent
-from ..verdicts.trends import SPIKE_K, bucket_series, seen_table, span, spike_threshold
-from ..vocabulary import is_registered
+from ..verdicts.server import ServerGuess, guess_server
+from ..verdicts.trends import bucket_series, seen_table, span, spike_threshold
+from ..vocabulary import (
+    CLASS_BY_STATUS,
+    CLASSES,
+    KEY_OF_CLASS,
+    NO_METHOD,
+    STATUS_OF_CLASS,
+    VERDICT_ORDER,
+    class_key,
+)
+from .model import (
+    CLIENT_COLUMNS,
+    ClassReport,
+    ClientCount,
+    ClientCounts,
+    Clients,
+    Example,
+    ProtocolReport,
+    RejectExample,
+    RejectReport,
+    Report,
+    SourceReport,
+    Spike,
+    Trends,
+    TrendSeries,
+    Verdict,
+    Window,
+    empty_class,
+)
 
-SCHEMA = "logscan.report/1"
 MAX_REJECT_EXAMPLES = 20
 TOP = 10  # clients, families, resources... shown per class and per verdict
 EXAMPLES = 5
-STATUS_OF_CLASS = {name: status for status, name in CLASS_BY_STATUS.items()}
-CLASS_KEY = {"not_implemented": "method", "method_not_allowed": "method",
-             "version_not_supported": "protocol"}
 
-
-@dataclass(frozen=True)
-class SourceReport:
-    path: str
-    format: str
-    lines: int
-    parsed: int
-    rejected: int
-    detection: str | None = None
-
-
-@dataclass(frozen=True)
-class RejectExample:
-    source: str
-    line: int
-    reason: str
-    text: str
-
-
-@dataclass(frozen=True)
-class RejectReport:
-    count: int
-    reasons: dict[str, int]
-    examples: tuple[RejectExample, ...] = ()
-
-
-@dataclass(frozen=True)
-class ClientCount:
-    """One client address, its requests, and the user-agent family and kind it mostly sent."""
-
-    client: str
-    count: int
-    ua_family: str
-    client_kind: str
-
-
-@dataclass(frozen=True)
-class Clients:
-    """Who sent a set of requests: top addresses, user-agent families and client kinds."""
-
-    top_clients: tuple[ClientCount, ...] = ()
-    ua_families: tuple[tuple[str, int], ...] = ()
-    client_kinds: tuple[tuple[str, int], ...] = ()
-    distinct: int = 0
-    family_kinds: tuple[tuple[str, str], ...] = ()  # each listed family's most frequent kind
-
-    def to_dict(self) -> dict[str, Any]:
-        kinds = dict(self.family_kinds)
-        return {
-            "top_clients": [
-                {"client": c.client, "count": c.count, "family": c.ua_family, "kind": c.client_kind}
-                for c in self.top_clients
-            ],
-            "top_families": [
-                {"family": f, "count": n, "kind": kinds.get(f, "unknown")}
-                for f, n in self.ua_families
-            ],
-            "client_kinds": {k: n for k, n in self.client_kinds},
-            "distinct_clients": self.distinct,
-        }
-
-
-@dataclass(frozen=True)
-class Example:
-    """One logged request: where it is (source:line) and what it asked for."""
-
-    source: str
-    line: int
-    status: int
-    target: str | None = None
-    request: str | None = None
-    time: str | None = None
-    client: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.source}:{self.line}"
-
-
-@dataclass(frozen=True)
-class ClassReport:
-    """One class (not_implemented, method_not_allowed, version_not_supported)."""
-
-    name: str
-    status: int
-    count: int
-    key: str  # "method", or "protocol" for version_not_supported
-    by: dict[str, int]
-    clients: Clients = field(default_factory=Clients)
-    by_key: dict[str, Clients] = field(default_factory=dict)  # the clients of each method
-    first_seen: str | None = None
-    last_seen: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        clients = self.clients.to_dict()
-        return {
-            "status": self.status,
-            "count": self.count,
-            "key": self.key,
-            "by": dict(self.by),
-            "top_clients": clients.pop("top_clients"),
-            **clients,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            f"by_{self.key}": {k: c.to_dict() for k, c in self.by_key.items()},
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A per-(vhost, method) verdict and its evidence."""
-
-    vhost: str | None
-    method: str
-    verdict: str
-    counts: dict[str, int]
-    registered: bool
-    requests: int
-    successes: int
-    first_seen: str | None
-    last_seen: str | None
-    explanation: str
-    notes: tuple[str, ...] = ()
-    examples: tuple[Example, ...] = ()
-    success_examples: tuple[Example, ...] = ()
-    resources: tuple[tuple[str, int], ...] = ()
-    resources_complete: bool = True
-    clients: Clients = field(default_factory=Clients)
-    allow: tuple[tuple[str, int], ...] = ()
-    succeeded_elsewhere: tuple[str, ...] = ()
-    reproduce: tuple[Command, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
-    guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
-
-    def to_dict(self) -> dict[str, Any]:
-        clients = self.clients.to_dict()
-        return {
-            "vhost": self.vhost,
-            "method": self.method,
-            "verdict": self.verdict,
-            "counts": dict(self.counts),
-            "registered": self.registered,
-            "requests": self.requests,
-            "successes": self.successes,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "explanation": self.explanation,
-            "notes": list(self.notes),
-            "examples": [asdict(e) for e in self.examples],
-            "success_examples": [asdict(e) for e in self.success_examples],
-            "resources": [{"resource": r, "count": n} for r, n in self.resources],
-            "resources_complete": self.resources_complete,
-            "top_clients": clients.pop("top_clients"),
-            **clients,
-            "allow": [{"allow": a, "count": n} for a, n in self.allow],
-            "succeeded_elsewhere": list(self.succeeded_elsewhere),
-            "reproduce": [str(c) for c in self.reproduce],
-            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
-            "guidance": self.guidance.to_dict() if self.guidance else None,
-        }
-
-
-@dataclass(frozen=True)
-class ProtocolReport:
-    """How one protocol string was answered, and what does not fit."""
-
-    protocol: str
-    requests: int
-    counts: dict[str, int]
-    version_not_supported: int
-    findings: tuple[str, ...]
-    explanation: str
-    examples: tuple[Example, ...] = ()
-    clients: Clients = field(default_factory=Clients)
-    reproduce: tuple[Command, ...] = ()
-    guidance: Guidance | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        clients = self.clients.to_dict()
-        return {
-            "protocol": self.protocol,
-            "requests": self.requests,
-            "counts": dict(self.counts),
-            "version_not_supported": self.version_not_supported,
-            "findings": list(self.findings),
-            "explanation": self.explanation,
-            "examples": [asdict(e) for e in self.examples],
-            "top_clients": clients.pop("top_clients"),
-            **clients,
-            "reproduce": [str(c) for c in self.reproduce],
-            "reproduce_commands": [_command_dict(c) for c in self.reproduce],
-            "guidance": self.guidance.to_dict() if self.guidance else None,
-        }
-
-
-@dataclass(frozen=True)
-class TrendSeries:
-    """Counts per bucket of one class and key (method, or protocol for 505)."""
-
-    cls: str
-    key: str
-    total: int
-    first_seen: str | None
-    last_seen: str | None
-    counts: tuple[int, ...]  # one per Trends.buckets
-
-
-@dataclass(frozen=True)
-class Spike:
-    cls: str
-    key: str  # "*" for the class as a whole
-    bucket: str
-    count: int
-    threshold: float
-
-
-@dataclass(frozen=True)
-class Trends:
-    bucket: str = "hour"
-    start: str | None = None
-    end: str | None = None
-    buckets: tuple[str, ...] = ()
-    totals: tuple[int, ...] = ()  # all requests per bucket
-    series: tuple[TrendSeries, ...] = ()
-    spikes: tuple[Spike, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bucket": self.bucket,
-            "start": self.start,
-            "end": self.end,
-            "spike_rule": f"count > median + {SPIKE_K:g} * max(1.4826 * MAD, 1) over the buckets",
-            "buckets": list(self.buckets),
-            "totals": list(self.totals),
-            "series": [
-                {
-                    "class": s.cls, "key": s.key, "total": s.total,
-                    "first_seen": s.first_seen, "last_seen": s.last_seen,
-                    "points": [[b, n] for b, n in zip(self.buckets, s.counts, strict=True)],
-                }
-                for s in self.series
-            ],
-            "spikes": [
-                {"class": s.cls, "key": s.key, "time": s.bucket, "count": s.count,
-                 "threshold": round(s.threshold, 3)}
-                for s in self.spikes
-            ],
-        }
-
-
-CLIENT_COLUMNS = ("class", "vhost", "method", "protocol", "status", "client", "ua_family",
-                  "client_kind", "count")
-
-
-@dataclass(frozen=True)
-class ClientCounts:
-    """The tidy table of classed requests by method x status x client (the CSV output): an
-    immutable Arrow table with the ``CLIENT_COLUMNS``, sorted; :meth:`rows` gives its rows."""
-
-    table: pa.Table = field(default_factory=lambda: pa.table(
-        {name: pa.array([], pa.int64() if name in ("status", "count") else pa.string())
-         for name in CLIENT_COLUMNS}))
-    columns: tuple[str, ...] = CLIENT_COLUMNS
-
-    def __len__(self) -> int:
-        result: int = self.table.num_rows
-        return result
-
-    def rows(self) -> Iterator[tuple[Any, ...]]:
-        for batch in self.table.to_batches(max_chunksize=65536):
-            yield from zip(*(batch.column(name).to_pylist() for name in self.columns),
-                           strict=True)
-
-
-@dataclass(frozen=True)
-class Window:
-    since: str | None = None
-    until: str | None = None
-
-
-@dataclass(frozen=True)
-class Report:
-    sources: tuple[SourceReport, ...]
-    status_counts: dict[str, int]
-    rejects: RejectReport
-    extra: dict[str, Any] = field(default_factory=dict)
-    classes: dict[str, ClassReport] = field(default_factory=dict)
-    verdicts: tuple[Verdict, ...] = ()
-    protocols: tuple[ProtocolReport, ...] = ()
-    trends: Trends = field(default_factory=Trends)
-    server: ServerGuess = field(default_factory=lambda: ServerGuess("unknown", "none", ""))
-    window: Window = field(default_factory=Window)
-    client_field: str = "client"
-    client_counts: ClientCounts = field(default_factory=ClientCounts)
-    allow_checks: AllowChecks | None = None  # analyzer.verdicts.allow_checks: is Allow honest?
-    # every method seen (None for requests without one), with its responses by status
-    methods: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def totals(self) -> dict[str, int]:
-        return {
-            "lines": sum(s.lines for s in self.sources),
-            "parsed": sum(s.parsed for s in self.sources),
-            "rejected": sum(s.rejected for s in self.sources),
-        }
-
-    @property
-    def requests(self) -> int:
-        """Requests counted (inside the window, when there is one)."""
-        return sum(self.status_counts.values())
-
-    def _repr_html_(self) -> str:
-        """Jupyter shows a Report as the HTML report (without the page around it)."""
-        from ..render.html import report_html
-
-        return report_html(self, fragment=True)
-
-    def class_count(self, name: str) -> int:
-        cls = self.classes.get(name)
-        return cls.count if cls else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report contract (DESIGN.md section 5), plus evidence and explanations."""
-        sources = [
-            {k: v for k, v in asdict(s).items() if k != "detection" or v is not None}
-            for s in self.sources
-        ]
-        classes = {name: _empty_class(name).to_dict() for name in CLASSES}
-        classes.update({name: c.to_dict() for name, c in self.classes.items()})
-        return {
-            "schema": SCHEMA,
-            "sources": sources,
-            "totals": self.totals,
-            "requests": self.requests,
-            "window": asdict(self.window),
-            "server": asdict(self.server),
-            "client_field": self.client_field,
-            "status_counts": dict(self.status_counts),
-            "classes": classes,
-            "verdicts": [v.to_dict() for v in self.verdicts],
-            "protocols": [p.to_dict() for p in self.protocols],
-            "trends": self.trends.to_dict(),
-            "allow_checks": self.allow_checks.to_dict() if self.allow_checks else None,
-            "methods": {
-                method: {"counts": dict(counts), "registered": is_registered(method)}
-                for method, counts in self.methods.items()
-            },
-            "rejects": {
-                "count": self.rejects.count,
-                "reasons": dict(self.rejects.reasons),
-                "examples": [asdict(e) for e in self.rejects.examples],
-            },
-            **self.extra,
-        }
-
-
-def _command_dict(command: Command | str) -> dict[str, Any]:
-    """``{"command", "safe", "why"}``; a bare string is not known to be safe."""
-    if isinstance(command, Command):
-        return command.to_dict()
-    return {"command": command, "safe": False, "why": ""}
-
-
-def _empty_class(name: str) -> ClassReport:
-    return ClassReport(name, STATUS_OF_CLASS[name], 0, CLASS_KEY[name], {})
-
-
-# -- building -----------------------------------------------------------------------------------
 
 def build_report(
     summary: Summary,
@@ -438,7 +83,7 @@ def build_report(
     )
 
 
-def _iso(value: object) -> str | None:
+def _iso(value: Any) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     stamp = pd.Timestamp(value)
@@ -568,12 +213,11 @@ def _client_rows(summary: Summary) -> pa.Table:
     pairs: dict[tuple[str, str], int] = {}
     pair_of_agent = pa.array([pairs.setdefault(d, len(pairs)) for d in described], pa.int32())
     status = hits["status"]
-    key = pc.if_else(pc.equal(status, 505), hits["protocol"], hits["method"])
     coded = {
         "vhost": hits["vhost"], "method": hits["method"], "protocol": hits["protocol"],
         "status": status, "client": pc.fill_null(hits["client"], NO_METHOD),
         "pair": pc.take(pair_of_agent, pc.fill_null(agents.indices, len(described) - 1)),
-        "key": pc.fill_null(key, NO_METHOD),
+        "key": class_key(hits),
     }
     coded = {name: pc.dictionary_encode(column) if name not in ("status", "pair") else column
              for name, column in coded.items()}
@@ -627,23 +271,17 @@ def _where(table: pa.Table, **equal: object) -> pa.Table:
     return table if mask is None else table.filter(mask)
 
 
-def _key_column(frame: pd.DataFrame) -> pd.Series:
-    """method, or protocol for 505; ``-`` where there is none."""
-    key = frame["method"].where(frame["status"] != 505, frame["protocol"])
-    return key.astype(object).where(key.notna(), NO_METHOD)
-
-
 def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
              ) -> dict[str, ClassReport]:
-    requests = summary.part("requests").to_pandas()
+    requests = summary.part("requests")
+    requests = requests.append_column("key", class_key(requests)).to_pandas()
     requests = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
-    requests = requests.assign(key=_key_column(requests)) if not requests.empty else requests
     out: dict[str, ClassReport] = {}
     for name in CLASSES:
         status = STATUS_OF_CLASS[name]
         rows = requests[requests["status"] == status] if not requests.empty else requests
         if rows.empty:
-            out[name] = _empty_class(name)
+            out[name] = empty_class(name)
             continue
         by = rows.groupby("key")["count"].sum().reset_index()
         by = by.sort_values(["count", "key"], ascending=[False, True])
@@ -656,7 +294,7 @@ def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
         first = seen.loc[seen["class"] == name, "first"].min()
         last = seen.loc[seen["class"] == name, "last"].max()
         out[name] = ClassReport(
-            name=name, status=status, count=int(rows["count"].sum()), key=CLASS_KEY[name],
+            name=name, status=status, count=int(rows["count"].sum()), key=KEY_OF_CLASS[name],
             by={str(k): int(n) for k, n in zip(by["key"], by["count"], strict=True)},
             clients=_clients_of(listed.filter(where), top), by_key=by_key,
             first_seen=_iso(first), last_seen=_iso(last),
@@ -681,8 +319,7 @@ def _successful(table: pa.Table) -> pa.Table:
     return table.filter(pc.and_(pc.greater_equal(status, 200), pc.less(status, 400)))
 
 
-_VERDICT_ORDER = {v: i for i, v in enumerate(
-    ["capability_gap", "partial_implementation", "never_allowed", "resource_restriction"])}
+_VERDICT_ORDER = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def _verdicts(
@@ -772,7 +409,7 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
                       key=lambda k: (-int(found.series[(cls, k)].sum()), k))
         if not keys:
             continue
-        spikes += spiking(cls, "*", sum(found.series[(cls, k)] for k in keys))
+        spikes += spiking(cls, "*", np.sum([found.series[(cls, k)] for k in keys], axis=0))
         for key in keys:
             values = found.series[(cls, key)]
             first, last = seen.get((cls, key), (None, None))

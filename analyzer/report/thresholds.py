@@ -19,9 +19,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..summary.summary import CLASSES
-from ..verdicts.classify import VERDICTS
-from .build import Report
+from ..vocabulary import CLASSES, VERDICTS
+from .model import Report
 
 __all__ = ["Threshold", "crossed"]
 

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..formats.serverconfig import FormatChoice, resolve_choice
-from ..report.build import Report, build_report
-from ..summary.summary import CLASS_BY_STATUS, CLASSES, Summary
+from ..report import Report, build_report
+from ..summary import Summary
 from ..timewindow import format_duration, parse_duration
-from ..vocabulary import IANA_METHODS
+from ..vocabulary import CLASS_BY_STATUS, CLASSES, IANA_METHODS, NO_METHOD
 from .checkpoints import NewLines, SourceRun, expand_live, read_new
 from .history import RunRecord, State, StateStore, new_run_id
 
@@ -31,7 +31,6 @@ DEFAULT_WINDOW = timedelta(days=7)
 LISTED = 20  # in alert lines and the terminal
 LISTED_JSON = 100  # in the JSON comparison
 NOVELTY_CONDITIONS = ("new_method", "new_client")
-NO_METHOD = "-"
 
 
 # -- results ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ..advice.guidance import guidance_dict
+from ..vocabulary import NO_VHOST
 
 __all__ = ["HOW_TO_LOG", "AllowChecks", "AllowGroup", "check_allow"]
 
@@ -51,7 +52,6 @@ HOW_TO_LOG: dict[str, str] = {
 MAX_EXAMPLES = 3
 MAX_GROUPS = 50
 _REFUSED = (405, 501)
-_NO_HOST = "\x00"
 
 NOTES: dict[str, str] = {
     "nginx_never_sends": "Stock NGINX never sends Allow (its source has no such header): every "
@@ -280,9 +280,10 @@ def _summary_rows(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     refused = requests[requests["status"].isin(_REFUSED)]
     logged = bool(len(allow)) or not len(refused)
     if not len(allow):  # no Allow column: still count the refusals
-        allow = refused.groupby(["vhost", "method", "status"], dropna=False)["count"].sum()
-        allow = allow.reset_index().assign(allow=None)
-    rows = allow.assign(target=None, source=None, line=pd.NA)
+        counted = refused.groupby(["vhost", "method", "status"], dropna=False)["count"].sum()
+        allow = counted.reset_index().assign(allow=None)
+    rows = allow.assign(target=None, source=None)
+    rows["line"] = pd.NA
     rows["status"] = rows["status"].astype("int64")
     if logged and len(examples):
         rows = _with_examples(rows, examples[examples["status"].isin(_REFUSED)])
@@ -302,8 +303,8 @@ def _objects(frame: pd.DataFrame) -> pd.DataFrame:
 def _with_examples(rows: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
     keys = ["vhost", "method", "status"]
     keyed = _keyed(rows)
-    single = keyed.groupby(keys)["allow"].agg(lambda a: a.nunique(dropna=False) == 1)
-    single = single[single].index
+    agrees = keyed.groupby(keys)["allow"].agg(lambda a: a.nunique(dropna=False) == 1)
+    single = agrees[agrees].index
     if not len(single) or examples.empty:
         return rows
     shown = _keyed(examples.assign(status=examples["status"].astype("int64")))
@@ -318,16 +319,16 @@ def _with_examples(rows: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
     rest = rest.assign(count=rest["count"] - rest["taken"].astype("int64"))
     rest = rest[rest["count"] > 0].drop(columns="taken")
     out = pd.concat([shown.loc[:, _COLUMNS], rest.loc[:, _COLUMNS]], ignore_index=True)
-    return out.assign(vhost=out["vhost"].where(out["vhost"] != _NO_HOST, None))
+    return out.assign(vhost=out["vhost"].where(out["vhost"] != NO_VHOST, None))
 
 
 def _keyed(rows: pd.DataFrame) -> pd.DataFrame:
     """``vhost`` None -> a sentinel, so that groupby keeps rows without a vhost."""
-    return rows.assign(vhost=rows["vhost"].where(rows["vhost"].notna(), _NO_HOST))
+    return rows.assign(vhost=rows["vhost"].where(rows["vhost"].notna(), NO_VHOST))
 
 
 def _unkey(value: Any) -> Any:
-    return None if value == _NO_HOST or value is None or value is pd.NA else value
+    return None if value == NO_VHOST or value is None or value is pd.NA else value
 
 
 def _methods_of(allow: pd.Series) -> dict[str, frozenset[str]]:

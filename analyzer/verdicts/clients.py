@@ -301,12 +301,12 @@ def _classify_one(ua: str) -> tuple[str, str]:
     for pattern, family, kind in _RULES:
         if pattern.search(ua):
             return family, kind
-    family = _ua_family(ua)
+    parsed = _ua_family(ua)
     # the device is asked only when the family does not already say "crawler"
-    if family in _CRAWLER_FAMILIES or _is_spider(ua):
-        return family or "Other", "crawler"
-    if family and family != "Other":
-        return family, "browser"
+    if parsed in _CRAWLER_FAMILIES or _is_spider(ua):
+        return parsed or "Other", "crawler"
+    if parsed and parsed != "Other":
+        return parsed, "browser"
     if match := _SELF_NAMED_BOT.search(ua):
         return match.group(1), "crawler"
     return "Other", "unknown"
@@ -373,8 +373,10 @@ def classify_user_agents(user_agents: pd.Series | pa.Array | pa.ChunkedArray) ->
 
     return pd.DataFrame(
         {
-            "ua_family": pd.Categorical.from_codes(family_codes[codes], categories=families),
-            "client_kind": pd.Categorical.from_codes(kind_codes[codes], categories=CLIENT_KINDS),
+            "ua_family": pd.Categorical.from_codes(
+                family_codes[codes], categories=pd.Index(families)),
+            "client_kind": pd.Categorical.from_codes(
+                kind_codes[codes], categories=pd.Index(CLIENT_KINDS)),
         },
         index=index,
     )

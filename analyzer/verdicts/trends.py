@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..summary.summary import CLASS_BY_STATUS, Summary
+from ..summary.summary import Summary
+from ..vocabulary import CLASS_BY_STATUS, class_key
 
 __all__ = [
     "BUCKETS",
@@ -51,15 +52,6 @@ def choose_bucket(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
     if span <= timedelta(days=14):
         return "hour"
     return "day"
-
-
-def _minutes(summary: Summary) -> pd.DataFrame:
-    frame = summary.part("minutes").to_pandas()
-    frame["class"] = frame["status"].map(CLASS_BY_STATUS)
-    key = frame["method"].where(frame["status"] != 505, frame["protocol"])
-    frame["key"] = key.astype(object).where(key.notna(), "-")
-    result: pd.DataFrame = frame
-    return result
 
 
 def span(summary: Summary) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -122,9 +114,7 @@ def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries |
     if minutes.num_rows:
         position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
         status = minutes["status"]
-        key = pc.fill_null(pc.if_else(pc.equal(status, 505), minutes["protocol"],
-                                      minutes["method"]), "-")
-        grouped = pa.table({"status": status, "key": key, "position": position,
+        grouped = pa.table({"status": status, "key": class_key(minutes), "position": position,
                             "count": minutes["count"]}).group_by(
             ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
         for code, name, where, count in zip(*(grouped[c].to_pylist() for c in (
@@ -151,15 +141,15 @@ def trend_table(data: Summary | pd.DataFrame, *, bucket: str | None = None) -> p
 
 def seen_table(summary: Summary) -> pd.DataFrame:
     """First and last seen, and count, per class and key (method, or protocol for 505)."""
-    requests = summary.part("requests").to_pandas()
-    rows = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
+    requests = summary.part("requests")
+    rows = requests.append_column("key", class_key(requests)).to_pandas()
+    rows = rows[rows["status"].isin(list(CLASS_BY_STATUS))]
     if rows.empty:
         return pd.DataFrame(columns=["class", "key", "count", "first", "last"])
-    key = rows["method"].where(rows["status"] != 505, rows["protocol"])
-    return (
-        rows.assign(**{"class": rows["status"].map(CLASS_BY_STATUS)},
-                    key=key.astype(object).where(key.notna(), "-"))
+    seen: pd.DataFrame = (
+        rows.assign(**{"class": rows["status"].map(CLASS_BY_STATUS)})
         .groupby(["class", "key"], sort=True)
         .agg(count=("count", "sum"), first=("first", "min"), last=("last", "max"))
         .reset_index()
     )
+    return seen

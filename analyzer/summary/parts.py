@@ -1,0 +1,350 @@
+"""The parts of a Summary (see :mod:`analyzer.summary.summary` for the table of them), and how
+they are built from a parsed block's rows: Arrow grouped aggregations over whole blocks, never
+per row in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import AnalyzerError
+from ..verdicts.clients import client_identity
+from ..vocabulary import CLASS_BY_STATUS
+from .table import Part, count_rows, group_rows
+
+__all__ = [
+    "EXAMPLES_PER_GROUP",
+    "LINE_PARTS",
+    "PARTS",
+    "REJECT_EXAMPLES",
+    "RESOURCES_PER_GROUP",
+    "frame_table",
+    "in_line_order",
+    "long_schema",
+    "rows_in_window",
+    "source_row",
+    "summarize_rejects",
+    "summarize_rows",
+    "summary_columns",
+]
+
+EXAMPLES_PER_GROUP = 5
+RESOURCES_PER_GROUP = 64
+REJECT_EXAMPLES = 20
+
+_S = pa.string()
+_I16 = pa.int16()
+_I64 = pa.int64()
+_TS = pa.timestamp("us", tz="UTC")
+_CLASS_STATUSES = pa.array(sorted(CLASS_BY_STATUS), _I16)
+_MINUTE_US = 60_000_000
+# what the parts of classed rows read (other client fields need every column: see _clients)
+_CLASSED_COLUMNS = frozenset(
+    {"line", "vhost", "status", "method", "protocol", "client", "user_agent", "target", "time",
+     "request", "allow"}
+)
+
+
+def summary_columns(client_field: str = "client") -> frozenset[str] | None:
+    """The parsed columns a Summary reads, for :func:`analyzer.parse.block.parse_block`'s projection
+    (None: every column, since another ``client_field`` may name any of them)."""
+    return _CLASSED_COLUMNS if client_field == "client" else None
+
+
+_KEY = (("vhost", _S), ("status", _I16), ("method", _S), ("protocol", _S))
+_WHERE = (("source", _S), ("line", _I64))
+
+PARTS: dict[str, Part] = {
+    "sources": Part(
+        keys=(("source", _S), ("format", _S), ("detection", _S), ("server", _S)),
+        sums=("lines", "parsed", "rejected"),
+        mins=(("order", _I64),),
+    ),
+    "requests": Part(
+        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
+        sums=("count",),
+        mins=(("first", _TS),),
+        maxs=(("last", _TS),),
+    ),
+    "firsts": Part(
+        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
+        order=_WHERE,
+        values=(("target", _S),),
+        k=1,
+    ),
+    # a user agent is ~100 bytes, and the same few recur on the part's many rows: held as
+    # strings, the part was the largest thing in memory on a long log (65 MB at 20M lines)
+    "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S)), sums=("count",),
+                  coded=("user_agent",)),
+    "minutes": Part(
+        keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S)),
+        sums=("count",),
+    ),
+    "volume": Part(keys=(("minute", _TS),), sums=("count",)),
+    "examples": Part(
+        keys=_KEY,
+        order=_WHERE,
+        values=(("time", _TS), ("client", _S), ("target", _S), ("request", _S)),
+        k=EXAMPLES_PER_GROUP,
+    ),
+    "resources": Part(
+        keys=(("vhost", _S), ("status", _I16), ("method", _S)),
+        order=(("hash", _I64), ("resource", _S)),
+        sums=("count",),
+        k=RESOURCES_PER_GROUP,
+    ),
+    "allow": Part(
+        keys=(("vhost", _S), ("status", _I16), ("method", _S), ("allow", _S)), sums=("count",)
+    ),
+    "rejects": Part(keys=(("source", _S), ("reason", _S)), sums=("count",)),
+    "reject_examples": Part(
+        keys=(), order=_WHERE, values=(("reason", _S), ("text", _S)), k=REJECT_EXAMPLES
+    ),
+}
+
+
+#: The parts that name a line of a source (``source``, ``line``): all of them sample parts.
+LINE_PARTS: tuple[str, ...] = tuple(
+    name for name, spec in PARTS.items() if {"source", "line"} <= set(spec.schema.names)
+)
+assert all(PARTS[name].k is not None for name in LINE_PARTS)
+
+
+
+# -- building parts ----------------------------------------------------------------------------
+
+def rows_in_window(table: pa.Table, since: datetime | None, until: datetime | None) -> pa.Table:
+    """Rows with ``since <= time < until``."""
+    if since is None and until is None:
+        return table
+    if "time" not in table.column_names:
+        if table.num_rows == 0:
+            return table
+        raise AnalyzerError(
+            "--since/--until need timestamps, and this log format has no time field"
+        )
+    time = table["time"]
+    keep = None
+    for bound, op in ((since, pc.greater_equal), (until, pc.less)):
+        if bound is not None:
+            test = op(time, pa.scalar(_utc(bound), time.type))
+            keep = test if keep is None else pc.and_(keep, test)
+    return table.filter(pc.fill_null(keep, False))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """A column of ``kind`` (chunks kept: no copy); all nulls when the format does not log it."""
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, kind)
+    column = table[name]
+    if column.num_chunks == 1:
+        column = column.chunk(0)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if column.type != kind:
+        column = column.cast(kind)
+    return column
+
+
+def summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str, pa.Table]:
+    n = table.num_rows
+    if n == 0:
+        return {}
+    status = _column(table, "status", _I16)
+    keys = {
+        "vhost": _column(table, "vhost", _S),
+        "method": _column(table, "method", _S),
+        "protocol": _column(table, "protocol", _S),
+        "status": status,
+    }
+    time = _column(table, "time", _TS)
+    line = _column(table, "line", _I64)
+    grouped = group_rows(
+        {**keys, "time": time, "line": line}, list(keys),
+        [([], "count_all"), ("time", "min"), ("time", "max"), ("line", "min")],
+    )
+    parts = {
+        "requests": pa.table({
+            **{k: grouped[k] for k in keys},
+            "count": grouped["count_all"], "first": grouped["time_min"],
+            "last": grouped["time_max"],
+        }),
+        "firsts": pa.table({
+            **{k: grouped[k] for k in keys},
+            "source": pa.array([source] * grouped.num_rows, _S),
+            "line": grouped["line_min"],
+            "target": _targets_of_lines(table, line, grouped["line_min"]),
+        }),
+    }
+    if "time" in table.column_names:
+        parts["volume"] = _minute_counts(time)
+
+    classed = pc.fill_null(pc.is_in(status, _CLASS_STATUSES), False)
+    if client_field == "client" and "client" in table.column_names:
+        table = table.select([c for c in table.column_names if c in _CLASSED_COLUMNS])
+    rows = table.filter(classed)  # chunk by chunk: cheaper than a take across chunks
+    clients = _clients(rows, client_field)  # checks --client-field even without classed rows
+    if rows.num_rows:
+        parts.update(_summarize_classed(rows, source, clients))
+    return parts
+
+
+def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
+                      ) -> pa.Array:
+    """The target of the row of each ``wanted`` line (a group's first row is its smallest line:
+    the rows need not be in line order, see analyzer.parse.block.parse_block's in_line_order).
+
+    The rows are probed with the few wanted lines, not the wanted lines looked up among all the
+    rows: hashing every line of a 100,000-row batch was a quarter of summarising it.
+    """
+    target = _column(table, "target", _S)
+    found = pa.table({"line": line, "target": target}).filter(pc.is_in(line, value_set=wanted))
+    return pc.take(found["target"], pc.index_in(wanted, value_set=found["line"]))
+
+
+def _minute_counts(time: pa.Array) -> pa.Table:
+    counted = pc.value_counts(_floor_minute(time).drop_null())
+    return pa.table({"minute": counted.field("values"), "count": counted.field("counts")})
+
+
+def _clients(table: pa.Table, client_field: str) -> pa.Array:
+    """The client identity of each row, as chosen by ``--client-field`` (see
+    analyzer.verdicts.clients)."""
+    if client_field == "client" and "client" in table.column_names:
+        return _column(table, "client", _S)
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    identity = client_identity(frame, client_field)
+    array = pa.array(identity, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    return array.cast(_S) if len(array) else pa.array([], _S)
+
+
+def _summarize_classed(rows: pa.Table, source: str, clients: pa.Array) -> dict[str, pa.Table]:
+    n = rows.num_rows
+    key = {name: _column(rows, name, kind) for name, kind in _KEY}
+    user_agent = _column(rows, "user_agent", _S)
+    target = _column(rows, "target", _S)
+    time = _column(rows, "time", _TS)
+    parts: dict[str, pa.Table] = {}
+
+    hits = pa.table({**key, "client": clients, "user_agent": user_agent})
+    parts["hits"] = count_rows(hits, list(hits.column_names))
+
+    if "time" in rows.column_names:
+        minute = _floor_minute(time)
+        minutes = pa.table({"minute": minute, **{k: key[k] for k in ("status", "method",
+                                                                     "protocol")}})
+        parts["minutes"] = count_rows(minutes.filter(pc.is_valid(minute)), minutes.column_names)
+
+    parts["examples"] = pa.table({
+        **key,
+        "source": pa.array([source] * n, _S),
+        "line": _column(rows, "line", _I64),
+        "time": time, "client": clients, "target": target,
+        "request": _column(rows, "request", _S),
+    })
+
+    resource = pc.replace_substring_regex(target, r"(?s)\?.*$", "")
+    by_resource = count_rows(
+        pa.table({"vhost": key["vhost"], "status": key["status"], "method": key["method"],
+                  "resource": resource}),
+        ["vhost", "status", "method", "resource"],
+    )
+    parts["resources"] = by_resource.append_column("hash", _stable_hash(by_resource["resource"]))
+
+    if "allow" in rows.column_names:
+        allow = pa.table({"vhost": key["vhost"], "status": key["status"],
+                          "method": key["method"], "allow": _column(rows, "allow", _S)})
+        parts["allow"] = count_rows(allow, allow.column_names)
+    return parts
+
+
+def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:
+    if rejects.num_rows == 0:
+        return {}
+    reasons = rejects.group_by(["reason"], use_threads=False).aggregate([([], "count_all")])
+    first = rejects.slice(0, REJECT_EXAMPLES)
+    return {
+        "rejects": pa.table({
+            "source": pa.array([source] * reasons.num_rows, _S),
+            "reason": reasons["reason"], "count": reasons["count_all"],
+        }),
+        "reject_examples": pa.table({
+            "source": pa.array([source] * first.num_rows, _S),
+            "line": first["line"], "reason": first["reason"], "text": first["text"],
+        }),
+    }
+
+
+def source_row(
+    source: str, fmt: str, detection: str | None, server: str | None, lines: int, parsed: int,
+    rejected: int, order: int,
+) -> pa.Table:
+    return pa.table({
+        "source": [source], "format": [fmt], "detection": pa.array([detection], _S),
+        "server": pa.array([server], _S), "lines": pa.array([lines], _I64),
+        "parsed": pa.array([parsed], _I64), "rejected": pa.array([rejected], _I64),
+        "order": pa.array([order], _I64),
+    })
+
+
+def _floor_minute(time: pa.Array) -> pa.Array:
+    micros = time.cast(_I64)
+    # integer division truncates towards zero: only times before 1970 need the slow way
+    if pc.min(micros).as_py() is not None and pc.min(micros).as_py() < 0:
+        return pc.floor_temporal(time, unit="minute")
+    return pc.multiply(pc.divide(micros, _MINUTE_US), _MINUTE_US).cast(_TS)
+
+
+def _stable_hash(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A 64-bit hash of each string that is the same in every process (unlike ``hash``)."""
+    return pa.array([_hash_one(value) for value in values.to_pylist()], _I64)
+
+
+@lru_cache(maxsize=1 << 16)
+def _hash_one(value: str | None) -> int:
+    data = b"\x00" if value is None else b"\x01" + value.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+# -- frames ------------------------------------------------------------------------------------
+
+def frame_table(frame: pd.DataFrame) -> pa.Table:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if "line" not in table.column_names:
+        table = table.append_column("line", pa.array(np.arange(1, len(frame) + 1), _I64))
+    if "time" in table.column_names and table["time"].type != _TS:
+        time = table["time"]
+        if pa.types.is_timestamp(time.type) and time.type.tz is None:
+            time = pc.assume_timezone(time, "UTC")
+        table = table.set_column(table.column_names.index("time"), "time", time.cast(_TS))
+    return table
+
+
+def in_line_order(table: pa.Table) -> pa.Table:
+    line = table["line"].to_numpy()
+    if len(line) > 1 and (np.diff(line) < 0).any():
+        return table.sort_by([("line", "ascending")])
+    return table
+
+
+def long_schema() -> pa.Schema:
+    fields: dict[str, pa.DataType] = {"part": _S}
+    for spec in PARTS.values():
+        for field in spec.schema:
+            fields.setdefault(field.name, field.type)
+    return pa.schema(list(fields.items()))
