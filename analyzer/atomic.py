@@ -7,6 +7,7 @@ collector (which reads every ``*.prom`` file at each scrape).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -28,6 +29,50 @@ def write_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> 
             pass
         raise
     fsync_dir(path.parent)
+
+
+def write_all(files: Sequence[tuple[str | os.PathLike[str], str]], mode: int = 0o644) -> None:
+    """Replace several text files, none of them unless every one could be written: each is
+    written to a temp file beside it and fsynced first, and only then are they renamed into
+    place. An ``OSError`` names the file (``filename``) that could not be written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, text in files:
+            path = Path(name)
+            staged.append((_stage(path, text, mode), path))
+        for temp, path in staged:
+            try:
+                os.replace(temp, path)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except BaseException:
+        for temp, _ in staged:
+            try:
+                temp.unlink()
+            except OSError:  # already renamed into place
+                pass
+        raise
+    for directory in dict.fromkeys(path.parent for _, path in staged):
+        fsync_dir(directory)
+
+
+def _stage(path: Path, text: str, mode: int) -> Path:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+    return temp
 
 
 def fsync_file(path: Path) -> None:

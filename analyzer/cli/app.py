@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a --fail-on threshold was crossed; 2 bad usage or unreadable input (one
 line on stderr, no traceback); 3 no line of the input could be parsed; 4 some inputs were set
-aside (a format no preset fits: listed on stderr), the report covers the others.
+aside (a format no preset fits: listed on stderr), the report covers the others; 75
+(``logscan report``) another run holds the state.
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"Error: {self.format_message()}", err=True)
         if hint:
             click.echo(hint, err=True)
+
+
+class StateBusy(UserError):
+    """Another ``logscan report`` holds the state: exit 75 (EX_TEMPFAIL, "try again later"), so
+    that cron or a systemd timer can tell an overlap from a failure."""
+
+    exit_code = 75
 
 
 @contextmanager
@@ -473,8 +481,10 @@ def report(
     truncation), keep each run in a Parquet history under --state, and report over --window.
 
     Name the live logs (globs allowed); their rotated copies (access.log.1, access.log.1.gz)
-    are found by themselves. Runs on one state never overlap: a second one waits --wait
-    seconds, then exits 2. For cron or a systemd timer: see contrib/ and the README.
+    are found by themselves. Every output is written before the run commits: when one cannot
+    be written, the run exits 2 and commits nothing, so the next run reports (and alerts on)
+    the same lines. Runs on one state never overlap: a second one waits --wait seconds, then
+    exits 75. For cron or a systemd timer: see contrib/ and the README.
 
     \b
     logscan report /var/log/nginx/access.log --state /var/lib/logscan
@@ -482,25 +492,36 @@ def report(
         --json /srv/reports/logscan.json --prometheus /var/lib/prometheus/node-exporter/logscan.prom
     logscan report access.log --state ~/.cache/logscan --fail-on new_method --quiet
     """
-    from ..atomic import write_atomic
-    from ..render.prometheus import render_prometheus, write_textfile
+    from ..atomic import write_all
+    from ..errors import StateLockedError
+    from ..render.prometheus import render_prometheus
     from ..render.scheduled import render_run_text
-    from ..scheduled.run import run_report
+    from ..scheduled.run import ScheduledReport, run_report
 
     files_out = [(p, name) for p, name in ((json_path, "json"), (html_path, "html"),
                                            (markdown_path, "markdown")) if p is not None]
     missing = [name for _, name in files_out if name not in RENDERERS]
     thresholds = [c for c in fail_on if isinstance(c, Threshold)]
+
+    def publish(result: ScheduledReport) -> None:
+        """Every output, before the run commits: one that cannot be written commits nothing."""
+        texts = [(path, RENDERERS[name](result.report)) for path, name in files_out]
+        if prometheus_path is not None:
+            texts.append((prometheus_path, render_prometheus(result.metrics)))
+        try:
+            write_all(texts)
+        except OSError as exc:
+            raise UserError(f"{exc.filename}: cannot write ({exc.strerror or exc}); nothing "
+                            "was committed: the next run reads these lines again") from None
+
     try:
         if missing:
             raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
         formats = with_server_config(log_format, list(server_config))
         result = run_report(list(files), str(state), window=window, log_format=formats,
-                            wait=wait, server=server)
-        for path, name in files_out:
-            _write(path, RENDERERS[name](result.report), write_atomic)
-        if prometheus_path is not None:
-            _write(prometheus_path, render_prometheus(result.metrics), write_textfile)
+                            wait=wait, server=server, publish=publish)
+    except StateLockedError as exc:
+        raise StateBusy(f"{exc}; --wait SECONDS waits for it") from None
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     if not quiet:
@@ -513,13 +534,6 @@ def report(
         click.echo(f"logscan: --fail-on {terminal_safe(alert)}", err=True)
     if alerts:
         sys.exit(1)
-
-
-def _write(path: Path, text: str, writer: Callable[..., None]) -> None:
-    try:
-        writer(path, text)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 @main.command("explain")

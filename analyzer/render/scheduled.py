@@ -3,7 +3,7 @@ window before, and what is new. The report over the window follows it (render.te
 
 from __future__ import annotations
 
-from ..scheduled.run import ScheduledReport
+from ..scheduled.run import LISTED, ScheduledReport, listed
 from .safety import terminal_safe
 from .text import table
 
@@ -41,19 +41,10 @@ def render_run_text(result: ScheduledReport) -> str:
              for name, c in comparison.classes.items()],
         ),
     ]
-    if comparison.new_methods:
-        out.append("New methods in the window: "
-                   + ", ".join(terminal_safe(m) for m in comparison.new_methods))
-    if comparison.new_clients:
-        shown = comparison.new_clients[:20]
-        more = len(comparison.new_clients) - len(shown)
-        out.append("New clients of 501/405/505 in the window: "
-                   + ", ".join(terminal_safe(c) for c in shown)
-                   + (f" and {more} more" if more > 0 else ""))
-    if result.novelty.methods:
-        out.append("New in this run, methods: "
-                   + ", ".join(terminal_safe(m) for m in result.novelty.methods))
-    if result.novelty.clients:
-        out.append("New in this run, clients: "
-                   + ", ".join(terminal_safe(c) for c in result.novelty.clients))
+    for title, names in (("New methods in the window", comparison.new_methods),
+                         ("New clients of 501/405/505 in the window", comparison.new_clients),
+                         ("New in this run, methods", result.novelty.methods),
+                         ("New in this run, clients", result.novelty.clients)):
+        if names:
+            out.append(f"{title}: " + listed(names, LISTED, show=terminal_safe))
     return "\n".join(out) + "\n\n"

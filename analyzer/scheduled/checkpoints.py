@@ -9,7 +9,9 @@ number reached. The next run finds out what happened to it:
   found among the rotated names beside it (``access.log.1``, ``access.log.1.gz``,
   ``access.log-20250101``, ...) by its inode, or by the fingerprint of its (decompressed) first
   bytes, read to its end from the offset; rotated files newer than it (two rotations between
-  runs) are read whole; then the new file from its start;
+  runs) are read whole; then the new file from its start. A new file that got the old one's
+  inode number (renamed, compressed, then created) is told apart by its birth time
+  (:mod:`analyzer.scheduled.birth`) where the system keeps one;
 * **copied and truncated** (``copytruncate``): same inode, but shorter than the offset or with
   other first bytes: the copy, when one is found by its fingerprint, is finished from the
   offset, then the file is read again from its start;
@@ -40,6 +42,7 @@ from ..pipeline import Options, Resume, Unit, check_strict, source_for
 from ..sources.codecs import read_head
 from ..sources.inputs import ROTATED, check_name, open_raw, rotated_candidates
 from ..summary.summary import Summary
+from .birth import birth_ns
 
 FINGERPRINT_SIZE = 1024
 QUIET_SECONDS = 60  # a log unchanged this long has no writer in the middle of a line
@@ -57,6 +60,7 @@ class Checkpoint:
     offset: int  # content bytes consumed: everything before it is counted
     line: int  # the number of the next line
     size: int = 0  # of the file when this run read it (a tail beyond offset: a line unfinished)
+    born: int | None = None  # birth time (ns) where the system keeps one: tells a reused inode
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +71,7 @@ class Checkpoint:
             path=str(data["path"]), dev=int(data["dev"]), ino=int(data["ino"]),
             fingerprint=str(data["fingerprint"]), fingerprint_size=int(data["fingerprint_size"]),
             offset=int(data["offset"]), line=int(data["line"]), size=int(data.get("size", 0)),
+            born=None if data.get("born") is None else int(data["born"]),
         )
 
 
@@ -244,9 +249,10 @@ def _identify(path: str, last: Segment) -> Checkpoint:
     (the file at ``path``, or the rotated file read last when ``path`` is missing)."""
     with open_raw(last.file) as handle:
         info = os.fstat(handle.fileno())
+        born = birth_ns(handle.fileno())
         head = read_head(last.file, min(FINGERPRINT_SIZE, last.to_offset), handle)
     return Checkpoint(path, info.st_dev, info.st_ino, digest(head), len(head), last.to_offset,
-                      last.first_line + last.lines, info.st_size)
+                      last.first_line + last.lines, info.st_size, born)
 
 
 # -- what to read -------------------------------------------------------------------------------
@@ -258,26 +264,35 @@ def _plan(path: str, live: BinaryIO, saved: Checkpoint | None) -> _Plan:
     fresh = Segment(path, 0, 1, final=quiet)
     if saved is None:
         return _Plan((fresh,))
-    same_inode = (info.st_dev, info.st_ino) == (saved.dev, saved.ino)
+    same_file = _same_file(info, birth_ns(live.fileno()), saved)
     same_start = _fingerprint_matches(read_head(path, saved.fingerprint_size, live), saved)
     long_enough = info.st_size >= saved.offset
     unchanged = quiet or info.st_size == saved.size
-    if same_inode and same_start and long_enough:
+    if same_file and same_start and long_enough:
         return _Plan((Segment(path, saved.offset, saved.line, final=unchanged),))
     found = _find_rotated(path, saved)
     if found is not None:
         old, newer = found
         segments = [Segment(old, saved.offset, saved.line, final=True)]
         segments += [Segment(f, 0, 1, final=True) for f in newer]
-        return _Plan((*segments, fresh), rotated=not same_inode, truncated=same_inode)
-    if not same_inode and same_start and long_enough and saved.fingerprint_size:
+        return _Plan((*segments, fresh), rotated=not same_file, truncated=same_file)
+    if not same_file and same_start and long_enough and saved.fingerprint_size:
         # the same content under a new inode (copied back, restored): read on
         return _Plan((Segment(path, saved.offset, saved.line, final=unchanged),))
-    if same_inode:
+    if same_file:
         return _Plan((fresh,), truncated=True)
     lost = f"the previous file was not found beside {path}; lines added to it after offset " \
            f"{saved.offset} are not counted"
     return _Plan((fresh,), rotated=True, note=lost)
+
+
+def _same_file(info: os.stat_result, born: int | None, saved: Checkpoint) -> bool:
+    """The file at the path is the one the checkpoint names: same device and inode, and (where
+    both birth times are known) born at the same time, since a rotation that compresses before
+    it creates the new log often hands the new file the old one's inode number."""
+    if (info.st_dev, info.st_ino) != (saved.dev, saved.ino):
+        return False
+    return born is None or saved.born is None or born == saved.born
 
 
 def _plan_gone(path: str, saved: Checkpoint) -> _Plan:

@@ -1,10 +1,10 @@
 """Scheduled reports: one run reads what was added, stores it, and reports over a window.
 
 ``run_report`` is the whole of ``logscan report``: under the state's lock it reads the new lines
-of each input (:mod:`analyzer.scheduled.checkpoints`), commits their Summary with the checkpoints
-(:mod:`analyzer.scheduled.history`), merges the stored Summaries of the window, and compares them
-with
-the window before. The result is pure data; the CLI renders it.
+of each input (:mod:`analyzer.scheduled.checkpoints`), merges their Summary with the stored
+Summaries of the window, compares them with the window before, hands the result to the caller's
+``publish`` (the CLI writes its outputs there), and only then commits the Summary with the
+checkpoints (:mod:`analyzer.scheduled.history`). The result is pure data.
 """
 
 from __future__ import annotations
@@ -14,17 +14,23 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..report import Report, build_report
 from ..summary import Summary
 from ..timewindow import format_duration, parse_duration
-from ..vocabulary import CLASS_BY_STATUS, CLASSES, NO_METHOD
-from .checkpoints import SourceRun, expand_live, read_new
-from .history import RunRecord, StateStore, new_run_id
+from ..vocabulary import CLASS_BY_STATUS, CLASSES, IANA_METHODS, NO_METHOD
+from .checkpoints import NewLines, SourceRun, expand_live, read_new
+from .history import RunRecord, State, StateStore, new_run_id
 
 DEFAULT_WINDOW = timedelta(days=7)
+# How many methods, protocols or clients a list names before it says how many more there are:
+# clients choose these values, so a list of them is as long as a scanner wants
+LISTED = 20  # in alert lines and the terminal
+LISTED_JSON = 100  # in the JSON comparison
 NOVELTY_CONDITIONS = ("new_method", "new_client")
-TOTAL_PARTS = ("sources", "requests")
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -83,20 +89,52 @@ class Comparison:
     baseline: bool = True  # the previous window had requests to compare with
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """As JSON; each list and map is cut at ``LISTED_JSON`` entries (the most requests in
+        the window first), and a ``*_more`` key says how many were left out and what they
+        count."""
+        data: dict[str, Any] = {
             "window": {"start": self.start.isoformat(), "end": self.end.isoformat(),
                        "runs": self.runs},
             "previous": {"start": self.previous_start.isoformat(),
                          "end": self.start.isoformat(), "runs": self.previous_runs},
             "classes": {k: v.to_dict() for k, v in self.classes.items()},
-            "methods": {k: v.to_dict() for k, v in self.methods.items()},
-            "class_methods": {
-                c: {k: v.to_dict() for k, v in by.items()} for c, by in self.class_methods.items()
-            },
-            "new_methods": list(self.new_methods),
-            "new_clients": list(self.new_clients),
+            "methods": _cut_changes(self.methods),
+            "class_methods": {c: _cut_changes(by) for c, by in self.class_methods.items()},
+            "new_methods": list(self.new_methods[:LISTED_JSON]),
+            "new_clients": list(self.new_clients[:LISTED_JSON]),
             "baseline": self.baseline,
         }
+        more = _more(self.methods)
+        if more:
+            data["methods_more"] = more
+        class_more = {c: m for c, by in self.class_methods.items() if (m := _more(by))}
+        if class_more:
+            data["class_methods_more"] = class_more
+        for name, values in (("new_methods", self.new_methods), ("new_clients", self.new_clients)):
+            if len(values) > LISTED_JSON:
+                data[f"{name}_more"] = len(values) - LISTED_JSON
+        return data
+
+
+def _cut_changes(changes: Mapping[str, Change]) -> dict[str, dict[str, int]]:
+    return {k: v.to_dict() for k, v in list(changes.items())[:LISTED_JSON]}
+
+
+def _more(changes: Mapping[str, Change]) -> dict[str, int] | None:
+    """What a cut map of changes leaves out: how many keys, and their requests now and before."""
+    rest = list(changes.values())[LISTED_JSON:]
+    if not rest:
+        return None
+    return {"keys": len(rest), "current": sum(c.current for c in rest),
+            "previous": sum(c.previous for c in rest)}
+
+
+def listed(names: Sequence[str], limit: int = LISTED,
+           show: Callable[[str], str] = str) -> str:
+    """``names`` (each through ``show``) joined with commas, cut at ``limit`` with "and N
+    more"."""
+    shown = ", ".join(show(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -113,8 +151,13 @@ class Novelty:
     baseline: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"methods": list(self.methods), "clients": list(self.clients),
-                "baseline": self.baseline}
+        data: dict[str, Any] = {"methods": list(self.methods[:LISTED_JSON]),
+                                "clients": list(self.clients[:LISTED_JSON]),
+                                "baseline": self.baseline}
+        for name, values in (("methods", self.methods), ("clients", self.clients)):
+            if len(values) > LISTED_JSON:
+                data[f"{name}_more"] = len(values) - LISTED_JSON
+        return data
 
 
 @dataclass(frozen=True)
@@ -147,9 +190,9 @@ class ScheduledReport:
         hits = []
         for condition in conditions:
             if condition == "new_method" and self.novelty.methods:
-                hits.append("new_method: " + ", ".join(self.novelty.methods))
+                hits.append("new_method: " + listed(self.novelty.methods))
             elif condition == "new_client" and self.novelty.clients:
-                hits.append("new_client: " + ", ".join(self.novelty.clients))
+                hits.append("new_client: " + listed(self.novelty.clients))
         return hits
 
 
@@ -167,44 +210,74 @@ def run_report(
     strict: bool = False,
     clock: Callable[[], datetime] | None = None,
     workers: int | None = None,
+    publish: Callable[[ScheduledReport], None] | None = None,
 ) -> ScheduledReport:
     """Read what was added to ``inputs`` since the last run on ``state``, store it, and report
     over the last ``window`` of runs (DESIGN.md section 5, Scheduled).
 
     The Report is :func:`analyzer.report.build_report` of the merged Summaries of the runs that
     finished in the window; ``server`` is as for :func:`analyzer.analyze`.
+
+    The state's lock is held from the first read of the state to the commit, and ``publish``
+    (which writes the outputs) runs under it, before the commit: when it raises, nothing is
+    committed, so the next run reads the same lines again and raises the same alerts. A second
+    run on the same state waits up to ``wait`` seconds, then raises
+    :class:`~analyzer.errors.StateLockedError`.
     """
     now = clock or (lambda: datetime.now(UTC))
     fmt = resolve_choice(log_format)
     store = StateStore(state)
-    paths = expand_live(inputs, known=store.load().checkpoints)
     with store.locked(wait):
         started = now()
         saved = store.load()
         store.verify(saved)
         store.clean(saved)
+        paths = expand_live(inputs, known=saved.checkpoints)
         new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
         finished = max(now(), started)
         record = RunRecord(new_run_id(started), started, finished, new.new_lines)
         totals = _counters(store.totals(saved).merge(_counters(new.summary)))
-        committed = store.commit(saved, record, new.summary, new.checkpoints, totals)
-        current = [r for r in committed.runs if finished - window < r.finished <= finished]
-        previous = [r for r in committed.runs
-                    if finished - 2 * window < r.finished <= finished - window]
-        pieces = store.run_summaries(current)
-        before = store.summary(previous)
+        result = _report(store, saved, record, new, totals, window=window, server=server)
+        if publish is not None:
+            publish(result)  # an output that cannot be written commits nothing
+        store.commit(saved, record, new.summary, new.checkpoints, totals)
+    return result
+
+
+def _report(
+    store: StateStore,
+    saved: State,
+    record: RunRecord,
+    new: NewLines,
+    totals: Summary,
+    *,
+    window: timedelta,
+    server: str,
+) -> ScheduledReport:
+    """The report of a run that is not committed yet: the stored runs of the window and this
+    run's Summary as the next run will read it back from its Parquet file."""
+    finished = record.finished
+    current = [r for r in saved.runs if finished - window < r.finished <= finished]
+    previous = [r for r in saved.runs
+                if finished - 2 * window < r.finished <= finished - window]
+    pieces = store.run_summaries(current)
+    stored = new.summary.to_arrow()
+    if stored.num_rows:
+        pieces[record.id] = Summary.from_arrow(stored)
+    before = store.summary(previous)
     this = pieces.get(record.id, Summary.empty())
     earlier = _merged(s for run_id, s in pieces.items() if run_id != record.id)
     in_window = _merged(pieces.values())
-    run = RunInfo(record.id, started, finished, new.sources)
+    run = RunInfo(record.id, record.started, finished, new.sources)
+    runs = len(current) + 1
     comparison = compare(in_window, before, start=finished - window, end=finished,
-                         window=window, runs=len(current), previous_runs=len(previous))
+                         window=window, runs=runs, previous_runs=len(previous))
     novelty = novel(this, earlier)
     report = build_report(in_window, server=server)
     report = replace(report, extra={
         **report.extra,
         "history": {"window": format_duration(window), "start": (finished - window).isoformat(),
-                   "end": finished.isoformat(), "runs": len(current)},
+                   "end": finished.isoformat(), "runs": runs},
         "run": run.to_dict(),
         "comparison": comparison.to_dict(),
         "novelty": novelty.to_dict(),
@@ -214,9 +287,18 @@ def run_report(
 
 
 def _counters(summary: Summary) -> Summary:
-    """The parts of a Summary that the Prometheus counters need: their size is bounded by the
-    distinct (vhost, method, protocol, status) and inputs, not by time, unlike the others."""
-    return Summary({name: summary.part(name) for name in TOTAL_PARTS})
+    """The parts of a Summary that the Prometheus counters need, kept in the state since it was
+    created. Their labels name a method only when it is registered and no protocol (see
+    :func:`metrics`), so methods outside the IANA registry are stored as ``other`` and
+    protocols not at all: a method-fuzzing scanner does not grow what every run reads."""
+    requests = summary.part("requests")
+    method = requests["method"]
+    keep = pc.or_(pc.is_null(method), pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False))
+    requests = requests.set_column(requests.schema.get_field_index("method"), "method",
+                                   pc.if_else(keep, method, OTHER))
+    requests = requests.set_column(requests.schema.get_field_index("protocol"), "protocol",
+                                   pa.nulls(requests.num_rows, pa.string()))
+    return Summary({"sources": summary.part("sources"), "requests": requests})
 
 
 def _merged(summaries: Iterable[Summary]) -> Summary:
@@ -316,20 +398,58 @@ def novel(run: Summary, earlier: Summary) -> Novelty:
 
 # -- metrics ------------------------------------------------------------------------------------
 
+VHOST_LABELS = 20  # virtual hosts named in the Prometheus labels; the rest are "other"
+OTHER = "other"
+_REGISTERED = pa.array(sorted(IANA_METHODS), pa.string())
 
-def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta) -> tuple[
-    Metric, ...
-]:
+
+def _labelled_requests(totals: Summary, vhost_labels: int) -> pa.Table:
+    """Request counts by (vhost, method, status) label values, with the values that come from
+    log content capped (see :func:`metrics`); Arrow kernels, so that a log of a million
+    distinct methods costs no Python loop per method."""
+    table = totals.part("requests")
+    if table.num_rows == 0:
+        return pa.table({"vhost": pa.array([], pa.string()), "method": pa.array([], pa.string()),
+                         "status": pa.array([], pa.string()), "count": pa.array([], pa.int64())})
+    vhost = pc.fill_null(table["vhost"], "")
+    top = _top(vhost, table["count"], vhost_labels)
+    vhost = pc.if_else(pc.is_in(vhost, value_set=top), vhost, OTHER)
+    method = table["method"]
+    registered = pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False)
+    method = pc.if_else(pc.is_null(method), NO_METHOD, pc.if_else(registered, method, OTHER))
+    status = pc.fill_null(pc.cast(table["status"], pa.string()), "")
+    labelled = pa.table({"vhost": vhost, "method": method, "status": status,
+                         "count": table["count"]})
+    grouped = labelled.group_by(["vhost", "method", "status"], use_threads=False).aggregate(
+        [("count", "sum")])
+    return grouped.rename_columns(["vhost", "method", "status", "count"])
+
+
+def _top(values: pa.ChunkedArray, counts: pa.ChunkedArray, k: int) -> pa.Array:
+    """The ``k`` values with the largest total count (ties: the smallest value first)."""
+    totals = pa.table({"value": values, "count": counts}).group_by(
+        ["value"], use_threads=False).aggregate([("count", "sum")])
+    ranked = totals.sort_by([("count_sum", "descending"), ("value", "ascending")])
+    return ranked["value"].slice(0, max(k, 0)).combine_chunks()
+
+
+
+def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta, *,
+            vhost_labels: int = VHOST_LABELS) -> tuple[Metric, ...]:
     """Counters since the state was created (monotonic, for ``rate()``), gauges over the window
-    and of the last run."""
+    and of the last run.
+
+    Label values that come from log content are capped, since each one is a time series in the
+    user's database: a method keeps its name when it is in the IANA registry (a fixed set) and
+    is ``other`` otherwise; the ``vhost_labels`` virtual hosts with the most requests keep
+    theirs, the rest are ``other``.
+    """
     requests: dict[tuple[str, str, str], int] = {}
     classed: dict[tuple[str, str, str], int] = {}
-    for row in totals.part("requests").to_pylist():
-        vhost, method = row["vhost"] or "", _method(row["method"])
-        status = "" if row["status"] is None else str(row["status"])
-        key = (vhost, method, status)
-        requests[key] = requests.get(key, 0) + row["count"]
-        name = CLASS_BY_STATUS.get(row["status"])
+    for row in _labelled_requests(totals, vhost_labels).to_pylist():
+        vhost, method, status = row["vhost"], row["method"], row["status"]
+        requests[(vhost, method, status)] = row["count"]
+        name = CLASS_BY_STATUS.get(int(status)) if status.isdigit() else None
         if name is not None:
             ckey = (name, vhost, method)
             classed[ckey] = classed.get(ckey, 0) + row["count"]
