@@ -33,7 +33,7 @@ CASES = [
     (UnknownStatusError("999", [400, 501]), ValueError,
      "no explanation for status 999; known: 400, 501"),
     (MissingExtraError("the dask engine", "dask"), ImportError,
-     "the dask engine needs: pip install 'logscan[dask]'"),
+     "the dask engine needs: pip install 'logscan-http[dask]'"),
     (StateError("/s", "damaged"), OSError, "state directory /s: damaged"),
     (StateLockedError("/s"), OSError, "another logscan report is running on /s"),
     (AnalyzerError("plain"), Exception, "plain"),
