@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -32,17 +32,12 @@ from ..render.safety import terminal_safe
 from ..render.text import WIDTH, render_text
 from ..report.model import Report
 from ..report.thresholds import Threshold, crossed
-from ..timewindow import parse_duration, parse_when
 from ..verdicts.server import SERVERS
 from ..vocabulary import IANA_METHODS
 from .inputs import Inputs, analyze_each
 from .inputs import expand as expand_inputs
+from .params import Duration, FailOn, PlotPath, ReportCondition, When
 from .progress import progress_bar
-
-if TYPE_CHECKING:
-    _ParamType = click.ParamType[Any, Any]
-else:  # click before 8.5 has no type parameters
-    _ParamType = click.ParamType
 
 
 def render_html(report: Report) -> str:
@@ -55,7 +50,6 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": render_text, "json": render_json, "markdown": render_markdown, "csv": render_csv,
     "html": render_html,
 }
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 EXIT_NOTHING_PARSED = 3
 EXIT_INPUTS_SET_ASIDE = 4
 
@@ -143,45 +137,6 @@ def main() -> None:
     Shell completion (bash; zsh and fish alike, see the README):
     eval "$(_LOGSCAN_COMPLETE=bash_source logscan)"
     """
-
-
-class FailOn(_ParamType):
-    """A ``--fail-on`` expression: ``not_implemented>0``, ``method:PATCH>=1``, ..."""
-
-    name = "condition"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, Threshold):
-            return value
-        try:
-            return Threshold.parse(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class PlotPath(click.Path):
-    """A file name for a figure: ``.png``, ``.svg`` or ``.pdf``."""
-
-    def __init__(self) -> None:
-        super().__init__(dir_okay=False, path_type=Path)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        path = super().convert(value, param, ctx)
-        if Path(str(path)).suffix.lower() not in PLOT_SUFFIXES:
-            self.fail(f"{str(value)!r}: the file name must end in .png, .svg or .pdf", param, ctx)
-        return path
-
-
-class When(_ParamType):
-    """An ISO date/time or a duration before now (``24h``, ``7d``)."""
-
-    name = "when"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
-            return parse_when(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 @main.command("analyze")
@@ -403,31 +358,6 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
         raise UserError(f"{where}: cannot write ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise UserError(f"cannot plot this report: {exc}") from None
-
-
-class Duration(_ParamType):
-    """``30m``, ``12h``, ``7d``, ``2w``, ``1d12h``."""
-
-    name = "duration"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class ReportCondition(FailOn):
-    """A ``--fail-on`` of ``logscan report``: a threshold, or ``new_method`` / ``new_client``."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from ..scheduled.run import NOVELTY_CONDITIONS
-
-        if value in NOVELTY_CONDITIONS:
-            return value
-        return super().convert(value, param, ctx)
 
 
 @main.command("report")
