@@ -3,7 +3,7 @@ servers do with it, and how to investigate it.
 
 The pages are data (:data:`PAGES`, one frozen :class:`StatusPage` per status); :func:`render_page`
 and :func:`render_index` lay them out for a terminal of a given width with :mod:`textwrap`.
-Server behaviour comes from ``/work/shared/http-semantics.md`` (Apache httpd 2.4, NGINX 1.22 to
+Server behaviour comes from ``../shared/http-semantics.md`` (Apache httpd 2.4, NGINX 1.22 to
 1.31 and the others it covers, read from source and partly observed).
 """
 
