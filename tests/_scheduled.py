@@ -6,6 +6,10 @@ import gzip
 import os
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
+from analyzer.cli.app import main
+
 
 def line(i: int, method: str = "GET", status: int = 200, client: str | None = None) -> bytes:
     """One combined-format line; ``i`` makes it unique (and sets the minute)."""
@@ -56,3 +60,16 @@ def copytruncate(path: Path) -> None:
     (path.parent / f"{path.name}.1").write_bytes(path.read_bytes())
     with open(path, "r+b") as handle:
         handle.truncate(0)
+
+
+def sample_log(folder: Path) -> Path:
+    """A log of eight lines: six GETs, a FOO answered 501 and a PROPFIND answered 405."""
+    path = folder / "access.log"
+    path.write_bytes(lines(0, 6) + line(6, "FOO", 501, client="192.0.2.7")
+                     + line(7, "PROPFIND", 405, client="192.0.2.8"))
+    return path
+
+
+def report(runner: CliRunner, *args: str | Path) -> Result:
+    """``logscan report ARGS --log-format combined``."""
+    return runner.invoke(main, ["report", *map(str, args), "--log-format", "combined"])

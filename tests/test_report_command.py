@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _scheduled import append, line, lines, rotate
+from _scheduled import append, line, lines, report, rotate, sample_log
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -25,14 +25,7 @@ CONTRACT_KEYS = {"schema", "sources", "totals", "status_counts", "classes", "ver
 
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
-    path = tmp_path / "access.log"
-    path.write_bytes(lines(0, 6) + line(6, "FOO", 501, client="192.0.2.7")
-                     + line(7, "PROPFIND", 405, client="192.0.2.8"))
-    return path
-
-
-def report(runner: CliRunner, *args: str | Path):  # noqa: ANN201 - click's Result
-    return runner.invoke(main, ["report", *map(str, args), "--log-format", "combined"])
+    return sample_log(tmp_path)
 
 
 def test_json_over_runs(runner: CliRunner, log: Path, tmp_path: Path) -> None:

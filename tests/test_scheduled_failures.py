@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _scheduled import append, compress_file, copytruncate, line, lines
+from _scheduled import append, compress_file, copytruncate, line, lines, report, sample_log
 from click.testing import CliRunner
 
 from analyzer.cli.app import main
@@ -25,14 +25,7 @@ from analyzer.scheduled.run import ScheduledReport, run_report
 
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
-    path = tmp_path / "access.log"
-    path.write_bytes(lines(0, 6) + line(6, "FOO", 501, client="192.0.2.7")
-                     + line(7, "PROPFIND", 405, client="192.0.2.8"))
-    return path
-
-
-def report(runner: CliRunner, *args: str | Path):  # noqa: ANN201 - click's Result
-    return runner.invoke(main, ["report", *map(str, args), "--log-format", "combined"])
+    return sample_log(tmp_path)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import io
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -120,15 +120,6 @@ def iter_range_blocks(
 def lines_in(items: list[Block | Problem] | tuple[Block | Problem, ...]) -> int:
     """How many lines of the source these items account for (a problem stands for one)."""
     return sum(item.lines if isinstance(item, Block) else 1 for item in items)
-
-
-def renumber(item: Block | Problem, offset: int) -> Block | Problem:
-    """The block or problem with its line numbers moved on by ``offset``."""
-    if offset == 0:
-        return item
-    if isinstance(item, Block):
-        return replace(item, first_line=item.first_line + offset)
-    return replace(item, line=item.line + offset)
 
 
 def first_lines(counts: list[int]) -> list[int]:
