@@ -93,7 +93,9 @@ def _terminal_safe_errors() -> Iterator[None]:
     except click.UsageError as exc:
         raise OneLineUsageError(terminal_safe(exc.format_message()), exc.ctx) from None
     except click.ClickException as exc:
-        exc.message = terminal_safe(exc.message)  # type: ignore[misc]
+        # the same exception (its class, its exit code), its message made safe; click 8.5's
+        # stubs declare the message read-only
+        exc.message = terminal_safe(exc.message)  # type: ignore[misc, unused-ignore]
         raise
 
 

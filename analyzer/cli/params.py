@@ -4,7 +4,7 @@ fails with a message that names the allowed forms."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -13,13 +13,10 @@ from ..timewindow import parse_duration, parse_when
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
-if TYPE_CHECKING:
-    _ParamType = click.ParamType[Any, Any]
-else:  # click before 8.5 has no type parameters
-    _ParamType = click.ParamType
+# The value types subclass click.ParamType bare: click 8.4 declares one type parameter and 8.5
+# two, so no subscript fits both.
 
-
-class FailOn(_ParamType):
+class FailOn(click.ParamType):  # type: ignore[type-arg]
     """A ``--fail-on`` expression: ``not_implemented>0``, ``method:PATCH>=1``, ..."""
 
     name = "condition"
@@ -46,7 +43,7 @@ class PlotPath(click.Path):
         return path
 
 
-class When(_ParamType):
+class When(click.ParamType):  # type: ignore[type-arg]
     """An ISO date/time or a duration before now (``24h``, ``7d``)."""
 
     name = "when"
@@ -58,7 +55,7 @@ class When(_ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class Duration(_ParamType):
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """``30m``, ``12h``, ``7d``, ``2w``, ``1d12h``."""
 
     name = "duration"
