@@ -48,10 +48,13 @@ def detect_format(
     """The candidate that matches most non-blank sample lines (ties go to the one that fits the
     server's escaping, then to the more specific), and the candidates that fit other lines.
 
-    Raises FormatDetectionError, showing a line that no candidate fits, when all candidates
-    together cover fewer than half the sample.
+    Raises FormatDetectionError, naming the closest candidate and where it stops reading a
+    line, when all candidates together cover fewer than half the sample and no format can be
+    inferred from it. ``sample``: the first lines, blank ones included (for line numbers).
     """
-    lines = [line for line in sample if line.strip()][:SAMPLE_LINES]
+    numbered = [(n, line) for n, line in enumerate(sample, start=1) if line.strip()]
+    numbered = numbered[:SAMPLE_LINES]
+    lines = [line for _, line in numbered]
     formats = list(candidates or PRESETS.values())
     if not lines:
         return Detection(PRESETS["combined"], 0, 0)
@@ -76,12 +79,9 @@ def detect_format(
         inferred = _inferred(lines, sample)
         if inferred is not None:
             return inferred
-        failing = next(
-            (line for i, line in enumerate(lines) if not any(h[i] for h in hits.values())),
-            lines[0],
-        )
-        raise FormatDetectionError(path, failing, best.name if matched else None, matched,
-                                   len(lines))
+        from .diagnose import explain
+
+        raise FormatDetectionError(path, explain(formats, numbered, hits))
     others = _others(best, ranked, hits)
     by_name = {f.name: f for f in formats}
     return Detection(best, matched, len(lines), others,

@@ -106,7 +106,7 @@ class LogFormat:
     def _prefix_pattern(self, *, strong: bool) -> str:
         pieces = self.pieces
         quoted = _quote_states(pieces)
-        full = [self._piece_pattern(p, q) for p, q in zip(pieces, quoted, strict=True)]
+        full = list(self.piece_patterns)
         partial = [_partial(p, q) for p, q in zip(pieces, quoted, strict=True)]
         keep = 0
         if strong:
@@ -118,6 +118,13 @@ class LogFormat:
         for i in range(len(pieces) - 1, keep - 1, -1):
             tail = f"(?:{partial[i]}|{full[i]}{tail})" if tail else partial[i]
         return "^" + "".join(full[:keep]) + (f"(?:{tail})?" if tail else "") + "$"
+
+    @cached_property
+    def piece_patterns(self) -> tuple[str, ...]:
+        """Each piece's pattern on its own (no groups), in order: reading a line piece by piece
+        shows where the format stops fitting it."""
+        quoted = _quote_states(self.pieces)
+        return tuple(self._piece_pattern(p, q) for p, q in zip(self.pieces, quoted, strict=True))
 
     def _piece_pattern(self, piece: Piece, quoted: bool) -> str:
         if isinstance(piece, str):
