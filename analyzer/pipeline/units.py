@@ -116,7 +116,8 @@ def source_for(path: str, order: int, fixed: LogFormat | ServerFormats | None, *
             return Source(path, order, fmt, (), fmt.name, assigned.detection, fmt.server)
         fixed = fixed.default
     if fixed is not None:
-        return Source(path, order, fixed, (), fixed.describe(), None, fixed.server)
+        origin = f"a format of your own, from {fixed.origin}" if fixed.origin else None
+        return Source(path, order, fixed, (), fixed.describe(), origin, fixed.server)
     source = Source(path, order)
     if not _rereadable(read_from or path):
         return source
@@ -156,10 +157,10 @@ def detected(source: Source, head: Sequence[Block | Problem]) -> Source:
     """The source with the format its first lines show (the one detector)."""
     detection = _detect(source.path, [b for b in head if isinstance(b, Block)])
     fmt = detection.format
-    preset = PRESETS.get(fmt.name)
+    known = PRESETS.get(fmt.name) or (fmt if fmt.origin else None)  # a preset, or the user's
     return replace(source, fmt=fmt, fallbacks=tuple(detection.fallbacks), format_name=fmt.name,
                    detection=detection.describe(),
-                   server=preset.server if preset is not None else None)
+                   server=known.server if known is not None else None)
 
 
 def _detect(path: str, blocks: list[Block]) -> Detection:
