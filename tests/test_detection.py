@@ -194,10 +194,14 @@ GOOD = f'192.0.2.1 - - {CLF} "GET / HTTP/1.1" 200 612 "-" "curl/8"'
     (["seq,server,vhost", "1,a,b"],
      "no format reads even the first fields of line 1 ('seq,server,vhost')"),
     # hostile content is cut short and escaped: no escape sequence reaches a terminal
+    (['{"remote_addr": "192.0.2.1", "request": {"method": "GET"}, "status": 200}'] * 2,
+     "line 1 looks like JSON, but JSON lines are read only as flat objects of string and "
+     "number values (at most 48 keys): '{\"remote_addr\": \"192.0.2.1\", \"request...'"),
     ([GOOD.replace(" 200 612 ", " \x1b]0;pwned\x07\x1b[2J" + "A" * 500 + " - ")] * 2,
      "closest is 'combined', which stops at %>s (status) reading "
      "'\\x1b]0;pwned\\x07\\x1b[2JAAAAAAAAAAAAAAAAAAAAAAA...' on line 1"),
-], ids=["bad-status", "mostly-junk", "fields-count", "cut-short", "binary", "csv", "hostile"])
+], ids=["bad-status", "mostly-junk", "fields-count", "cut-short", "binary", "csv", "json",
+                                "hostile"])
 def test_the_detection_error_names_the_closest_format_and_where_it_stops(
         tmp_path, lines, finding):
     path = tmp_path / "access.log"

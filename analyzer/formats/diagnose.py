@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .fields import FieldSpec
+from .jsonlines import json_format
 from .logformat import LogFormat
 from .pieces import Piece
 
@@ -50,6 +51,9 @@ def explain(candidates: Sequence[LogFormat], lines: Sequence[tuple[int, str]],
                 f"which stops {_reach(best, line, number).stop}")
     number, line = next(((n, text) for i, (n, text) in enumerate(lines)
                          if not any(h[i] for h in hits.values())), lines[0])
+    if line.lstrip().startswith("{") and json_format(line) is None:
+        return (f"line {number} looks like JSON, but JSON lines are read only as flat objects "
+                f"of string and number values (at most 48 keys): {_shown(line)}")
     count = len(_FIELDS.findall(line[:_MAX_CHARS]))
     # a format that reads no more than its first field (and not the separator after it) has
     # read nothing that sets it apart: most first fields take any word
@@ -76,21 +80,23 @@ def _reach(fmt: LogFormat, line: str, number: int) -> _Reach:
         else:
             low, seen = middle, length
     pieces = fmt.pieces
-    if 0 < low < len(pieces) and _cut_a_word(pieces, low, text, seen):
-        # the field before stopped inside a word ("2000" read as the status "200"): that
-        # field is what does not fit
-        low -= 1
-        seen = _prefix(text, patterns[:low]) or 0
+    if _separator_after_a_field(pieces, low, text, seen):
+        # a separator that does not follow a field: the field read nothing, or stopped inside
+        # a word ("2000" read as the status "200"); that field is what does not fit
+        before = _prefix(text, patterns[: low - 1]) or 0
+        if before == seen or not text[seen - 1].isspace():
+            low, seen = low - 1, before
     return _Reach(seen, low, _where(pieces, low, text[seen:], number,
                                     cut=len(line) > len(text)))
 
 
-def _cut_a_word(pieces: Sequence[Piece], count: int, text: str, seen: int) -> bool:
-    """Whether the format stopped at a separator after a field that ended inside a word."""
+def _separator_after_a_field(pieces: Sequence[Piece], count: int, text: str, seen: int) -> bool:
+    """Whether the format stopped at a blank separator after a field, before a word."""
+    if not 0 < count < len(pieces):
+        return False
     separator, field = pieces[count], pieces[count - 1]
-    return (isinstance(separator, str) and isinstance(field, FieldSpec) and seen > 0
-            and separator[:1].isspace() and seen < len(text) and not text[seen].isspace()
-            and not text[seen - 1].isspace())
+    return (isinstance(separator, str) and isinstance(field, FieldSpec)
+            and separator[:1].isspace() and seen < len(text) and not text[seen].isspace())
 
 
 def _where(pieces: Sequence[Piece], count: int, rest: str, number: int, *, cut: bool) -> str:
