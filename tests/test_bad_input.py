@@ -400,7 +400,7 @@ def _nobody_can_run_logscan() -> bool:
     if setpriv is None or os.geteuid() != 0:
         return False
     done = subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           sys.executable, "-c", "import analyzer"], capture_output=True,
+                           sys.executable, "-m", "analyzer", "--version"], capture_output=True,
                           timeout=60, check=False)
     return done.returncode == 0
 
