@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .fields import FieldSpec
-from .jsonlines import json_format
+from .jsonlines import MAX_KEYS, json_format
 from .logformat import LogFormat
 from .pieces import Piece
 
@@ -53,7 +53,7 @@ def explain(candidates: Sequence[LogFormat], lines: Sequence[tuple[int, str]],
                          if not any(h[i] for h in hits.values())), lines[0])
     if line.lstrip().startswith("{") and json_format(line) is None:
         return (f"line {number} looks like JSON, but JSON lines are read only as flat objects "
-                f"of string and number values (at most 48 keys): {_shown(line)}")
+                f"of string and number values (at most {MAX_KEYS} keys): {_shown(line)}")
     count = len(_FIELDS.findall(line[:_MAX_CHARS]))
     # a format that reads no more than its first field (and not the separator after it) has
     # read nothing that sets it apart: most first fields take any word
