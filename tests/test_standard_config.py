@@ -94,7 +94,7 @@ def test_nginx_logs_get_the_format_of_their_directive(root):
         "timed.log": ("timed", 380, 380), "shop.log.1": ("timed", 380, 380),
         "access.log": ("combined", 12, 12)}  # NGINX's built-in combined
     conf, etc = root / "etc/nginx/nginx.conf", root / "etc/nginx"
-    said = (f"; note: {conf} was read by itself, as the standard configuration for "
+    said = (f"; note: {conf} was read automatically, as the standard configuration for "
             f"{root}/var/log/nginx{HINT}")
     assert got["timed.log"]["detection"] == (
         "from the server configuration: access_log /var/log/nginx/timed.log timed "
@@ -110,7 +110,7 @@ def test_nginx_logs_get_the_format_of_their_directive(root):
 def test_every_report_says_where_the_format_came_from(root):
     logs = nginx_system(root)
     shutil.copy(SAMPLE_LOGS / "nginx_timed.log", logs / "timed.log")
-    note = (f"{root}/etc/nginx/nginx.conf was read by itself, as the standard configuration "
+    note = (f"{root}/etc/nginx/nginx.conf was read automatically, as the standard configuration "
             f"for {root}/var/log/nginx")
     for output in ("text", "markdown", "html", "json"):
         shown = " ".join(run(str(logs / "timed.log"), output=output).split())
@@ -129,7 +129,7 @@ def test_a_symlink_into_the_log_directory_counts(root, tmp_path):
     (source,) = analyzer.frame.parse_log(link).sources
     assert (source.format, source.parsed) == ("timed", 380)
     assert "(matched through a symlink)" not in source.detection  # matched by its real path
-    assert "was read by itself" in source.detection
+    assert "was read automatically" in source.detection
 
 
 @needs_nginx
@@ -217,7 +217,7 @@ def test_apache_logs_get_the_format_of_their_directive(root):
         "allow.log": ("logscan_vhost", 380, 0), "access.log.1": ("combined", 10000, 1),
         "other_vhosts_access.log": ("vhost_combined", 7, 1)}
     etc = root / "etc" / "apache2"
-    said = (f"; note: {etc}/apache2.conf was read by itself, as the standard configuration for "
+    said = (f"; note: {etc}/apache2.conf was read automatically, as the standard configuration for "
             f"{root}/var/log/apache2{HINT}")
     assert got["allow.log"]["detection"] == (
         "from the server configuration: CustomLog /var/log/apache2/allow.log logscan_vhost "
@@ -257,4 +257,4 @@ def test_red_hat_layout(root):
     assert got["access_log"]["detection"] == (
         'from the server configuration: CustomLog logs/access_log combined '
         f"({etc}/conf/httpd.conf:7); note: {etc}/conf/httpd.conf was "
-        f"read by itself, as the standard configuration for {root}/var/log/httpd{HINT}")
+        f"read automatically, as the standard configuration for {root}/var/log/httpd{HINT}")

@@ -60,7 +60,7 @@ class StandardConfigs:
                 return None, (f"{main}, the standard configuration for {logs}, names no format "
                               f"for this file (it writes {_listed(formats)})")
             return Assignment(assigned.format, (
-                f"{assigned.detection}; note: {main} was read by itself, as the standard "
+                f"{assigned.detection}; note: {main} was read automatically, as the standard "
                 f"configuration for {logs}; --log-format or --server-config chooses otherwise"
             )), ""
         return None, ""
