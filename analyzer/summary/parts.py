@@ -5,9 +5,7 @@ per row in Python.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,8 @@ import pyarrow.compute as pc
 
 from ..errors import AnalyzerError
 from ..verdicts.clients import client_identity
-from ..vocabulary import CLASS_BY_STATUS
+from ..vocabulary import CLASS_BY_STATUS, IANA_METHODS
+from .bounded import REST, SKETCH_SIZE, as_int64, hash_strings, sketch_rows
 from .table import Part, count_rows, group_rows
 
 __all__ = [
@@ -44,6 +43,7 @@ _I16 = pa.int16()
 _I64 = pa.int64()
 _TS = pa.timestamp("us", tz="UTC")
 _CLASS_STATUSES = pa.array(sorted(CLASS_BY_STATUS), _I16)
+_REGISTERED = pa.array(sorted(IANA_METHODS), _S)
 _MINUTE_US = 60_000_000
 # what the parts of classed rows read (other client fields need every column: see _clients)
 _CLASSED_COLUMNS = frozenset(
@@ -60,6 +60,8 @@ def summary_columns(client_field: str = "client") -> frozenset[str] | None:
 
 _KEY = (("vhost", _S), ("status", _I16), ("method", _S), ("protocol", _S))
 _WHERE = (("source", _S), ("line", _I64))
+_REST = (REST, pa.bool_())
+_ENDS = ("vhost", "method", "protocol")  # what clients write in a request's key
 
 PARTS: dict[str, Part] = {
     "sources": Part(
@@ -68,24 +70,27 @@ PARTS: dict[str, Part] = {
         mins=(("order", _I64),),
     ),
     "requests": Part(
-        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
+        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16), _REST),
         sums=("count",),
         mins=(("first", _TS),),
         maxs=(("last", _TS),),
+        bounded=_ENDS,
     ),
     "firsts": Part(
         keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
         order=_WHERE,
         values=(("target", _S),),
         k=1,
+        bounded=_ENDS,
     ),
     # a user agent is ~100 bytes, and the same few recur on the part's many rows: held as
     # strings, the part was the largest thing in memory on a long log (65 MB at 20M lines)
-    "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S)), sums=("count",),
-                  coded=("user_agent",)),
+    "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S), _REST), sums=("count",),
+                  coded=("user_agent",), bounded=(*_ENDS, "client", "user_agent")),
     "minutes": Part(
-        keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S)),
+        keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S), _REST),
         sums=("count",),
+        bounded=("method", "protocol"),
     ),
     "volume": Part(keys=(("minute", _TS),), sums=("count",)),
     "examples": Part(
@@ -93,19 +98,29 @@ PARTS: dict[str, Part] = {
         order=_WHERE,
         values=(("time", _TS), ("client", _S), ("target", _S), ("request", _S)),
         k=EXAMPLES_PER_GROUP,
+        bounded=_ENDS,
     ),
     "resources": Part(
         keys=(("vhost", _S), ("status", _I16), ("method", _S)),
         order=(("hash", _I64), ("resource", _S)),
         sums=("count",),
         k=RESOURCES_PER_GROUP,
+        bounded=("vhost", "method"),
     ),
     "allow": Part(
-        keys=(("vhost", _S), ("status", _I16), ("method", _S), ("allow", _S)), sums=("count",)
+        keys=(("vhost", _S), ("status", _I16), ("method", _S), ("allow", _S), _REST),
+        sums=("count",),
+        bounded=("vhost", "method", "allow"),
     ),
     "rejects": Part(keys=(("source", _S), ("reason", _S)), sums=("count",)),
     "reject_examples": Part(
         keys=(), order=_WHERE, values=(("reason", _S), ("text", _S)), k=REJECT_EXAMPLES
+    ),
+    # KMV sketches (analyzer.summary.bounded): per status, the smallest hashes of the distinct
+    # methods, protocols, vhosts, unregistered methods, and of the clients of each class
+    "distinct": Part(
+        keys=(("status", _I16), ("what", _S)), order=(("hash", _I64),), k=SKETCH_SIZE,
+        unique=True,
     ),
 }
 
@@ -189,6 +204,9 @@ def summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str,
     }
     if "time" in table.column_names:
         parts["volume"] = _minute_counts(time)
+    sketches = [sketch_rows(grouped["status"], grouped[name], name)
+                for name in ("method", "protocol", "vhost")]
+    sketches.append(_unregistered(grouped, "method", "unregistered"))
 
     classed = pc.fill_null(pc.is_in(status, _CLASS_STATUSES), False)
     if client_field == "client" and "client" in table.column_names:
@@ -197,7 +215,21 @@ def summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str,
     clients = _clients(rows, client_field)  # checks --client-field even without classed rows
     if rows.num_rows:
         parts.update(_summarize_classed(rows, source, clients))
+        hits = parts["hits"]
+        sketches.append(sketch_rows(hits["status"], hits["client"], "client"))
+        sketches.append(_unregistered(hits, "client", "unregistered_client"))
+    parts["distinct"] = pa.concat_tables(sketches)
     return parts
+
+
+def _unregistered(table: pa.Table, name: str, what: str) -> pa.Table:
+    """Sketch rows of ``name`` over the rows whose method is not in the IANA registry."""
+    method = table["method"]
+    unregistered = pc.and_(pc.is_valid(method),
+                           pc.invert(pc.fill_null(pc.is_in(method, value_set=_REGISTERED),
+                                                  False)))
+    rows = table.filter(unregistered)
+    return sketch_rows(rows["status"], rows[name], what)
 
 
 def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
@@ -312,13 +344,7 @@ def _floor_minute(time: pa.Array) -> pa.Array:
 
 def _stable_hash(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     """A 64-bit hash of each string that is the same in every process (unlike ``hash``)."""
-    return pa.array([_hash_one(value) for value in values.to_pylist()], _I64)
-
-
-@lru_cache(maxsize=1 << 16)
-def _hash_one(value: str | None) -> int:
-    data = b"\x00" if value is None else b"\x01" + value.encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+    return as_int64(hash_strings(values))
 
 
 # -- frames ------------------------------------------------------------------------------------

@@ -17,9 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .bounded import REST, bound_samples, fold_counts
+
 __all__ = [
     "Part",
     "aggregate_part",
+    "bound_part",
     "canonical_part",
     "conform_part",
     "count_rows",
@@ -51,6 +54,11 @@ class Part:
     # string columns held dictionary-encoded while summaries are built and merged (read back
     # as strings): few distinct values repeated on many rows
     coded: tuple[str, ...] = ()
+    # key columns whose values clients write: at most K keys per group of the other key
+    # columns (analyzer.summary.bounded); a count part has a boolean "rest" key column too
+    bounded: tuple[str, ...] = ()
+    # a sample part whose rows are distinct values (hashes): equal rows are kept once
+    unique: bool = False
 
     @property
     def schema(self) -> pa.Schema:
@@ -78,6 +86,11 @@ class Part:
     @property
     def counts(self) -> bool:
         return bool(self.sums or self.mins or self.maxs)
+
+    @property
+    def group_names(self) -> list[str]:
+        """The key columns that group a bounded part's keys (not written by clients)."""
+        return [n for n in self.key_names if n not in self.bounded and n != REST]
 
 
 def count_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
@@ -110,6 +123,9 @@ def conform_part(table: pa.Table, spec: Part) -> pa.Table:
     """The table with exactly the part's columns, in order, of the part's types (as held:
     ``coded`` columns dictionary-encoded)."""
     schema = spec.held_schema
+    if REST in schema.names and REST not in table.column_names:
+        # rows just counted (or stored before parts were bounded) are keys, not remainders
+        table = table.append_column(REST, pa.array(np.zeros(table.num_rows, bool)))
     missing = [n for n in schema.names if n not in table.column_names]
     if missing:
         raise ValueError(f"summary part lacks columns {missing}")
@@ -139,17 +155,26 @@ def _encoded(column: pa.Array | pa.ChunkedArray, kind: pa.DictionaryType
     return pc.dictionary_encode(column)
 
 
-def merge_parts(tables: list[pa.Table], spec: Part) -> pa.Table:
+def merge_parts(tables: list[pa.Table], spec: Part, keys: int) -> pa.Table:
     """The part of merged summaries: count parts aggregated (sorted when read), sample parts
-    in canonical order."""
+    in canonical order; a bounded part keeps at most ``keys`` keys per group."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return spec.held_schema.empty_table()
     if len(tables) == 1:
-        return tables[0]
+        return bound_part(tables[0], spec, keys)
     if spec.k is None:
-        return aggregate_part(pa.concat_tables(tables), spec)
-    return canonical_part(pa.concat_tables(tables), spec)
+        return bound_part(aggregate_part(pa.concat_tables(tables), spec), spec, keys)
+    return canonical_part(pa.concat_tables(tables), spec, keys=keys)
+
+
+def bound_part(table: pa.Table, spec: Part, keys: int) -> pa.Table:
+    """A count part (one row per key) with at most ``keys`` keys per group: the others folded
+    into its remainder rows (analyzer.summary.bounded.fold_counts)."""
+    if not spec.bounded or spec.k is not None:
+        return table
+    return fold_counts(table, spec.group_names, spec.bounded, keys,
+                       lambda rows: aggregate_part(conform_part(rows, spec), spec))
 
 
 def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS) -> pa.Table:
@@ -253,10 +278,17 @@ def decode_part(table: pa.Table, spec: Part) -> pa.Table:
     return table
 
 
-def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True) -> pa.Table:
-    """A sample part: aggregated (when it counts too), sorted by keys, cut to k per group."""
+def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
+                   keys: int | None = None) -> pa.Table:
+    """A sample part: aggregated (when it counts too), cut to ``keys`` keys per group when
+    bounded, sorted by keys, cut to k rows per key."""
     if aggregate and spec.counts:
         table = aggregate_part(table, spec)
+    if spec.unique and table.num_rows:
+        table = table.group_by(table.column_names, use_threads=False).aggregate([]).select(
+            spec.schema.names)
+    if spec.bounded and keys is not None:
+        table = bound_samples(table, spec.group_names, spec.bounded, keys)
     table = sort_part(table, spec)
     return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 
