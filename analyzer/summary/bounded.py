@@ -48,6 +48,7 @@ from ..vocabulary import IANA_METHODS
 __all__ = [
     "DEFAULT_MAX_KEYS",
     "FOLDED",
+    "FOLDED_LABELS",
     "KNOWN_PROTOCOLS",
     "REST",
     "SKETCH_SIZE",
@@ -57,6 +58,7 @@ __all__ = [
     "fold_counts",
     "hash_columns",
     "hash_strings",
+    "labelled",
     "sketch_rows",
 ]
 
@@ -72,6 +74,13 @@ REST = "rest"
 #: matters: it is never a method (a token) nor a protocol (starts with a letter), and the
 #: ``rest`` column tells remainder rows from logged ones.
 FOLDED = "\x00(folded)"
+#: How each bounded column's folded values are shown (every one has a space or starts with a
+#: parenthesis, which no logged method, protocol or vhost can).
+FOLDED_LABELS: dict[str, str] = {
+    "vhost": "(other virtual hosts)", "method": "(other methods)",
+    "protocol": "(other protocols)", "client": "(other clients)",
+    "user_agent": "(other user agents)", "allow": "(other values)",
+}
 #: Protocols that keep their name when folded (a fixed set: what servers speak).
 KNOWN_PROTOCOLS: frozenset[str] = frozenset(
     {"HTTP/0.9", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0", "HTTP/3", "HTTP/3.0"})
@@ -92,7 +101,8 @@ def _mix(z: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-        return z ^ (z >> _U64(31))
+        mixed: np.ndarray = z ^ (z >> _U64(31))
+        return mixed
 
 
 def hash_strings(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -192,6 +202,23 @@ def _tier(table: pa.Table, names: Sequence[str]) -> np.ndarray:
         tier += ~folds.to_numpy(zero_copy_only=False) if isinstance(folds, pa.Array) else \
             ~folds.combine_chunks().to_numpy(zero_copy_only=False)
     return tier
+
+
+def labelled(table: pa.Table, names: Sequence[str] | None = None) -> pa.Table:
+    """``table`` with :data:`FOLDED` shown as its column's label (:data:`FOLDED_LABELS`) in
+    the named columns (default: every column that has a label)."""
+    for name in names if names is not None else list(FOLDED_LABELS):
+        if name not in table.column_names:
+            continue
+        column = table[name]
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if not pa.types.is_string(column.type):
+            continue
+        folded = pc.fill_null(pc.equal(column, FOLDED), False)
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, pc.if_else(folded, FOLDED_LABELS[name], column))
+    return table
 
 
 # -- groups -----------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..parse.block import ParsedBlock
+from .bounded import DEFAULT_MAX_KEYS, REST
 from .parts import (
     PARTS,
     frame_table,
@@ -60,7 +61,6 @@ from .parts import (
     summarize_rejects,
     summarize_rows,
 )
-from .bounded import DEFAULT_MAX_KEYS, REST
 from .table import (
     aggregate_part,
     bound_part,

@@ -57,6 +57,8 @@ class Part:
     # key columns whose values clients write: at most K keys per group of the other key
     # columns (analyzer.summary.bounded); a count part has a boolean "rest" key column too
     bounded: tuple[str, ...] = ()
+    # at most this many keys per group whatever K is (a part with many groups: minutes)
+    cap: int | None = None
     # a sample part whose rows are distinct values (hashes): equal rows are kept once
     unique: bool = False
 
@@ -86,6 +88,10 @@ class Part:
     @property
     def counts(self) -> bool:
         return bool(self.sums or self.mins or self.maxs)
+
+    def bound(self, keys: int) -> int:
+        """The keys each group keeps when a Summary keeps ``keys`` (K)."""
+        return keys if self.cap is None else min(keys, self.cap)
 
     @property
     def group_names(self) -> list[str]:
@@ -173,7 +179,7 @@ def bound_part(table: pa.Table, spec: Part, keys: int) -> pa.Table:
     into its remainder rows (analyzer.summary.bounded.fold_counts)."""
     if not spec.bounded or spec.k is not None:
         return table
-    return fold_counts(table, spec.group_names, spec.bounded, keys,
+    return fold_counts(table, spec.group_names, spec.bounded, spec.bound(keys),
                        lambda rows: aggregate_part(conform_part(rows, spec), spec))
 
 
@@ -288,7 +294,7 @@ def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
         table = table.group_by(table.column_names, use_threads=False).aggregate([]).select(
             spec.schema.names)
     if spec.bounded and keys is not None:
-        table = bound_samples(table, spec.group_names, spec.bounded, keys)
+        table = bound_samples(table, spec.group_names, spec.bounded, spec.bound(keys))
     table = sort_part(table, spec)
     return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 

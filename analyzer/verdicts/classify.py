@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..summary.bounded import FOLDED, labelled
 from ..summary.summary import Summary
 from ..vocabulary import CLASS_BY_STATUS, CLASSES, IANA_METHODS, NO_METHOD, NO_VHOST, VERDICTS
 from .clients import describe_user_agent
@@ -74,14 +75,15 @@ def _without_host_key(frame: pd.DataFrame) -> pd.DataFrame:
 # -- verdict steps -----------------------------------------------------------------------------
 
 def method_status_counts(summary: Summary) -> pd.DataFrame:
-    """Requests by vhost, method, protocol and status, with first and last seen."""
-    return part_frame(summary.part("requests"))
+    """Requests by vhost, method, protocol and status, with first and last seen; the requests
+    of folded vhosts (analyzer.summary.bounded) under one vhost, ``(other virtual hosts)``."""
+    return part_frame(labelled(summary.part("requests"), ["vhost"]))
 
 
 def per_method(counts: pd.DataFrame) -> pd.DataFrame:
     """One row per (vhost, method) that has a method: requests, 501s, 405s, successes, counts
     by status, and first/last seen of its 501s and 405s."""
-    rows = _with_host_key(counts[counts["method"].notna()])
+    rows = _with_host_key(counts[counts["method"].notna() & (counts["method"] != FOLDED)])
     if rows.empty:
         return pd.DataFrame(columns=[
             "vhost", "method", "requests", "not_implemented", "method_not_allowed",
@@ -197,6 +199,7 @@ def protocol_counts(summary: Summary) -> pd.DataFrame:
     """Requests by protocol string (``-`` for none), status, and whether the method is ``PRI``
     (the HTTP/2 connection preface, ``PRI * HTTP/2.0``, sent to an HTTP/1 port)."""
     counts = method_status_counts(summary)
+    counts = counts[counts["protocol"].isna() | (counts["protocol"] != FOLDED)]
     if counts.empty:
         return pd.DataFrame(columns=["protocol", "status", "preface", "count"])
     return (

@@ -9,6 +9,7 @@ mostly zero does not call every single request a spike.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..summary.bounded import FOLDED, FOLDED_LABELS, labelled
 from ..summary.summary import Summary
-from ..vocabulary import CLASS_BY_STATUS, class_key
+from ..vocabulary import CLASS_BY_STATUS, STATUS_OF_CLASS, class_key
 
 __all__ = [
     "BUCKETS",
@@ -86,16 +88,28 @@ def find_spikes(counts: pd.Series, k: float = SPIKE_K) -> pd.DataFrame:
 @dataclass(frozen=True)
 class BucketSeries:
     """Counts per bucket over the whole span (zeros included): all requests, and the requests
-    of each (class, key) where key is the method, or the protocol for 505 (``-``: none)."""
+    of each (class, key) where key is the method, or the protocol for 505 (``-``: none).
+
+    With a limit per class, the keys beyond it (and the keys the Summary folded) are summed in
+    ``other`` (per class), and ``other_keys`` says how many keys that is (folded keys aside)."""
 
     bucket: str
     index: pd.DatetimeIndex
     totals: np.ndarray
     series: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    other: dict[str, np.ndarray] = field(default_factory=dict)
+    other_keys: dict[str, int] = field(default_factory=dict)
 
 
-def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries | None:
-    """The span's buckets and counts, computed on integer bucket numbers (None: no times)."""
+def bucket_series(summary: Summary, bucket: str | None = None, *,
+                  per_class: int | None = None,
+                  keys: Mapping[str, Collection[str]] | None = None) -> BucketSeries | None:
+    """The span's buckets and counts, computed on integer bucket numbers (None: no times).
+
+    ``per_class``: a series for each of the keys with the most requests of each class, the
+    rest summed in ``other``; None: a series for every key (a folded key, see
+    analyzer.summary.bounded, under its label). ``keys``: per class, the only keys that may
+    have a series of their own."""
     volume = summary.part("volume")
     if volume.num_rows == 0:
         return None
@@ -110,18 +124,69 @@ def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries |
     index = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=n,
                           freq=_FREQ[bucket], name="bucket")
     minutes = summary.part("minutes")
-    series: dict[tuple[str, str], np.ndarray] = {}
-    if minutes.num_rows:
-        position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
-        status = minutes["status"]
-        grouped = pa.table({"status": status, "key": class_key(minutes), "position": position,
-                            "count": minutes["count"]}).group_by(
-            ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
-        for code, name, where, count in zip(*(grouped[c].to_pylist() for c in (
-                "status", "key", "position", "count_sum")), strict=True):
-            values = series.setdefault((CLASS_BY_STATUS[code], name), np.zeros(n, "int64"))
-            values[where] += count
-    return BucketSeries(bucket, index, totals, series)
+    if minutes.num_rows == 0:
+        return BucketSeries(bucket, index, totals)
+    position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
+    grouped = pa.table({"status": minutes["status"], "key": class_key(minutes),
+                        "position": position, "count": minutes["count"]}).group_by(
+        ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
+    return _series(grouped, bucket, index, totals, per_class, keys)
+
+
+def _series(grouped: pa.Table, bucket: str, index: pd.DatetimeIndex, totals: np.ndarray,
+            per_class: int | None, allowed: Mapping[str, Collection[str]] | None
+            ) -> BucketSeries:
+    """The series of ``grouped`` (status, key, position, count_sum), with NumPy: a Python
+    step per series kept, never per row."""
+    n = len(index)
+    keyed = grouped.group_by(["status", "key"], use_threads=False).aggregate(
+        [("count_sum", "sum")]).sort_by([("status", "ascending"), ("count_sum_sum", "descending"),
+                                         ("key", "ascending")])
+    status = keyed["status"].to_numpy()
+    folded = pc.equal(keyed["key"], FOLDED).to_numpy(zero_copy_only=False)
+    names = labelled(pa.table({"method": keyed["key"]}), ["method"])["method"]
+    names = pc.if_else(pc.and_(pa.array(folded), pc.equal(keyed["status"], 505)),
+                       FOLDED_LABELS["protocol"], names)  # a folded 505 key is a protocol
+    chosen = np.ones(len(status), bool) if per_class is None else ~folded
+    if allowed is not None:
+        pairs = [f"{code}\x1f{key}" for cls, listed in allowed.items()
+                 for code in [STATUS_OF_CLASS[cls]] for key in listed]
+        chosen &= pc.is_in(_pair(keyed), value_set=pa.array(pairs, pa.string())).to_numpy(
+            zero_copy_only=False)
+    if per_class is not None and len(status):
+        starts = np.r_[True, status[1:] != status[:-1]]
+        before = np.cumsum(chosen) - chosen  # chosen rows before each row
+        rank = before - before[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+        chosen &= rank < per_class
+    pick = np.flatnonzero(chosen)
+    row_of = np.full(len(status), -1)
+    row_of[pick] = np.arange(len(pick))
+    where = pc.index_in(_pair(grouped), value_set=_pair(keyed)).to_numpy(zero_copy_only=False)
+    position = grouped["position"].to_numpy()
+    count = grouped["count_sum"].to_numpy()
+    matrix = np.zeros((len(pick), n), "int64")
+    rows = row_of[where]
+    mine = rows >= 0
+    np.add.at(matrix, (rows[mine], position[mine]), count[mine])
+    classes = [CLASS_BY_STATUS[int(s)] for s in status[pick]]
+    labels = names.to_pylist()
+    series = {(cls, labels[i]): matrix[j] for j, (i, cls) in enumerate(zip(pick, classes,
+                                                                           strict=True))}
+    other: dict[str, np.ndarray] = {}
+    other_keys: dict[str, int] = {}
+    code = grouped["status"].to_numpy()
+    for value in np.unique(status[~chosen]) if (~chosen).any() else []:
+        cls = CLASS_BY_STATUS[int(value)]
+        rest = ~mine & (code == value)
+        other[cls] = np.bincount(position[rest], weights=count[rest], minlength=n).astype("int64")
+        other_keys[cls] = int((~chosen & ~folded & (status == value)).sum())
+    return BucketSeries(bucket, index, totals, series, other, other_keys)
+
+
+def _pair(table: pa.Table) -> pa.Array:
+    """One string per (status, key) row, to look rows up by both at once."""
+    return pc.binary_join_element_wise(pc.cast(table["status"], pa.string()), table["key"],
+                                       "\x1f")
 
 
 def trend_table(data: Summary | pd.DataFrame, *, bucket: str | None = None) -> pd.DataFrame:
