@@ -222,7 +222,7 @@ def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int, 
         out[name] = ClassReport(
             name=name, status=status, count=count, key=what,
             by=dict(zip(keys, shown["count"].to_pylist(), strict=True)),
-            clients=clients_of(listed_rows.filter(mine), top, distinct=n_clients),
+            clients=clients_of(listed_rows.filter(mine), top, distinct=min(n_clients, count)),
             by_key=by_key, first_seen=_iso(seen.loc[seen["class"] == name, "first"].min()),
             last_seen=_iso(seen_here["last"].max() if not seen_here.empty
                            else seen.loc[seen["class"] == name, "last"].max()),
@@ -403,7 +403,7 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame, classes: dict[str, ClassR
 
 def _client_counts(clients: pa.Table, listed: int) -> ClientCounts:
     """The CSV table: the ``listed`` rows of each class with the most requests (sorted), then
-    one row per class for the rest: client ``+N more``, its requests."""
+    one row per class for the rest: client ``(+N more)`` (N rows), its requests."""
     if clients.num_rows == 0:
         return ClientCounts()
     ranked = clients.sort_by([("status", "ascending"), ("count", "descending"),
@@ -429,7 +429,7 @@ def _client_counts(clients: pa.Table, listed: int) -> ClientCounts:
             "class": left["class"], "vhost": nulls, "method": nulls, "protocol": nulls,
             "status": left["status"],
             "client": pc.binary_join_element_wise(
-                "+", pc.cast(left["count_all"], pa.string()), " more", ""),
+                "(+", pc.cast(left["count_all"], pa.string()), " more)", ""),
             "ua_family": nulls, "client_kind": nulls, "count": left["count"],
         }).cast(summed.schema)])
     return ClientCounts(summed.combine_chunks())

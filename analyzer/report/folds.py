@@ -50,9 +50,9 @@ def more(requests: int, unlisted: int, folded: bool, counted: tuple[int, bool], 
     if not folded:
         return More(unlisted, requests, True)
     n, exact = counted
-    count = n - listed
+    count = min(n - listed, requests)  # an estimate never above the requests it counts
     if count <= unlisted:  # the sketch's estimate is low: at least one key was folded
-        return More(unlisted + 1, requests, False)
+        return More(min(unlisted + 1, max(requests, 1)), requests, False)
     return More(count, requests, exact)
 
 
@@ -96,6 +96,7 @@ def method_folds(summary: Summary, verdicts: pd.DataFrame, shown: set[tuple[obje
         who = clients_of(rows.select(LISTED_COLUMNS), top)
         n_clients, clients_exact = (sketch_count(sketch, "unregistered_client", [status])
                                     if folded else (who.distinct, True))
+        n_clients = min(n_clients, total)
         out.append(Fold(
             cls=cls, key="method", status=status, distinct=found.count,
             distinct_exact=found.exact, requests=total, clients=n_clients,
@@ -136,7 +137,8 @@ def protocol_fold(summary: Summary, shown: set[str], clients: pa.Table, top: int
     return Fold(
         cls=CLASS_BY_STATUS[505], key="protocol", status=505, distinct=found.count,
         distinct_exact=found.exact, requests=total,
-        clients=who.distinct if not folded else sketch_count(sketch, "client", [505])[0],
+        clients=who.distinct if not folded else min(sketch_count(sketch, "client", [505])[0],
+                                                     total),
         clients_exact=not folded or sketch_count(sketch, "client", [505])[1],
         label="protocol fuzzing" if found.count >= FUZZING else "other protocols",
         examples=_examples(summary, 505, "protocol", shown, examples, to_example),
