@@ -363,6 +363,7 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame, classes: dict[str, ClassR
     series: list[TrendSeries] = []
     spikes: list[Spike] = []
     cut: list[tuple[str, More]] = []
+    others: list[tuple[str, tuple[int, ...]]] = []
 
     def spiking(cls: str, key: str, values: np.ndarray) -> list[Spike]:
         if len(values) < 3:
@@ -394,10 +395,11 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame, classes: dict[str, ClassR
             exact = report.more.exact if report and report.more else True
             count = max(total - len(keys), found.other_keys.get(cls, 0), 1)
             cut.append((cls, More(count, int(other.sum()), exact)))
+            others.append((cls, tuple(other.tolist())))
     return Trends(
         bucket=found.bucket, start=_iso(start), end=_iso(end), buckets=buckets,
         totals=tuple(found.totals.tolist()), series=tuple(series), spikes=tuple(spikes),
-        more=tuple(cut),
+        more=tuple(cut), other=tuple(others),
     )
 
 

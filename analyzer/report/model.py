@@ -314,10 +314,14 @@ class Trends:
     series: tuple[TrendSeries, ...] = ()
     spikes: tuple[Spike, ...] = ()
     more: tuple[tuple[str, More], ...] = ()  # per class: the series not listed
+    other: tuple[tuple[str, tuple[int, ...]], ...] = ()  # per class: their counts per bucket
 
     def to_dict(self) -> dict[str, Any]:
-        more = ({"series_more": {cls: m.to_dict() for cls, m in self.more}} if self.more
-                else {})
+        counts = dict(self.other)
+        more = ({"series_more": {
+            cls: {**m.to_dict(), "points": [[b, n] for b, n in zip(
+                self.buckets, counts.get(cls, ()), strict=False)]}
+            for cls, m in self.more}} if self.more else {})
         return {
             "bucket": self.bucket,
             "start": self.start,

@@ -402,6 +402,11 @@ def novel(run: Summary, earlier: Summary) -> Novelty:
 # -- metrics ------------------------------------------------------------------------------------
 
 VHOST_LABELS = 20  # virtual hosts named in the Prometheus labels; the rest are "other"
+# series of logscan_requests_total and logscan_class_requests_total: the busiest keep their
+# labels, the rest add up in one series whose labels are all "other" (a file of at most ~400
+# lines, whatever statuses, methods and virtual hosts the log holds)
+REQUEST_SERIES = 250
+CLASS_SERIES = 100
 OTHER = "other"
 _REGISTERED = pa.array(sorted(IANA_METHODS), pa.string())
 
@@ -427,6 +432,19 @@ def _labelled_requests(totals: Summary, vhost_labels: int) -> pa.Table:
     grouped = labelled.group_by(["vhost", "method", "status"], use_threads=False).aggregate(
         [("count", "sum")])
     return grouped.rename_columns(["vhost", "method", "status", "count"])
+
+
+def _capped(series: dict[tuple[str, str, str], int], limit: int
+            ) -> dict[tuple[str, str, str], int]:
+    """The ``limit`` - 1 busiest series (ties: by labels), the rest summed in one series whose
+    labels are all ``other``."""
+    if len(series) <= limit:
+        return series
+    ranked = sorted(series.items(), key=lambda item: (-item[1], item[0]))
+    kept = dict(ranked[: limit - 1])
+    other = (OTHER, OTHER, OTHER)
+    kept[other] = kept.get(other, 0) + sum(n for _, n in ranked[limit - 1:])
+    return kept
 
 
 def _top(values: pa.ChunkedArray, counts: pa.ChunkedArray, k: int) -> pa.Array:
@@ -457,6 +475,8 @@ def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta, *
         if name is not None:
             ckey = (name, vhost, method)
             classed[ckey] = classed.get(ckey, 0) + row["count"]
+    requests = _capped(requests, REQUEST_SERIES)
+    classed = _capped(classed, CLASS_SERIES)
     lines = [(r["source"], r["lines"], r["rejected"]) for r in totals.part("sources").to_pylist()]
     per_source: dict[str, list[int]] = {}
     for source, n, rejected in lines:

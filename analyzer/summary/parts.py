@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 EXAMPLES_PER_GROUP = 5
-MINUTE_KEYS = 16  # keys each minute and status keeps in the minutes part, whatever K is
+MINUTE_KEYS = 32  # keys each minute and status keeps in the minutes part, whatever K is
 # keys each status keeps in the sample parts (examples, first requests, resources), whatever K
 # is: a report shows the evidence of at most 100 verdicts, registered methods first
 SAMPLE_KEYS = 256
