@@ -304,6 +304,8 @@ def _verdict_list(summary: Summary, table: pd.DataFrame, clients: pa.Table, top:
             clients=clients_of(listed.take(by_method.get((vhost, method), none)), top),
             allow=tuple(row["allow"]),
             succeeded_elsewhere=tuple(row["succeeded_elsewhere"]),
+            succeeded_elsewhere_more=int(row["elsewhere_count"])
+            - len(row["succeeded_elsewhere"]),
             vhost_folded=vhost == _OTHER_VHOSTS,
         ))
     return tuple(sorted(out, key=lambda v: (_VERDICT_ORDER[v.verdict], -v.requests,
@@ -316,14 +318,11 @@ def _protocols(
 ) -> tuple[tuple[ProtocolReport, ...], Fold | None, More | None]:
     """The ``listed`` protocols most worth a look; the protocols answered 505 beyond them
     as one fold, and how many others did not fit."""
-    table = protocol_table(summary, server=server)
-    if table.empty:
+    chosen = protocol_table(summary, server=server, limit=listed)
+    if chosen.empty:
         return (), protocol_fold(summary, set(), clients, top, EXAMPLES, _examples), None
     examples, firsts = summary.part("examples"), summary.part("firsts")
-    table = table.assign(_findings=table["findings"].map(len)).sort_values(
-        ["version_not_supported", "_findings", "requests", "protocol"],
-        ascending=[False, False, False, True], kind="stable")
-    chosen, hidden = table.iloc[:listed], table.iloc[listed:]
+    hidden, hidden_requests = chosen.attrs.get("unlisted", (0, 0))
     by_key = classes["version_not_supported"].by_key
     out = []
     for row in chosen.to_dict("records"):
@@ -343,7 +342,7 @@ def _protocols(
         ))
     names = {str(p) for p in chosen["protocol"]}
     fold = protocol_fold(summary, names, clients, top, EXAMPLES, _examples)
-    cut = More(len(hidden), int(hidden["requests"].sum())) if len(hidden) else None
+    cut = More(hidden, hidden_requests) if hidden else None
     return (tuple(sorted(out, key=lambda p: (-p.version_not_supported, -len(p.findings),
                                              -p.requests, p.protocol))), fold, cut)
 

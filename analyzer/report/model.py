@@ -179,10 +179,13 @@ class Verdict:
     reproduce: tuple[Command, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
     guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
     vhost_folded: bool = False  # ``vhost`` stands for the vhosts the Summary folded
+    succeeded_elsewhere_more: int = 0  # vhosts beyond those named in succeeded_elsewhere
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
-        folded = {"vhost_folded": True} if self.vhost_folded else {}
+        folded: dict[str, Any] = {"vhost_folded": True} if self.vhost_folded else {}
+        if self.succeeded_elsewhere_more:
+            folded["succeeded_elsewhere_more"] = self.succeeded_elsewhere_more
         return {
             **folded,
             "vhost": self.vhost,

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..summary.bounded import FOLDED, FOLDED_LABELS, labelled
+from ..summary.bounded import FOLDED, FOLDED_LABELS
 from ..summary.summary import Summary
 from ..vocabulary import CLASS_BY_STATUS, STATUS_OF_CLASS, class_key
 
@@ -136,57 +136,64 @@ def bucket_series(summary: Summary, bucket: str | None = None, *,
 def _series(grouped: pa.Table, bucket: str, index: pd.DatetimeIndex, totals: np.ndarray,
             per_class: int | None, allowed: Mapping[str, Collection[str]] | None
             ) -> BucketSeries:
-    """The series of ``grouped`` (status, key, position, count_sum), with NumPy: a Python
-    step per series kept, never per row."""
+    """The series of ``grouped`` (status, key, position, count_sum), on integer codes with
+    NumPy: a Python step per series kept, never per row."""
     n = len(index)
-    keyed = grouped.group_by(["status", "key"], use_threads=False).aggregate(
-        [("count_sum", "sum")]).sort_by([("status", "ascending"), ("count_sum_sum", "descending"),
-                                         ("key", "ascending")])
-    status = keyed["status"].to_numpy()
-    folded = pc.equal(keyed["key"], FOLDED).to_numpy(zero_copy_only=False)
-    names = labelled(pa.table({"method": keyed["key"]}), ["method"])["method"]
-    names = pc.if_else(pc.and_(pa.array(folded), pc.equal(keyed["status"], 505)),
-                       FOLDED_LABELS["protocol"], names)  # a folded 505 key is a protocol
-    chosen = np.ones(len(status), bool) if per_class is None else ~folded
-    if allowed is not None:
-        pairs = [f"{code}\x1f{key}" for cls, listed in allowed.items()
-                 for code in [STATUS_OF_CLASS[cls]] for key in listed]
-        chosen &= pc.is_in(_pair(keyed), value_set=pa.array(pairs, pa.string())).to_numpy(
-            zero_copy_only=False)
-    if per_class is not None and len(status):
-        starts = np.r_[True, status[1:] != status[:-1]]
-        before = np.cumsum(chosen) - chosen  # chosen rows before each row
-        rank = before - before[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-        chosen &= rank < per_class
-    pick = np.flatnonzero(chosen)
-    row_of = np.full(len(status), -1)
-    row_of[pick] = np.arange(len(pick))
-    where = pc.index_in(_pair(grouped), value_set=_pair(keyed)).to_numpy(zero_copy_only=False)
+    statuses = sorted(CLASS_BY_STATUS)
+    encoded = pc.dictionary_encode(grouped["key"].combine_chunks())
+    keys = encoded.dictionary
+    width = len(keys)
+    klass = np.searchsorted(statuses, grouped["status"].to_numpy())
+    pair = klass * width + encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     position = grouped["position"].to_numpy()
     count = grouped["count_sum"].to_numpy()
-    matrix = np.zeros((len(pick), n), "int64")
-    rows = row_of[where]
+    total = np.bincount(pair, weights=count, minlength=len(statuses) * width)
+    present = np.flatnonzero(np.bincount(pair, minlength=len(statuses) * width))
+    key_of, class_of = present % width, present // width
+    folded = (pc.equal(keys, FOLDED).to_numpy(zero_copy_only=False)[key_of] if width
+              else np.zeros(0, bool))
+    chosen = np.ones(len(present), bool) if per_class is None else ~folded
+    if allowed is not None:
+        listed = np.zeros(len(present), bool)
+        for cls, names in allowed.items():  # the few allowed names probe the many keys
+            known = pc.is_in(keys, value_set=pa.array(list(names), pa.string()))
+            listed |= (class_of == statuses.index(STATUS_OF_CLASS[cls])) & \
+                known.to_numpy(zero_copy_only=False)[key_of]
+        chosen &= listed
+    if per_class is not None and chosen.any():
+        candidates = np.flatnonzero(chosen)
+        named = keys.take(pa.array(key_of[candidates]))
+        by_name = np.empty(len(candidates), np.int64)  # ties between equal totals: by key
+        by_name[pc.sort_indices(named).to_numpy()] = np.arange(len(candidates))
+        order = candidates[np.lexsort((by_name, -total[present[candidates]],
+                                       class_of[candidates]))]
+        group = class_of[order]
+        starts = np.r_[True, group[1:] != group[:-1]]
+        rank = np.arange(len(order)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+        chosen = np.zeros(len(present), bool)
+        chosen[order[rank < per_class]] = True
+    pick = np.flatnonzero(chosen)
+    row_of = np.full(len(statuses) * width, -1)
+    row_of[present[pick]] = np.arange(len(pick))
+    rows = row_of[pair]
     mine = rows >= 0
+    matrix = np.zeros((len(pick), n), "int64")
     np.add.at(matrix, (rows[mine], position[mine]), count[mine])
-    classes = [CLASS_BY_STATUS[int(s)] for s in status[pick]]
-    labels = names.to_pylist()
-    series = {(cls, labels[i]): matrix[j] for j, (i, cls) in enumerate(zip(pick, classes,
-                                                                           strict=True))}
+    names = keys.take(pa.array(key_of[pick])).to_pylist()
+    series = {}
+    for j, (name, code) in enumerate(zip(names, class_of[pick], strict=True)):
+        status = statuses[int(code)]
+        if name == FOLDED:  # a key folded in the Summary, under its label
+            name = FOLDED_LABELS["protocol" if status == 505 else "method"]
+        series[(CLASS_BY_STATUS[status], name)] = matrix[j]
     other: dict[str, np.ndarray] = {}
     other_keys: dict[str, int] = {}
-    code = grouped["status"].to_numpy()
-    for value in np.unique(status[~chosen]) if (~chosen).any() else []:
-        cls = CLASS_BY_STATUS[int(value)]
-        rest = ~mine & (code == value)
+    for code in np.unique(class_of[~chosen]):
+        cls = CLASS_BY_STATUS[statuses[int(code)]]
+        rest = ~mine & (klass == code)
         other[cls] = np.bincount(position[rest], weights=count[rest], minlength=n).astype("int64")
-        other_keys[cls] = int((~chosen & ~folded & (status == value)).sum())
+        other_keys[cls] = int((~chosen & ~folded & (class_of == code)).sum())
     return BucketSeries(bucket, index, totals, series, other, other_keys)
-
-
-def _pair(table: pa.Table) -> pa.Array:
-    """One string per (status, key) row, to look rows up by both at once."""
-    return pc.binary_join_element_wise(pc.cast(table["status"], pa.string()), table["key"],
-                                       "\x1f")
 
 
 def trend_table(data: Summary | pd.DataFrame, *, bucket: str | None = None) -> pd.DataFrame:
