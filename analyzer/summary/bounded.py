@@ -64,6 +64,7 @@ __all__ = [
     "column_hashes",
     "ranks",
     "sketch_rows",
+    "smallest_per_group",
 ]
 
 #: Keys kept per group unless told otherwise, chosen by measurement (the README's hostile-volume
@@ -221,6 +222,9 @@ def _coarse_codes(name: str, column: pa.Array | pa.ChunkedArray) -> pa.Dictionar
     values that stay, then :data:`FOLDED`) and the rows' codes into it."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if name not in ("method", "protocol", "allow"):  # every value folds: only nulls stay
+        codes = pa.array(np.zeros(len(column), np.int32), mask=_numpy(column.is_null()))
+        return pa.DictionaryArray.from_arrays(codes, pa.array([FOLDED], _S))
     values = column.dictionary
     stays = _numpy(pc.not_equal(pc.fill_null(coarse(name, values), ""), FOLDED))
     kept = np.flatnonzero(stays)
@@ -297,13 +301,7 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
     if np.bincount(code[keyed]).max(initial=0) <= k:
         return table
     count = table["count"].to_numpy()
-    rows = np.flatnonzero(keyed)
-    order = rows[np.lexsort((-count[rows], code[rows]))]  # by group, then count descending
-    group = code[order]
-    starts = np.r_[True, group[1:] != group[:-1]]
-    position = np.arange(len(order)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
-    threshold = np.zeros(int(code.max()) + 1, np.int64)  # the (k+1)-th count of each group
-    threshold[group[position == k]] = count[order[position == k]]
+    threshold = _thresholds(code, count, keyed, k)
     reduced = count - threshold[code]
     kept = keyed & (reduced > 0)
     moved = np.where(kept, threshold[code], np.where(keyed, count, 0))
@@ -323,6 +321,28 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
     remainder = regroup(pa.concat_tables([rest.cast(folded.schema), folded]))
     return pa.concat_tables([out.select(remainder.schema.names).cast(remainder.schema),
                              remainder])
+
+
+def _thresholds(code: np.ndarray, count: np.ndarray, keyed: np.ndarray, k: int) -> np.ndarray:
+    """Per group code: the (k+1)-th largest count of its keys (0 when it has at most k)."""
+    threshold = np.zeros(int(code.max(initial=0)) + 1, np.int64)
+    groups = np.unique(code[keyed])
+    if len(groups) <= _FEW_GROUPS:  # a selection per group: no sort
+        for group in groups:
+            counts = count[keyed & (code == group)]
+            if len(counts) > k:
+                threshold[group] = np.partition(counts, len(counts) - k - 1)[len(counts) - k - 1]
+        return threshold
+    rows = np.flatnonzero(keyed)
+    order = rows[np.lexsort((-count[rows], code[rows]))]  # by group, then count descending
+    group = code[order]
+    starts = np.r_[True, group[1:] != group[:-1]]
+    position = np.arange(len(order)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    threshold[group[position == k]] = count[order[position == k]]
+    return threshold
+
+
+_FEW_GROUPS = 64  # below this many groups, each is handled on its own (statuses, not minutes)
 
 
 def _pregrouped(folded: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -435,18 +455,31 @@ def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
     if len(rank) <= k:
         return None
     code = _group_codes(pa.table({"g": group}), ["g"])
-    order = np.lexsort((rank, code))
-    code_sorted, rank_sorted = code[order], rank[order]
-    new = np.r_[True, (code_sorted[1:] != code_sorted[:-1]) | (rank_sorted[1:] != rank_sorted[:-1])]
-    keys_code, keys_rank = code_sorted[new], rank_sorted[new]  # distinct (group, rank), sorted
-    if np.bincount(keys_code).max(initial=0) <= k:
-        return None
-    starts = np.r_[True, keys_code[1:] != keys_code[:-1]]
-    position = np.arange(len(keys_code)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
     limit = np.full(int(code.max()) + 1, np.iinfo(np.int64).max)  # the largest rank kept
-    limit[keys_code[position == k]] = keys_rank[position == k] - 1
+    for value, ranked in smallest_per_group(code, rank, k + 1):
+        if len(ranked) > k:
+            limit[value] = ranked[k - 1]
+    if (limit == np.iinfo(np.int64).max).all():
+        return None
     keep: np.ndarray = rank <= limit[code]
     return keep
+
+
+def smallest_per_group(code: np.ndarray, values: np.ndarray, m: int
+                       ) -> list[tuple[int, np.ndarray]]:
+    """Per group code (a few: statuses): its ``m`` smallest distinct values, sorted."""
+    out = []
+    for value in np.unique(code):
+        mine = values[code == value]
+        if len(mine) > 4 * m:  # most of a large group cannot be among the m smallest
+            mine = np.partition(mine, 4 * m)[: 4 * m + 1]
+            unique = np.unique(mine)
+            if len(unique) < m:  # many repeats: the m smallest distinct may lie further out
+                unique = np.unique(values[code == value])
+        else:
+            unique = np.unique(mine)
+        out.append((int(value), unique[:m]))
+    return out
 
 
 # -- distinct counts --------------------------------------------------------------------------

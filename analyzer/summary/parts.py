@@ -24,6 +24,7 @@ from .bounded import (
     hash_strings,
     kept_ranks,
     ranks,
+    smallest_per_group,
 )
 from .table import Part, bound_part, canonical_part, conform_part, count_rows, group_rows
 
@@ -323,18 +324,11 @@ def _sketch(status: pa.Array | pa.ChunkedArray, hashes: np.ndarray, what: str,
     (a value given, and what ``what`` counts), named ``what``."""
     rows = np.flatnonzero(where)
     code = _numpy(pc.fill_null(status.cast(_I64), -1))[rows]
-    hashed = hashes[rows].view(np.int64)
-    order = np.lexsort((hashed, code))
-    code, hashed, rows = code[order], hashed[order], rows[order]
-    new = np.r_[True, (code[1:] != code[:-1]) | (hashed[1:] != hashed[:-1])] if len(code) \
-        else np.zeros(0, bool)
-    code, hashed, rows = code[new], hashed[new], rows[new]
-    starts = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
-    position = np.arange(len(code)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
-    keep = position < SKETCH_SIZE  # what a merge would keep anyway
-    code = code[keep]
-    return pa.table({"status": pa.array(code.astype(np.int16), _I16, mask=code < 0),
-                     "what": pa.array([what] * len(code), _S), "hash": pa.array(hashed[keep])})
+    picked = smallest_per_group(code, hashes[rows].view(np.int64), SKETCH_SIZE)  # a merge
+    codes = np.concatenate([np.full(len(h), c) for c, h in picked] or [np.zeros(0, np.int64)])
+    hashed = np.concatenate([h for _, h in picked] or [np.zeros(0, np.int64)])
+    return pa.table({"status": pa.array(codes.astype(np.int16), _I16, mask=codes < 0),
+                     "what": pa.array([what] * len(codes), _S), "hash": pa.array(hashed)})
 
 
 def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
