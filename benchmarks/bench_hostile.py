@@ -277,20 +277,43 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds before a run is stopped (shown with '>')")
     parser.add_argument("--out", type=Path, default=DATA / "hostile.json")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds over every log (interleaved, so that a busy moment of a "
+                             "shared machine touches each log alike); the fastest time and the "
+                             "highest peak of each log are kept")
     args = parser.parse_args()
 
     import analyzer
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(analyzer.__file__).parent)],
                    check=True, stdout=subprocess.DEVNULL)
-    rows = []
-    for lines in args.lines:
-        for name in args.only:
-            row = measure(name, lines, args.timeout)
-            rows.append(row)
-            print(_show(row), flush=True)
+    best: dict[tuple[str, int], dict[str, object]] = {}
+    for round_ in range(args.repeat):
+        for lines in args.lines:
+            for name in args.only:
+                row = measure(name, lines, args.timeout)
+                key = (name, lines)
+                best[key] = row if key not in best else _better(best[key], row)
+                if round_ == args.repeat - 1:
+                    print(_show(best[key]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2))
+    args.out.write_text(json.dumps(list(best.values()), indent=2))
+
+
+def _better(old: dict[str, object], new: dict[str, object]) -> dict[str, object]:
+    """Per output: the least wall and CPU time and the highest peak RSS of two runs."""
+    out = dict(old)
+    for part in ("json", "text", "prometheus"):
+        a, b = old[part], new[part]
+        assert isinstance(a, dict) and isinstance(b, dict)
+        merged = dict(a)
+        for field in ("seconds", "cpu_seconds"):
+            if field in a and field in b:
+                merged[field] = min(a[field], b[field])
+        merged["peak_rss_mb"] = max(a["peak_rss_mb"], b["peak_rss_mb"])
+        merged["timeout"] = a["timeout"] and b["timeout"]
+        out[part] = merged
+    return out
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 EXAMPLES_PER_GROUP = 5
-MINUTE_KEYS = 32  # keys each minute and status keeps in the minutes part, whatever K is
+MINUTE_KEYS = 8  # keys each minute and status keeps in the minutes part, whatever K is
 # keys each status keeps in the sample parts (examples, first requests, resources), whatever K
 # is: a report shows the evidence of at most 100 verdicts, registered methods first
 SAMPLE_KEYS = 256
@@ -104,7 +104,8 @@ PARTS: dict[str, Part] = {
     "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S), _REST), sums=("count",),
                   coded=("user_agent",), bounded=(*_ENDS, "client", "user_agent")),
     # one group per minute and status: a week is 10,080 minutes, so each keeps few keys (the
-    # benchmark logs never have more than 7 in a minute)
+    # benchmark logs never have more than 7 in a minute; registered methods and known protocols
+    # keep their names when folded, so their series stay exact)
     "minutes": Part(
         keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S), _REST),
         sums=("count",),

@@ -160,7 +160,8 @@ def _combined_codes(table: pa.Table, keys: list[str]
     stride = 1
     for key in keys:
         column = table[key]
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()  # dictionaries of the chunks unified
         # a dictionary column is taken as it is: callers pass pc.dictionary_encode's, whose
         # values are distinct (one encoding shared by every grouping of a block)
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
@@ -253,7 +254,7 @@ def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS
             index = coded.schema.get_field_index(name)
             coded = coded.set_column(index, name, pc.dictionary_encode(coded[name]))
     table = pa.concat_tables([
-        part.group_by(group, use_threads=False).aggregate(aggregations)
+        group_rows({name: part[name] for name in part.column_names}, group, aggregations)
         for part in _partitions(coded, group, piece_rows)
     ])
     table = table.rename_columns(
