@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .engines import ProgressCallback, run
+from .errors import AnalyzerError
 from .formats import LogFormat
 from .formats.serverconfig import ConfigPaths, with_server_config
 from .frame import Paths, as_path_list
@@ -20,6 +21,7 @@ from .pipeline import Options
 from .report.build import build_report
 from .report.model import Report, Window
 from .sources.inputs import expand_all
+from .summary.bounded import DEFAULT_MAX_KEYS
 from .summary.summary import Summary
 from .timewindow import bounds, iso
 
@@ -39,6 +41,7 @@ def summarize(
     scheduler: Any = None,
     progress: ProgressCallback | None = None,
     server_config: ConfigPaths = None,
+    max_keys: int = DEFAULT_MAX_KEYS,
 ) -> Summary:
     """The merged Summary of logs (paths, globs, rotated sets, ``-``, fsspec URLs) or of a
     canonical frame.
@@ -48,11 +51,16 @@ def summarize(
     ``progress(done, total)`` is called with the input bytes read (local engine).
     ``server_config``: NGINX or Apache configuration files (a path or a list); each input gets
     the format of the directive that writes it, the others ``log_format`` or detection.
+    ``max_keys`` is K: every part keyed by a value clients write (method, protocol, vhost,
+    client, user agent...) keeps exact counts for the K busiest keys of each group and folds
+    the rest into exact remainders (see the README's "Hostile volume"); it must be at least 1.
     """
+    _check_keys(max_keys)
     start, end = bounds(since, until)
     if isinstance(data, pd.DataFrame):
-        return Summary.from_frame(data, client_field=client_field, since=start, until=end)
-    options = Options(client_field, start, end, strict)
+        return Summary.from_frame(data, client_field=client_field, since=start, until=end,
+                                  max_keys=max_keys)
+    options = Options(client_field, start, end, strict, max_keys=max_keys)
     formats = with_server_config(log_format, server_config)
     piece = run(expand_all(as_path_list(data)), formats, options, engine=engine,
                 workers=workers, scheduler=scheduler, progress=progress)
@@ -74,6 +82,7 @@ def analyze(
     scheduler: Any = None,
     progress: ProgressCallback | None = None,
     server_config: ConfigPaths = None,
+    max_keys: int = DEFAULT_MAX_KEYS,
 ) -> Report:
     """The Report of logs or of a canonical frame.
 
@@ -81,11 +90,18 @@ def analyze(
     ``client_field`` picks the client identity (``client``, ``x-forwarded-for``, or any
     column); ``since``/``until`` keep requests with ``since <= time < until``: ISO dates or
     times, or durations before now (``24h``, ``7d``, ``1w2d``). The rest is as for
-    :func:`summarize`.
+    :func:`summarize`; every list of the Report names at most ``max_keys`` entries (and at most
+    :data:`analyzer.report.build.LISTED`), and says how many more there are.
     """
     start, end = bounds(since, until)
     summary = summarize(data, log_format=log_format, client_field=client_field, since=start,
                         until=end, strict=strict, engine=engine, workers=workers,
-                        scheduler=scheduler, progress=progress, server_config=server_config)
+                        scheduler=scheduler, progress=progress, server_config=server_config,
+                        max_keys=max_keys)
     return build_report(summary, server=server, window=Window(iso(start), iso(end)),
                         client_field=client_field)
+
+
+def _check_keys(max_keys: int) -> None:
+    if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
+        raise AnalyzerError(f"max_keys must be a whole number of at least 1, not {max_keys!r}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -181,7 +182,9 @@ def hostile_log(name: str, lines: int) -> tuple[Path, str]:
 
 
 def run(argv: list[str], timeout: float) -> dict[str, float | bool]:
-    """Wall seconds and the peak RSS of the process tree (sampled every 50 ms), or a timeout."""
+    """Wall seconds, CPU seconds (user + system: steadier than wall time on a shared machine)
+    and the peak RSS of the process tree (sampled every 50 ms), or a timeout."""
+    before = _children_cpu()
     started = time.perf_counter()
     errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -209,8 +212,13 @@ def run(argv: list[str], timeout: float) -> dict[str, float | bool]:
     if proc.returncode not in (0, 1):  # 1: a --fail-on threshold, not a failure
         errors.seek(0)
         raise SystemExit(f"{argv[:6]} failed: {errors.read().decode()[-2000:]}")
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak / 2**20,
-            "timeout": False}
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": _children_cpu() - before,
+            "peak_rss_mb": peak / 2**20, "timeout": False}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(name: str, lines: int, timeout: float) -> dict[str, object]:
@@ -244,7 +252,8 @@ def _show(row: dict[str, object]) -> str:
         r = row[part]
         assert isinstance(r, dict)
         cut = ">" if r["timeout"] else " "
-        return f"{cut}{r['seconds']:7.1f} s {r['peak_rss_mb']:6.0f} MB"
+        cpu = f" ({r['cpu_seconds']:5.1f} cpu)" if "cpu_seconds" in r else ""
+        return f"{cut}{r['seconds']:7.1f} s{cpu} {r['peak_rss_mb']:6.0f} MB"
 
     j, t, p = (row[k] for k in ("json", "text", "prometheus"))
     assert isinstance(j, dict) and isinstance(t, dict) and isinstance(p, dict)
@@ -268,20 +277,43 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds before a run is stopped (shown with '>')")
     parser.add_argument("--out", type=Path, default=DATA / "hostile.json")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds over every log (interleaved, so that a busy moment of a "
+                             "shared machine touches each log alike); the fastest time and the "
+                             "highest peak of each log are kept")
     args = parser.parse_args()
 
     import analyzer
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(analyzer.__file__).parent)],
                    check=True, stdout=subprocess.DEVNULL)
-    rows = []
-    for lines in args.lines:
-        for name in args.only:
-            row = measure(name, lines, args.timeout)
-            rows.append(row)
-            print(_show(row), flush=True)
+    best: dict[tuple[str, int], dict[str, object]] = {}
+    for round_ in range(args.repeat):
+        for lines in args.lines:
+            for name in args.only:
+                row = measure(name, lines, args.timeout)
+                key = (name, lines)
+                best[key] = row if key not in best else _better(best[key], row)
+                if round_ == args.repeat - 1:
+                    print(_show(best[key]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2))
+    args.out.write_text(json.dumps(list(best.values()), indent=2))
+
+
+def _better(old: dict[str, object], new: dict[str, object]) -> dict[str, object]:
+    """Per output: the least wall and CPU time and the highest peak RSS of two runs."""
+    out = dict(old)
+    for part in ("json", "text", "prometheus"):
+        a, b = old[part], new[part]
+        assert isinstance(a, dict) and isinstance(b, dict)
+        merged = dict(a)
+        for field in ("seconds", "cpu_seconds"):
+            if field in a and field in b:
+                merged[field] = min(a[field], b[field])
+        merged["peak_rss_mb"] = max(a["peak_rss_mb"], b["peak_rss_mb"])
+        merged["timeout"] = a["timeout"] and b["timeout"]
+        out[part] = merged
+    return out
 
 
 if __name__ == "__main__":

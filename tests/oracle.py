@@ -22,14 +22,16 @@ def one_pass(paths: str | Sequence[str], **options: object) -> Summary:
 def summarize_with(paths: str | Sequence[str], *, engine: str = "local",
                    range_size: int | None = None, block_size: int | None = None,
                    workers: int | None = None, scheduler: object = None,
-                   log_format: str | None = None, strict: bool = False) -> Summary:
+                   log_format: str | None = None, strict: bool = False,
+                   max_keys: int | None = None) -> Summary:
     """The engines' Summary with units and blocks of the sizes given (small, to cut tiny logs
     into many units)."""
     from analyzer.engines import check_engine
 
     check_engine(engine)
     names = [paths] if isinstance(paths, str) else list(paths)
-    options = Options(strict=strict, **({"block_size": block_size} if block_size else {}))
+    options = Options(strict=strict, **({"block_size": block_size} if block_size else {}),
+                      **({"max_keys": max_keys} if max_keys else {}))
     piece = run(expand_all(names), log_format, options, engine=engine, workers=workers,
                 scheduler=scheduler, range_size=range_size)
     assert isinstance(piece.data, Summary)

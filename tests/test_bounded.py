@@ -1,119 +1,289 @@
-"""analyzer.summary.bounded: bounded count tables merged in any split and order give one pass's
-counts when every group has at most K keys, and stay within the Misra–Gries bound otherwise."""
+"""Bounds whatever the log holds (DESIGN.md section 8): Summaries keep at most K keys per group
+(--max-keys / max_keys) and merge in any split and order into one pass's report when no group
+has more, and within the Misra-Gries bound when some have; unregistered methods beyond the
+report's lists fold into one finding per class; every renderer says what its lists leave out;
+the text report and the Prometheus file stay short on an adversarial log."""
 
 from __future__ import annotations
 
+import json
+import random
 from collections import Counter
+from pathlib import Path
 
-import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.summary.bounded import distinct, hashes_of, reduce_counts, reduce_hashes
+import analyzer
+from analyzer.cli import app
+from analyzer.errors import AnalyzerError
+from analyzer.render.csv import render_csv
+from analyzer.render.html import render_html
+from analyzer.render.json import render_json
+from analyzer.render.markdown import render_markdown
+from analyzer.render.text import render_text
+from analyzer.report.build import build_report
+from analyzer.summary.bounded import KNOWN_PROTOCOLS
+from analyzer.summary.summary import Summary
+from analyzer.vocabulary import IANA_METHODS
 
-GROUPS = ["status"]
-KEY = "method"
+K = 4
+CLASSED = (501, 405, 505)
 
-events = st.lists(
-    st.tuples(st.sampled_from([405, 501, 505]),
-              st.one_of(st.none(), st.text("ABCDEFGH", min_size=1, max_size=2))),
-    max_size=300,
+
+def _line(n: int, method: str, status: int, client: str = "192.0.2.7",
+          protocol: str = "HTTP/1.1", agent: str = "curl/8.5.0") -> str:
+    minute, second = divmod(n, 60)
+    return (f'{client} - - [01/Mar/2026:10:{minute % 60:02d}:{second:02d} +0000] '
+            f'"{method} /r{n % 7} {protocol}" {status} 12 "-" "{agent}"')
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# -- merging in any split and order -------------------------------------------------------------
+
+requests_ = st.lists(
+    st.tuples(st.sampled_from(["GET", "PATCH", "FOO", "BAR", "BAZ", "QUX", "ZAP", "get"]),
+              st.sampled_from([200, 404, *CLASSED]),
+              st.sampled_from(["192.0.2.1", "192.0.2.2", "198.51.100.3"]),
+              st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0"])),
+    min_size=1, max_size=120,
 )
 
 
-def exact_table(rows: list[tuple[int, str | None]]) -> pa.Table:
-    counted = Counter(rows)
-    return pa.table({
-        "status": pa.array([s for s, _ in counted], pa.int16()),
-        KEY: pa.array([m for _, m in counted], pa.string()),
-        "rest": pa.array([False] * len(counted)),
-        "count": pa.array(list(counted.values()), pa.int64()),
-    })
+def _frame(tmp: Path, rows: list[tuple[str, int, str, str]]):  # noqa: ANN202 - a DataFrame
+    lines = [_line(i, m, s, client=c, protocol=p) for i, (m, s, c, p) in enumerate(rows)]
+    return analyzer.read_log(str(_write(tmp / "access.log", lines)), log_format="combined")
 
 
-def merged(pieces: list[pa.Table], order: list[int], k: int) -> pa.Table:
-    """Merge the pieces pairwise in the order (and tree shape) the permutation gives."""
-    tables = [pieces[i] for i in order]
-    while len(tables) > 1:
-        a, b = tables.pop(), tables.pop(0)
-        tables.append(reduce_counts(pa.concat_tables([a, b]), GROUPS, KEY, k))
-    return tables[0]
+def _merged(frame, cuts: list[int], seed: int, keys: int) -> Summary:  # noqa: ANN001
+    """Summaries of the frame cut at ``cuts``, merged as a random tree in a random order."""
+    bounds = sorted({0, len(frame), *(c % (len(frame) + 1) for c in cuts)})
+    pieces = [Summary.from_frame(frame.iloc[a:b], max_keys=keys)
+              for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    rng = random.Random(seed)
+    rng.shuffle(pieces)
+    while len(pieces) > 1:
+        i = rng.randrange(len(pieces) - 1)
+        pieces[i:i + 2] = [pieces[i + 1].merge(pieces[i])]
+    return pieces[0]
 
 
-def as_dict(table: pa.Table) -> tuple[dict[tuple[int, str | None], int], dict[int, int]]:
-    kept, rest = {}, {}
-    for row in table.to_pylist():
-        if row["rest"]:
-            rest[row["status"]] = row["count"]
-        else:
-            kept[(row["status"], row[KEY])] = row["count"]
-    return kept, rest
+def _largest_group(rows: list[tuple[str, int, str, str]]) -> int:
+    """The most distinct (method, protocol) keys any status holds (the requests part's key)."""
+    keys: dict[int, set[tuple[str, str]]] = {}
+    for method, status, _, protocol in rows:
+        keys.setdefault(status, set()).add((method, protocol))
+    return max(len(k) for k in keys.values())
 
 
-@settings(max_examples=150, deadline=None)
-@given(rows=events, cuts=st.lists(st.integers(0, 300), max_size=6),
-       k=st.integers(1, 12), seed=st.randoms(use_true_random=False))
-def test_merged_in_any_split_and_order(rows, cuts, k, seed) -> None:  # noqa: ANN001
-    bounds = sorted({0, len(rows), *(c % (len(rows) + 1) for c in cuts)})
-    pieces = [reduce_counts(exact_table(rows[a:b]), GROUPS, KEY, k)
-              for a, b in zip(bounds, bounds[1:], strict=False)] or [exact_table([])]
-    order = list(range(len(pieces)))
-    seed.shuffle(order)
-    result = merged(pieces, order, k)
-    one_pass = reduce_counts(exact_table(rows), GROUPS, KEY, k)
-    truth = Counter(rows)
-    kept, rest = as_dict(result)
-    totals = Counter(s for s, _ in rows)
-    for status, total in totals.items():  # totals per group stay exact
-        assert sum(c for (s, _), c in kept.items() if s == status) + rest.get(status, 0) == total
-    small = all(len({m for s2, m in truth if s2 == s}) <= k for s in totals)
-    if small:
-        assert kept == dict(truth) and rest == {}
-        assert result.equals(one_pass)
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(rows=requests_, cuts=st.lists(st.integers(0, 120), max_size=5),
+       seed=st.integers(0, 2**16))
+def test_merged_in_any_split_and_order(tmp_path: Path, rows, cuts, seed) -> None:  # noqa: ANN001
+    """One pass and any split merged in any order: the same report while every group holds at
+    most K keys; otherwise totals, statuses and classes stay exact and every listed count is
+    within the Misra-Gries bound of the truth."""
+    frame = _frame(tmp_path, rows)
+    whole = Summary.from_frame(frame, max_keys=K)
+    merged = _merged(frame, cuts, seed, K)
+    one_pass, split = build_report(whole).to_dict(), build_report(merged).to_dict()
+    if _largest_group(rows) <= K and len({c for _, s, c, _ in rows if s in CLASSED}) <= K:
+        assert split == one_pass
+        assert whole == merged
         return
-    for (status, method), true in truth.items():
-        got = kept.get((status, method), 0)
-        assert 0 <= true - got <= rest.get(status, 0) / (k + 1)
-    for status in totals:
-        assert sum(1 for s, _ in kept if s == status) <= k
+    statuses = Counter(str(s) for _, s, _, _ in rows)
+    for summary in (whole, merged):
+        report = build_report(summary).to_dict()
+        assert report["status_counts"] == dict(sorted(statuses.items()))
+        requests = summary.part("requests").to_pylist()
+        for name, status in zip(("not_implemented", "method_not_allowed",
+                                 "version_not_supported"), CLASSED, strict=True):
+            key = 3 if status == 505 else 0
+            truth = Counter(row[key] for row in rows if row[1] == status)
+            tuples = Counter(k for k in {(m, p) for m, s, _, p in rows if s == status}
+                             for k in [k[1] if status == 505 else k[0]])
+            cls = report["classes"][name]
+            assert cls["count"] == sum(truth.values())  # class counts stay exact
+            listed = sum(cls["by"].values())
+            assert listed + cls.get("by_more", {}).get("requests", 0) == cls["count"]
+            # R: what the Summary folded in this status; each (method, protocol) key loses at
+            # most R / (K + 1); registered methods and known protocols keep their names when
+            # folded, so their counts stay exact
+            folded = sum(r["count"] for r in requests if r["rest"] and r["status"] == status)
+            for name_, n in cls["by"].items():
+                if name_ in IANA_METHODS or name_ in KNOWN_PROTOCOLS:
+                    assert n == truth[name_], (name, name_)
+                else:
+                    slack = tuples[name_] * folded / (K + 1)
+                    assert truth[name_] - slack <= n <= truth[name_], (name, name_)
 
 
-@settings(max_examples=100, deadline=None)
-@given(rows=events, cut=st.integers(0, 300), m=st.integers(2, 20))
-def test_distinct_sketch_merges_exactly(rows, cut, m) -> None:  # noqa: ANN001
-    def sketch(part: list[tuple[int, str | None]]) -> pa.Table:
-        table = pa.table({"status": pa.array([s for s, _ in part], pa.int16()),
-                          "hash": hashes_of(pa.array([x for _, x in part], pa.string()))})
-        return reduce_hashes(table, GROUPS, m)
-
-    cut %= len(rows) + 1
-    a, b = sketch(rows[:cut]), sketch(rows[cut:])
-    one = sketch(rows)
-    assert reduce_hashes(pa.concat_tables([a, b]), GROUPS, m).equals(one)
-    assert reduce_hashes(pa.concat_tables([b, a]), GROUPS, m).equals(one)
-    counted = {r["status"]: r for r in distinct(one, GROUPS, m).to_pylist()}
-    for status in {s for s, _ in rows}:
-        true = len({x for s, x in rows if s == status})
-        assert counted[status]["exact"] == (true < m)
-        if true < m:
-            assert counted[status]["distinct"] == true
-
-
-def test_method_fuzzing_keeps_the_heavy_method_and_an_exact_remainder() -> None:
-    """A scanner's 20,000 distinct methods beside 5,000 PROPFINDs: with K = 16, PROPFIND is kept
-    within the bound and every other request is in the exact remainder."""
-    rows = [(501, "PROPFIND")] * 5000 + [(501, f"M{i:05d}") for i in range(20000)]
-    pieces = [reduce_counts(exact_table(rows[i::7]), GROUPS, KEY, 16) for i in range(7)]
-    result = merged(pieces, [3, 0, 6, 1, 5, 2, 4], 16)
-    kept, rest = as_dict(result)
-    assert len(kept) <= 16
-    assert sum(kept.values()) + rest[501] == 25000
-    assert 5000 - rest[501] / 17 <= kept[(501, "PROPFIND")] <= 5000
-    # each piece keeps PROPFIND less the 17th count (1), and drops its 2,857 singletons
-    assert (kept, rest) == ({(501, "PROPFIND"): 4993}, {501: 20007})
+def test_the_pipeline_gives_the_frame_summary_and_keeps_k_keys(tmp_path: Path) -> None:
+    """analyze through the pipeline and Summaries of frames agree; no group keeps more than K."""
+    rows = [(f"M{i % 9}", 501 if i % 3 else 405, f"10.0.0.{i % 11}", "HTTP/1.1")
+            for i in range(300)]
+    path = tmp_path / "access.log"
+    frame = _frame(tmp_path, rows)
+    piped = analyzer.summarize(str(path), log_format="combined", max_keys=K)
+    assert piped.max_keys == K
+    for name in ("requests", "hits"):
+        table = piped.part(name)
+        kept = table.filter(pc.invert(table["rest"]))
+        per_status = Counter(kept["status"].to_pylist())
+        assert max(per_status.values()) <= K, name
+        assert sum(table["count"].to_pylist()) == 300  # the remainders keep the totals exact
+    report = build_report(piped)
+    assert report.to_dict()["status_counts"] == {"405": 100, "501": 200}
+    assert build_report(Summary.from_frame(frame, max_keys=K)).class_count("not_implemented") \
+        == report.class_count("not_implemented") == 200
 
 
-def test_k_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="k must be at least 1, not 0"):
-        reduce_counts(exact_table([(501, "X")]), GROUPS, KEY, 0)
+def test_max_keys_is_checked(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.log", [_line(0, "GET", 200)])
+    with pytest.raises(AnalyzerError, match="max_keys must be a whole number of at least 1"):
+        analyzer.analyze(str(path), max_keys=0)
+    result = CliRunner().invoke(app.main, [str(path), "--max-keys", "0"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--max-keys'" in result.output
+
+
+# -- folded verdicts --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory) -> Path:
+    """One scanner: 50 distinct unregistered methods answered 501, 40 answered 405; 20 PATCH
+    and 8 PROPFIND from a client; 6 TRACE 405 from another."""
+    lines = [_line(i, f"XQ{i:03d}", 501) for i in range(50)]
+    lines += [_line(50 + i, f"ZW{i:03d}", 405) for i in range(40)]
+    lines += [_line(100 + i, "PATCH", 501, client="198.51.100.9") for i in range(20)]
+    lines += [_line(130 + i, "PROPFIND", 501, client="198.51.100.9") for i in range(8)]
+    lines += [_line(140 + i, "TRACE", 405, client="203.0.113.5") for i in range(6)]
+    return _write(tmp_path_factory.mktemp("fuzz") / "access.log", lines)
+
+
+def test_unregistered_methods_fold_into_one_finding_per_class(fuzzed: Path) -> None:
+    report = analyzer.analyze(str(fuzzed), log_format="combined", max_keys=K)
+    assert [(v.method, v.verdict) for v in report.verdicts] == [
+        ("PATCH", "capability_gap"), ("PROPFIND", "capability_gap"), ("TRACE", "never_allowed")]
+    assert [f.what for f in report.folds] == [
+        "50 distinct unregistered methods from 1 client, 50 requests: method fuzzing",
+        "40 distinct unregistered methods from 1 client, 40 requests: method fuzzing",
+    ]
+    data = json.loads(render_json(report))
+    assert [(f["class"], f["status"], f["distinct"], f["requests"], f["clients"])
+            for f in data["folded"]] == [("not_implemented", 501, 50, 50, 1),
+                                         ("method_not_allowed", 405, 40, 40, 1)]
+    assert data["classes"]["not_implemented"]["count"] == 78  # class counts stay exact
+    text = render_text(report, width=200)
+    assert "50 distinct unregistered methods from 1 client, 50 requests: method fuzzing (501)" \
+        in text
+    assert ("- **40 distinct unregistered methods from 1 client, 40 requests: method fuzzing** "
+            "(405)") in render_markdown(report)
+    assert "40 distinct unregistered methods from 1 client, 40 requests: method fuzzing" \
+        in render_html(report)
+
+
+def test_a_few_unregistered_methods_keep_their_verdicts(fuzzed: Path) -> None:
+    """With K above the keys, every method keeps its own verdict: nothing folds."""
+    report = analyzer.analyze(str(fuzzed), log_format="combined", max_keys=200)
+    assert report.folds == ()
+    assert len(report.verdicts) == 93
+
+
+# -- "+N more (M requests)" in every renderer --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> Path:
+    """Twelve unregistered methods answered 405, 12 requests for the first down to 1 for the
+    last (78 in all), from twelve clients; 3 requests of 12 protocols answered 505."""
+    lines, n = [], 0
+    for i in range(12):
+        for _ in range(12 - i):
+            lines.append(_line(n, f"MM{i:02d}", 405, client=f"10.1.0.{i}"))
+            n += 1
+    for i in range(12):
+        lines += [_line(n + j, "GET", 505, protocol=f"HTTP/{i + 4}.0") for j in range(3)]
+        n += 3
+    return _write(tmp_path_factory.mktemp("many") / "access.log", lines)
+
+
+def test_every_renderer_says_what_its_lists_leave_out(many: Path) -> None:
+    report = analyzer.analyze(str(many), log_format="combined", max_keys=K)
+    cls = report.classes["method_not_allowed"]
+    # Misra-Gries in one pass: the 5th count (8) is taken from every key; the 4 kept remain
+    assert cls.by == {"MM00": 4, "MM01": 3, "MM02": 2, "MM03": 1}
+    assert cls.more is not None and cls.more.to_dict() == {"more": 8, "requests": 68,
+                                                            "exact": True}
+    data = json.loads(render_json(report))
+    assert data["classes"]["method_not_allowed"]["by_more"] == {"more": 8, "requests": 68,
+                                                                "exact": True}
+    assert data["methods_more"] == {"more": 9, "requests": 69, "exact": True}  # GET: 36
+    # the summary names 3 of the 4 listed methods: the 4th is in what it leaves out
+    assert "MM00 (4), MM01 (3), MM02 (2), +9 more (69 requests)" in render_text(report,
+                                                                                width=120)
+    details = render_text(report, width=120, details=True)
+    assert "method_not_allowed: +8 more series (68 requests)" in details
+    assert [line.split() for line in details.splitlines() if line.startswith("+8 more")] == [
+        ["+8", "more", "68", "-", "-", "-"]]
+    markdown = render_markdown(report)
+    assert "| MM00 (4), MM01 (3), MM02 (2), +9 more (69 requests) |" in markdown
+    assert "| +8 more | 68 | - | - | - |" in markdown
+    assert "+8 more methods (68 requests)" in render_html(report)
+    # CSV: what the Summary folded is a row of its own; the rows beyond K, one "(+N more)"
+    csv_rows = render_csv(report).splitlines()
+    assert csv_rows[1] == ("method_not_allowed,,(other methods),HTTP/1.1,405,(other clients),"
+                           "(other user agents),unknown,68")
+    assert csv_rows[-1] == "method_not_allowed,,,,405,(+1 more),,,1"
+    # the 505s: 12 protocols of 3 requests, 4 kept: the rest folds into one finding
+    protocols = [f for f in report.folds if f.key == "protocol"]
+    assert [f.what for f in protocols] == [
+        "12 distinct protocols from 1 client, 36 requests: protocol fuzzing"]
+
+
+# -- short outputs on an adversarial log -------------------------------------------------------
+
+def _adversarial(path: Path, n: int = 3000) -> Path:
+    """Every line a new method, protocol, client, user agent and virtual host."""
+    rng = random.Random(7)
+    word = lambda k: "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(k))  # noqa: E731
+    lines = []
+    for i in range(n):
+        status = rng.choice((200, 404, 405, 501, 505))
+        protocol = f"HTTP/{rng.randrange(10)}.{rng.randrange(100)}" if i % 2 else word(6)
+        lines.append(
+            f"{word(10).lower()}.example.net:80 10.{rng.randrange(256)}.{rng.randrange(256)}."
+            f"{rng.randrange(256)} - - [01/Mar/2026:10:{(i // 60) % 60:02d}:{i % 60:02d} +0000] "
+            f'"{word(8)} /p{i} {protocol}" {status} 5 "-" "{word(20)}"')
+    return _write(path, lines)
+
+
+def test_text_and_prometheus_stay_short_on_an_adversarial_log(tmp_path: Path) -> None:
+    log = _adversarial(tmp_path / "access.log")
+    runner = CliRunner()
+    text = runner.invoke(app.main, [str(log), "--log-format", "vhost_combined", "--max-keys",
+                                    "20", "--no-progress", "--width", "100"])
+    assert text.exit_code == 0, text.output
+    assert len(text.output.splitlines()) <= 200
+    assert "method fuzzing" in text.output
+    prom = tmp_path / "logscan.prom"
+    result = runner.invoke(app.main, ["report", str(log), "--state", str(tmp_path / "state"),
+                                      "--log-format", "vhost_combined", "--prometheus",
+                                      str(prom), "--max-keys", "20", "-q"])
+    assert result.exit_code == 0, result.output
+    assert len(prom.read_text().splitlines()) <= 500
+    out = tmp_path / "r.json"
+    result = runner.invoke(app.main, [str(log), "--log-format", "vhost_combined", "--format",
+                                      "json", "-o", str(out), "--max-keys", "20"])
+    data = json.loads(out.read_text())
+    assert out.stat().st_size <= 2_000_000
+    assert data["totals"] == {"lines": 3000, "parsed": 3000, "rejected": 0}
+    assert sum(data["status_counts"].values()) == 3000
+    assert all(len(c["by"]) <= 20 for c in data["classes"].values())

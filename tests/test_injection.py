@@ -90,8 +90,10 @@ def apache_lines() -> list[str]:
             for status, method, protocol in ((501, "FOO", "HTTP/1.1"), (405, "PUT", "HTTP/1.1"),
                                              (505, "GET", "HTTP/2.0" + token(payload)),
                                              (200, "PUT", "HTTP/1.1")):
-                # a burst of 505s in minute 30: a spike, whose line names the protocol
-                for _ in range(25 if status == 505 and minute == 30 else 1):
+                # a burst of 505s in minute 30: a spike, whose line names the protocol (the
+                # terminal payloads' only: a minute keeps 8 keys of a status, the rest folded)
+                burst = 25 if payload in TERMINAL else 0
+                for _ in range(burst if status == 505 and minute == 30 else 1):
                     request = f"{method} /p{payload}?q={payload} {protocol}"
                     lines.append(
                         f"{esc(token(payload))}:80 10.0.{n % 200}.1 - {esc(token(payload))} "

@@ -32,6 +32,7 @@ from ..render.safety import terminal_safe
 from ..render.text import WIDTH, render_text
 from ..report.model import Report
 from ..report.thresholds import Threshold, crossed
+from ..summary.bounded import DEFAULT_MAX_KEYS
 from ..verdicts.server import SERVERS
 from ..vocabulary import IANA_METHODS
 from .inputs import Inputs, analyze_each
@@ -200,6 +201,11 @@ def main() -> None:
                    "(tcp://host:8786); a local cluster when absent.")
 @click.option("--workers", type=click.IntRange(min=1), metavar="N",
               help="Threads of the local engine (default: one per core).")
+@click.option("--max-keys", type=click.IntRange(min=1), default=DEFAULT_MAX_KEYS,
+              show_default=True, metavar="K",
+              help="Methods, protocols, vhosts, clients and user agents are written by clients: "
+                   "keep exact counts for the K busiest of each group, fold the rest into exact "
+                   "remainders, and list at most K of each in the report.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when stderr is a terminal and the input "
                    "is large).")
@@ -224,6 +230,7 @@ def analyze(
     engine: str,
     scheduler: str | None,
     workers: int | None,
+    max_keys: int,
     progress: bool | None,
 ) -> None:
     """Report on access logs: FILES are paths, globs, rotated sets, or - for stdin.
@@ -251,7 +258,8 @@ def analyze(
             report = analyze_each(inputs, lambda paths: analyze_logs(
                 paths, log_format=log_format, server=server, server_config=list(server_config),
                 client_field=client_field, since=since, until=until, strict=strict,
-                engine=engine, scheduler=scheduler, workers=workers, progress=advance))
+                engine=engine, scheduler=scheduler, workers=workers, progress=advance,
+                max_keys=max_keys))
     except AnalyzerError as exc:
         raise UserError(str(exc)) from None
     report = with_base_url(report, base_url)
@@ -396,6 +404,11 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
               help="The server that wrote the logs, for the explanations.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another run on the same state before giving up.")
+@click.option("--max-keys", type=click.IntRange(min=1), default=DEFAULT_MAX_KEYS,
+              show_default=True, metavar="K",
+              help="Methods, protocols, vhosts, clients and user agents are written by clients: "
+                   "keep exact counts for the K busiest of each group, fold the rest into exact "
+                   "remainders, and list at most K of each in the report.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout (alerts still go "
               "to stderr).")
 def report(
@@ -411,6 +424,7 @@ def report(
     server_config: tuple[str, ...],
     server: str,
     wait: float,
+    max_keys: int,
     quiet: bool,
 ) -> None:
     """Scheduled report: read only the lines added since the last run (surviving rotation and
@@ -455,7 +469,7 @@ def report(
             raise AnalyzerError(f"--{missing[0]}: this version has no {missing[0]} renderer")
         formats = with_server_config(log_format, list(server_config))
         result = run_report(list(files), str(state), window=window, log_format=formats,
-                            wait=wait, server=server, publish=publish)
+                            wait=wait, server=server, publish=publish, max_keys=max_keys)
     except StateLockedError as exc:
         raise StateBusy(f"{exc}; --wait SECONDS waits for it") from None
     except AnalyzerError as exc:

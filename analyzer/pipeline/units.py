@@ -22,6 +22,7 @@ from ..sources.blocks import read_blocks
 from ..sources.inputs import STDIN, local_path, opener_for
 from ..sources.items import Block, Problem
 from ..sources.ranges import ByteRange, is_plain, iter_range_blocks, split_ranges
+from ..summary.bounded import DEFAULT_MAX_KEYS
 from ..summary.parts import summary_columns
 from ..summary.summary import Summary
 from .pieces import Lines, Piece, Read, Rows, StrictHit
@@ -44,6 +45,7 @@ class Options:
     strict: bool = False
     block_size: int = UNIT_BLOCK_SIZE
     keep_rows: bool = False  # every column of every row (frames), not a Summary
+    max_keys: int = DEFAULT_MAX_KEYS  # K: keys per group of a Summary's bounded parts
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,7 @@ class UnitReader:
         return Summary.from_block(
             parsed, format=source.format_name, detection=source.detection,
             server=source.server, order=source.order, client_field=options.client_field,
-            since=options.since, until=options.until,
+            since=options.since, until=options.until, max_keys=options.max_keys,
         )
 
     def piece(self, *, relative: bool = False, reads: tuple[Read, ...] = ()) -> Piece:

@@ -83,19 +83,24 @@ def _spikes(values: np.ndarray, k: float) -> set[int]:
 
 
 def _panel(
-    cls: str, series: dict[str, np.ndarray], spikes: set[int], top: int, max_top: int
+    cls: str, series: dict[str, np.ndarray], spikes: set[int], top: int, max_top: int,
+    beyond: tuple[np.ndarray, int] | None = None,
 ) -> Panel:
-    """``series``: every key of the class; the ``top`` busiest are kept, the rest summed."""
+    """``series``: the keys of the class; the ``top`` busiest are kept, the rest summed with
+    ``beyond`` (the counts of the keys a Report does not list, and how many keys they are)."""
     order = sorted(series, key=lambda key: (-int(series[key].sum()), key))
+    n = len(next(iter(series.values()))) if series else len(beyond[0]) if beyond else 0
+    extra = beyond[1] if beyond is not None else 0
     # a single key left over is drawn by name: "other" would hide its name and save no colour
-    keep = top + 1 if len(order) == top + 1 and top < max_top else top
+    keep = top + 1 if len(order) + extra == top + 1 and top < max_top and not extra else top
     shown, rest = order[:keep], order[keep:]
-    n = len(next(iter(series.values())))
     counts = np.array([series[key] for key in shown], dtype="int64").reshape(len(shown), n)
     other = np.zeros(n, dtype="int64")
     for key in rest:
         other += series[key]
-    return Panel(cls, tuple(shown), counts, other, len(rest), tuple(sorted(spikes)))
+    if beyond is not None:
+        other += beyond[0]
+    return Panel(cls, tuple(shown), counts, other, len(rest) + extra, tuple(sorted(spikes)))
 
 
 def trend_from_frame(
@@ -175,15 +180,25 @@ def trend_from_report(
         values[where] = [int(p[1]) for p in points]
         key = str(item.get("key", NO_VALUE))
         per_class.setdefault(name, {})[key] = values
+    beyond: dict[str, tuple[np.ndarray, int]] = {}
+    for name, more in (trends.get("series_more") or {}).items():
+        values = np.zeros(len(index), dtype="int64")
+        points = more.get("points") or []
+        if points:
+            where = index.get_indexer(pd.to_datetime([p[0] for p in points], utc=True)
+                                      .tz_localize(None))
+            values[where] = [int(p[1]) for p in points]
+        beyond[str(name)] = (values, int(more.get("more", 0)))
     spiked: dict[str, set[int]] = {}
     for spike in trends.get("spikes") or []:
         at = index.get_indexer(pd.DatetimeIndex([pd.Timestamp(spike["time"]).tz_convert(None)]))[0]
         if at >= 0:
             spiked.setdefault(str(spike.get("class")), set()).add(int(at))
     panels = tuple(
-        _panel(name, per_class[name], spiked.get(name, set()), top, max_top)
+        _panel(name, per_class.get(name, {}), spiked.get(name, set()), top, max_top,
+               beyond.get(name))
         for name in classes
-        if per_class.get(name)
+        if per_class.get(name) or name in beyond
     )
     return Trend(index, step, _unit(step), panels)
 

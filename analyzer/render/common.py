@@ -11,6 +11,7 @@ from ..report.model import (
     ClassReport,
     Clients,
     Example,
+    More,
     ProtocolReport,
     Report,
     SourceReport,
@@ -35,6 +36,34 @@ def named_counts(items: Sequence[tuple[str, int]], limit: int = 3) -> str:
     shown = ", ".join(f"{name} ({n})" for name, n in items[:limit])
     more = len(items) - limit
     return (shown + (f", +{more} more" if more > 0 else "")) or "-"
+
+
+def key_counts(cls: ClassReport, limit: int = 3) -> str:
+    """A class's keys with their requests, the first ``limit``, then what the rest holds:
+    ``FOO (12), BAR (3), get (1), +4,981 more (29,017 requests)``."""
+    items = list(cls.by.items())
+    shown = [f"{name} ({n})" for name, n in items[:limit]]
+    rest = More(len(items[limit:]), sum(n for _, n in items[limit:]))
+    more = joined_more(rest, cls.more)
+    if more is not None:
+        shown.append(more.text())
+    return ", ".join(shown) or "-"
+
+
+def joined_more(*parts: More | None) -> More | None:
+    """Several Mores (None: nothing left out) as one."""
+    given = [m for m in parts if m is not None and (m.count or m.requests)]
+    if not given:
+        return None
+    return More(sum(m.count for m in given), sum(m.requests for m in given),
+                all(m.exact for m in given))
+
+
+def more_row(more: More | None, noun: str, width: int) -> list[list[object]]:
+    """A table's last row saying what it leaves out (none when nothing is)."""
+    if more is None:
+        return []
+    return [[more.text(noun), *["" for _ in range(width - 1)]]]
 
 
 def top_clients_text(clients: Clients, limit: int = 3) -> str:
@@ -85,9 +114,8 @@ def class_rows(report: Report) -> list[list[object]]:
         if cls is None or not cls.count:
             rows.append([name, STATUS_OF_CLASS[name], 0, 0, "-", "-", "-"])
             continue
-        rows.append([name, cls.status, cls.count, cls.clients.distinct,
-                     named_counts(list(cls.by.items())), when(cls.first_seen),
-                     when(cls.last_seen)])
+        rows.append([name, cls.status, cls.count, cls.clients.distinct, key_counts(cls),
+                     when(cls.first_seen), when(cls.last_seen)])
     return rows
 
 
@@ -101,6 +129,9 @@ def class_key_rows(cls: ClassReport) -> list[list[object]]:
         clients = cls.by_key.get(key, Clients())
         rows.append([key, n, top_clients_text(clients), named_counts(list(clients.ua_families)),
                      named_counts(list(clients.client_kinds))])
+    if cls.more is not None:
+        rows.append([f"+{'about ' * (not cls.more.exact)}{cls.more.count:,} more",
+                     cls.more.requests, "-", "-", "-"])
     return rows
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..report.model import Clients, ProtocolReport, Report, Verdict
+from ..report.model import Clients, Fold, ProtocolReport, Report, Verdict
 from . import common
 
 #: Verdicts and protocol problems, from "clients are failing, fix it" to "expected, keep it".
@@ -24,6 +24,7 @@ _RANK = {
     "never_allowed": 4,
     "resource_restriction": 5,
     "h2_preface": 6,  # an HTTP/2 preface on an HTTP/1 port: expected
+    "fold": 7,  # many unregistered methods or odd protocols at once: a scanner, usually
 }
 
 #: Protocol findings in an operator's words ({p} is the protocol as logged).
@@ -71,6 +72,7 @@ def findings(report: Report) -> list[Finding]:
     last, then by kind (see ``_RANK``), then by requests and clients."""
     out = [_verdict_finding(v) for v in report.verdicts]
     out += [f for p in report.protocols if (f := _protocol_finding(report, p)) is not None]
+    out += [_fold_finding(f) for f in report.folds]
     allow = _allow_finding(report)
     if allow is not None:
         out.append(allow)
@@ -122,6 +124,15 @@ def _verdict_finding(v: Verdict) -> Finding:
     return Finding(what=common.verdict_title(v), kind=v.verdict, requests=refused,
                    clients=v.clients.distinct, since=v.first_seen,
                    scanners_only=_scanners_only(v.clients), fix=_fix_of(v.guidance), source=v)
+
+
+def _fold_finding(fold: Fold) -> Finding:
+    """Keys beyond the report's lists, as one finding ("4,981 distinct unregistered methods
+    from 1 client, 29,017 requests: method fuzzing")."""
+    since = min((e.time for e in fold.examples if e.time), default=None)
+    return Finding(what=f"{fold.what} ({fold.status})", kind="fold", requests=fold.requests,
+                   clients=fold.clients, since=since,
+                   scanners_only=_scanners_only(fold.top_clients), source=fold)
 
 
 def has_finding(p: ProtocolReport) -> bool:

@@ -23,6 +23,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from .. import plots
+from ..report.model import More
 from ..vocabulary import (
     CLASS_LABELS,
     CLASS_OF_VERDICT,
@@ -65,7 +66,8 @@ _SHOWN_KEYS = frozenset({
 _SECTIONS = frozenset({
     "schema", "sources", "totals", "requests", "window", "server", "client_field",
     "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
-    "allow_checks", "history", "run", "comparison", "novelty",
+    "allow_checks", "history", "run", "comparison", "novelty", "folded", "methods_more",
+    "verdicts_more", "protocols_more",
 })  # fmt: skip
 
 _CHARTS: dict[str, Callable[..., Artist]] = {  # an Axes, or the trend's Figure
@@ -89,6 +91,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["pct"] = _percent
     env.filters["clip"] = _clip
+    env.filters["more"] = _more
     return env
 
 
@@ -120,6 +123,14 @@ def _when(value: object) -> str:
         suffix = " UTC" if zone in ("Z", "+00:00", "") else f" {zone}"
         return text[:10] + " " + text[11:19] + suffix
     return text
+
+
+def _more(value: object, noun: str = "") -> str:
+    """A JSON ``*_more`` entry (``{"more", "requests", "exact"}``) as text."""
+    if not isinstance(value, Mapping):
+        return ""
+    return More(int(value.get("more", 0)), int(value.get("requests", 0)),
+                bool(value.get("exact", True))).text(noun)
 
 
 def _clip(value: object, limit: int = 200) -> str:

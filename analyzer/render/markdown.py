@@ -53,6 +53,8 @@ def render_markdown(report: Report) -> str:
     out += ["", "## Verdicts", ""]
     if report.verdicts:
         out += md_table(common.VERDICT_HEADERS, common.verdict_rows(report.verdicts))
+        if report.verdicts_more is not None:
+            out += ["", cell(report.verdicts_more.text("verdicts"))]
         for v in report.verdicts:
             out += ["", f"### {cell(common.verdict_title(v))}", "", cell(v.explanation)]
             if v.notes:
@@ -68,9 +70,17 @@ def render_markdown(report: Report) -> str:
     else:
         out.append("No method was answered 501 or 405.")
 
+    if report.folds:
+        out += ["", "## Folded", "", "Keys beyond the lists above, one finding per class:", ""]
+        for fold in report.folds:
+            out.append(f"- **{cell(fold.what)}** ({fold.status})")
+            out += [f"  - {cell(common.example_text(e))}" for e in fold.examples[:3]]
+
     if report.protocols:
         out += ["", "## Protocols", "",
                 *md_table(common.PROTOCOL_HEADERS, common.protocol_rows(report.protocols))]
+        if report.protocols_more is not None:
+            out += ["", cell(report.protocols_more.text("protocols"))]
         for p in report.protocols:
             if p.explanation:
                 out += ["", f"- **{cell(p.protocol)}**: {cell(p.explanation)}"]
@@ -82,6 +92,8 @@ def render_markdown(report: Report) -> str:
         out += ["", f"## Trends (by {trends.bucket}, {cell(common.when(trends.start))} to "
                     f"{cell(common.when(trends.end))})", "",
                 *md_table(common.TREND_HEADERS, common.trend_rows(report))]
+        out += ["", *(f"- {cell(name)}: {cell(more.text('series'))}"
+                      for name, more in trends.more)] if trends.more else []
         if trends.spikes:
             out += ["", "Spikes:", "", *(f"- {cell(line)}" for line in common.spike_lines(report))]
 

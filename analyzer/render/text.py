@@ -7,7 +7,8 @@ log value passes through terminal_safe and is put in as plain Text, never as mar
 terminal) touches headings and verdict names only, never log values.
 
 Everything is bounded whatever the log holds: at most ``SUMMARY_FINDINGS`` lines of findings in
-the summary, ``DETAIL_FINDINGS`` findings in full, ``TREND_ROWS`` trend rows.
+the summary (and ``PROBE_GROUPS`` lines of findings only scanners hit), ``DETAIL_FINDINGS``
+findings in full, ``TREND_ROWS`` trend rows, and every list of keys says what it leaves out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..advice.actions import allow_check_lines, command_lines
-from ..report.model import ProtocolReport, Report, Verdict
+from ..report.model import Fold, ProtocolReport, Report, Verdict
 from ..vocabulary import VERDICT_TITLES
 from . import common
 from .findings import Finding, findings, fix_letters, fixes, has_finding
@@ -32,6 +33,7 @@ WIDTH = 100  # when the output is not a terminal
 SUMMARY_FINDINGS = 20
 DETAIL_FINDINGS = 50
 TREND_ROWS = 25
+PROBE_GROUPS = 8  # lines of findings only scanners hit (one per verdict and vhost)
 _VERDICT_STYLES = {
     "capability_gap": "red",
     "partial_implementation": "yellow",
@@ -166,11 +168,17 @@ def _findings_table(out: _Out, items: list[Finding]) -> None:
     if probes:
         out.line()
         out.line("Only scanners (probes, usually nothing to fix):")
-        for kind, group in _by_kind(probes):
+        groups = _by_kind(probes)
+        for kind, group in groups[:PROBE_GROUPS]:
             names = ", ".join(terminal_safe(_name(i)) for i in group[:10])
             more = f", +{len(group) - 10} more" if len(group) > 10 else ""
             requests = sum(i.requests for i in group)
             out.wrapped(f"{kind}: {names}{more} ({requests} request{'s' * (requests != 1)})")
+        left = [i for _, group in groups[PROBE_GROUPS:] for i in group]
+        if left:
+            requests = sum(i.requests for i in left)
+            out.line(f"... {len(left)} more in {len(groups) - PROBE_GROUPS} more groups "
+                     f"({requests} request{'s' * (requests != 1)}; --details)", indent=2)
     legend = [(letter, fix.title) for letter, fix, _ in fixes(acted)]
     if legend:
         out.heading("Fixes")
@@ -186,7 +194,7 @@ def _by_kind(items: list[Finding]) -> list[tuple[str, list[Finding]]]:
     """Findings grouped by verdict and vhost: ("capability gap on www.example.org", [...])."""
     groups: dict[str, list[Finding]] = {}
     for item in items:
-        kind = VERDICT_TITLES.get(item.kind, "protocol")
+        kind = "folded" if item.kind == "fold" else VERDICT_TITLES.get(item.kind, "protocol")
         vhost = getattr(item.source, "vhost", None)
         groups.setdefault(f"{kind} on {vhost}" if vhost else kind, []).append(item)
     return list(groups.items())
@@ -205,8 +213,7 @@ def _counts(out: _Out, report: Report) -> None:
         if cls is None or not cls.count:
             rows.append([title, 0, 0, "-"])
             continue
-        rows.append([title, cls.count, cls.clients.distinct,
-                     common.named_counts(list(cls.by.items()))])
+        rows.append([title, cls.count, cls.clients.distinct, common.key_counts(cls)])
     out.table(["refused with", "requests", "clients", "by method / protocol"], rows)
     if report.rejects.count:
         out.line(f"rejected lines: {report.rejects.count} (reasons and examples with --details)")
@@ -239,6 +246,8 @@ def _details(out: _Out, report: Report, items: list[Finding]) -> None:
             _verdict_details(out, item.source)
         elif isinstance(item.source, ProtocolReport):
             _protocol_details(out, item.source)
+        elif isinstance(item.source, Fold):
+            _fold_details(out, item.source)
     if len(items) > len(shown):
         out.line()
         out.line(f"... {len(items) - len(shown)} more findings: see --format json")
@@ -285,6 +294,16 @@ def _verdict_details(out: _Out, v: Verdict) -> None:
     _commands(out, v.reproduce)
 
 
+def _fold_details(out: _Out, fold: Fold) -> None:
+    out.wrapped(f"Keys beyond the report's lists (--max-keys), counted together: "
+                f"{fold.requests} request{'s' * (fold.requests != 1)} answered {fold.status}.")
+    pairs = [("examples", [common.example_text(e) for e in fold.examples[:3]])] \
+        if fold.examples else []
+    if fold.top_clients.top_clients:
+        pairs.append(("clients", common.client_lines(fold.top_clients, 3)))
+    _evidence(out, pairs)
+
+
 def _protocol_details(out: _Out, p: ProtocolReport) -> None:
     out.line(f"{p.requests} request{'s' * (p.requests != 1)}: {common.counts_text(p.counts)}",
              indent=2)
@@ -323,6 +342,8 @@ def _protocols(out: _Out, report: Report) -> None:
         return
     out.heading("Protocols")
     out.table(common.PROTOCOL_HEADERS, common.protocol_rows(report.protocols))
+    if report.protocols_more is not None:
+        out.line(report.protocols_more.text("protocols"), indent=2)
     for p in report.protocols:
         if has_finding(p) or not p.explanation:
             continue  # findings are shown above, with their evidence
@@ -350,6 +371,8 @@ def _trends(out: _Out, report: Report) -> None:
     out.table(common.TREND_HEADERS, rows[:TREND_ROWS])
     if len(rows) > TREND_ROWS:
         out.line(f"... {len(rows) - TREND_ROWS} more series: see --format json", indent=2)
+    for name, more in trends.more:
+        out.line(f"{name}: {more.text('series')}", indent=2)
     if trends.spikes:
         out.line()
         out.line("Spikes:")

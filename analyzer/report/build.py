@@ -13,15 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..advice.actions import with_actions
+from ..summary.bounded import FOLDED, FOLDED_LABELS
 from ..summary.parts import RESOURCES_PER_GROUP
 from ..summary.summary import Summary
 from ..verdicts.allow_checks import check_allow
 from ..verdicts.classify import protocol_table, verdict_table
-from ..verdicts.clients import describe_user_agent
 from ..verdicts.server import ServerGuess, guess_server
 from ..verdicts.trends import bucket_series, seen_table, span, spike_threshold
 from ..vocabulary import (
-    CLASS_BY_STATUS,
     CLASSES,
     KEY_OF_CLASS,
     NO_METHOD,
@@ -29,13 +28,23 @@ from ..vocabulary import (
     VERDICT_ORDER,
     class_key,
 )
+from .clients import (
+    LISTED_COLUMNS,
+    client_rows,
+    clients_of,
+    partition,
+    sum_by,
+    top_of,
+    where,
+)
+from .folds import method_folds, more, protocol_fold, sketch_count
 from .model import (
     CLIENT_COLUMNS,
     ClassReport,
-    ClientCount,
     ClientCounts,
-    Clients,
     Example,
+    Fold,
+    More,
     ProtocolReport,
     RejectExample,
     RejectReport,
@@ -52,6 +61,12 @@ from .model import (
 MAX_REJECT_EXAMPLES = 20
 TOP = 10  # clients, families, resources... shown per class and per verdict
 EXAMPLES = 5
+#: The most entries any list of keys names (methods, class keys, verdicts, protocols), however
+#: large K is: each is a few kB of JSON (see the README's hostile-volume section).
+LISTED = 100
+#: Trend series listed per class (each holds a count for every bucket of the span).
+TREND_SERIES = 10
+_OTHER_VHOSTS = FOLDED_LABELS["vhost"]
 
 
 def build_report(
@@ -61,25 +76,42 @@ def build_report(
     window: Window | None = None,
     client_field: str = "client",
     top: int = TOP,
+    max_keys: int | None = None,
 ) -> Report:
-    """The Report of a merged Summary: every verdict is computed here, after the merge."""
+    """The Report of a merged Summary: every verdict is computed here, after the merge.
+
+    Every list of keys names at most ``max_keys`` entries (default: the Summary's K; never
+    more than :data:`LISTED`) and says what it leaves out; the unregistered methods and the
+    protocols beyond the lists become one finding per class (``Report.folds``).
+    """
+    listed = min(summary.max_keys if max_keys is None else max_keys, LISTED)
+    if listed < 1:
+        raise ValueError(f"max_keys must be at least 1, not {max_keys}")
     guess = guess_server(summary, server)
-    clients = _client_rows(summary)
+    clients = client_rows(summary)
     seen = seen_table(summary)
+    classes = _classes(summary, clients, seen, top, listed)
+    verdicts, folds, verdicts_more = _verdicts(summary, clients, guess, top, listed)
+    protocols, fold, protocols_more = _protocols(summary, clients, classes, guess, top, listed)
+    methods, methods_more = _methods(summary, listed)
     return Report(
         sources=_sources(summary),
         status_counts=_status_counts(summary),
         rejects=_rejects(summary),
-        classes=_classes(summary, clients, seen, top),
-        verdicts=with_actions(_verdicts(summary, clients, guess, top), guess.name),
-        protocols=with_actions(_protocols(summary, clients, guess, top), guess.name),
-        trends=_trends(summary, seen),
+        classes=classes,
+        verdicts=with_actions(verdicts, guess.name),
+        protocols=with_actions(protocols, guess.name),
+        trends=_trends(summary, seen, classes),
         server=guess,
         window=window or Window(),
         client_field=client_field,
-        client_counts=_client_counts(clients),
+        client_counts=_client_counts(clients, listed),
         allow_checks=check_allow(summary, server=guess.name),
-        methods=_methods(summary),
+        methods=methods,
+        methods_more=methods_more,
+        verdicts_more=verdicts_more,
+        protocols_more=protocols_more,
+        folds=tuple(folds) + ((fold,) if fold is not None else ()),
     )
 
 
@@ -107,18 +139,32 @@ def _sources(summary: Summary) -> tuple[SourceReport, ...]:
     )
 
 
-def _methods(summary: Summary) -> dict[str, dict[str, int]]:
-    """Responses by method and status, busiest method first; ``-`` for no method."""
-    requests = summary.part("requests").to_pandas()
-    if requests.empty:
-        return {}
-    requests = requests.dropna(subset=["status"]).assign(method=requests["method"].fillna("-"))
-    counts = requests.groupby(["method", "status"])["count"].sum()
-    order = counts.groupby(level="method").sum().sort_values(ascending=False, kind="stable")
-    return {
-        str(method): {str(int(status)): int(n) for status, n in counts[method].sort_index().items()}
-        for method in order.index
-    }
+def _methods(summary: Summary, listed: int) -> tuple[dict[str, dict[str, int]], More | None]:
+    """Responses by method and status, busiest method first (at most ``listed`` methods);
+    ``-`` for no method."""
+    requests = summary.part("requests")
+    requests = requests.filter(pc.is_valid(requests["status"]))
+    if requests.num_rows == 0:
+        return {}, None
+    method = pc.fill_null(requests["method"], NO_METHOD)
+    table = pa.table({"method": method, "status": requests["status"],
+                      "count": requests["count"]})
+    per_method = sum_by(table, ["method"])
+    folded = per_method.filter(pc.equal(per_method["method"], FOLDED))
+    ranked = per_method.filter(pc.not_equal(per_method["method"], FOLDED)).sort_by(
+        [("count", "descending"), ("method", "ascending")])
+    shown = ranked.slice(0, listed)
+    names = shown["method"].to_pylist()
+    counts = sum_by(table.filter(pc.is_in(table["method"], shown["method"])),
+                    ["method", "status"]).sort_by([("status", "ascending")])
+    by: dict[str, dict[str, int]] = {name: {} for name in names}
+    for name, status, n in zip(counts["method"].to_pylist(), counts["status"].to_pylist(),
+                               counts["count"].to_pylist(), strict=True):
+        by[name][str(int(status))] = int(n)
+    left = int(pc.sum(table["count"]).as_py()) - int(pc.sum(shown["count"]).as_py() or 0)
+    named = len([n for n in names if n != NO_METHOD])
+    return by, more(left, ranked.num_rows - shown.num_rows, folded.num_rows > 0,
+                    sketch_count(summary.part("distinct"), "method"), named)
 
 
 def _status_counts(summary: Summary) -> dict[str, int]:
@@ -141,163 +187,46 @@ def _rejects(summary: Summary) -> RejectReport:
                         examples)
 
 
-_LISTED = ["client", "ua_family", "client_kind", "count"]  # what a client list reads
-
-
-def _clients_of(rows: pa.Table, top: int) -> Clients:
-    """Top addresses (each with its most frequent family and kind), families and kinds."""
-    if rows.num_rows == 0:
-        return Clients()
-    per_client = _sum_by(rows, ["client"])
-    ranked = per_client.sort_by([("count", "descending"), ("client", "ascending")])
-    chosen = ranked.slice(0, top)
-    detail = _sum_by(rows.filter(pc.is_in(rows["client"], chosen["client"])),
-                     ["client", "ua_family", "client_kind"])
-    detail = detail.sort_by([("count", "descending"), ("ua_family", "ascending")])
-    main: dict[str, tuple[str, str]] = {}
-    for client, family, kind in zip(detail["client"].to_pylist(),
-                                    detail["ua_family"].to_pylist(),
-                                    detail["client_kind"].to_pylist(), strict=True):
-        main.setdefault(client, (family, kind))
-    top_clients = tuple(
-        ClientCount(c, n, *main[c])
-        for c, n in zip(chosen["client"].to_pylist(), chosen["count"].to_pylist(), strict=True)
-    )
-    families = _top(_sum_by(rows, ["ua_family"]), "ua_family", top)
-    return Clients(
-        top_clients=top_clients,
-        ua_families=families,
-        client_kinds=_top(_sum_by(rows, ["client_kind"]), "client_kind", None),
-        distinct=per_client.num_rows,
-        family_kinds=_family_kinds(rows, [f for f, _ in families]),
-    )
-
-
-def _family_kinds(rows: pa.Table, families: list[str]) -> tuple[tuple[str, str], ...]:
-    """The kind of most of each family's requests (ties: the first kind by name), so that a
-    family is coloured as its clients are."""
-    listed = rows.filter(pc.is_in(rows["ua_family"], pa.array(families, pa.string())))
-    pairs = _sum_by(listed, ["ua_family", "client_kind"]).sort_by(
-        [("count", "descending"), ("client_kind", "ascending")])
-    kinds: dict[str, str] = {}
-    for family, kind in zip(pairs["ua_family"].to_pylist(), pairs["client_kind"].to_pylist(),
-                            strict=True):
-        kinds.setdefault(family, kind)
-    return tuple(kinds.items())
-
-
-def _sum_by(table: pa.Table, keys: list[str]) -> pa.Table:
-    summed = table.group_by(keys, use_threads=False).aggregate([("count", "sum")])
-    return summed.rename_columns([*keys, "count"])
-
-
-def _top(table: pa.Table, key: str, top: int | None) -> tuple[tuple[str, int], ...]:
-    ranked = table.filter(pc.greater(table["count"], 0)).sort_by(
-        [("count", "descending"), (key, "ascending")])
-    if top is not None:
-        ranked = ranked.slice(0, top)
-    return tuple(zip(ranked[key].to_pylist(), ranked["count"].to_pylist(), strict=True))
-
-
-def _client_rows(summary: Summary) -> pa.Table:
-    """The classed requests by ``CLIENT_COLUMNS`` and ``key``, once: what every client list of
-    the report sums (different user agents of one family and kind are one row here).
-
-    Grouped on codes straight from the hits part (each distinct user agent described once):
-    building the wide table first took three times the memory of the result.
-    """
-    hits = summary.part("hits")
-    agents = pc.dictionary_encode(hits["user_agent"]).combine_chunks()
-    described = [describe_user_agent(ua) for ua in agents.dictionary.to_pylist()]
-    described.append(describe_user_agent(None))  # for nulls
-    pairs: dict[tuple[str, str], int] = {}
-    pair_of_agent = pa.array([pairs.setdefault(d, len(pairs)) for d in described], pa.int32())
-    status = hits["status"]
-    coded = {
-        "vhost": hits["vhost"], "method": hits["method"], "protocol": hits["protocol"],
-        "status": status, "client": pc.fill_null(hits["client"], NO_METHOD),
-        "pair": pc.take(pair_of_agent, pc.fill_null(agents.indices, len(described) - 1)),
-        "key": class_key(hits),
-    }
-    coded = {name: pc.dictionary_encode(column) if name not in ("status", "pair") else column
-             for name, column in coded.items()}
-    summed = _sum_by(pa.table({**coded, "count": hits["count"]}), list(coded))
-    statuses = pa.array(list(CLASS_BY_STATUS), pa.int16())
-    pair = summed["pair"]
-    columns = {
-        "class": pc.take(pa.array(CLASSES, pa.string()), pc.index_in(summed["status"], statuses)),
-        **{name: summed[name].cast(pa.string()) for name in ("vhost", "method", "protocol")},
-        "status": summed["status"],
-        "client": summed["client"].cast(pa.string()),
-        "ua_family": pc.take(pa.array([f for f, _ in pairs], pa.string()), pair),
-        "client_kind": pc.take(pa.array([k for _, k in pairs], pa.string()), pair),
-        "key": summed["key"].cast(pa.string()),
-        "count": summed["count"],
-    }
-    return pa.table(columns)
-
-
-def _partition(
-    table: pa.Table, keys: list[str], where: pa.ChunkedArray | pa.Array | None = None
-) -> dict[tuple[Any, ...], pa.Array]:
-    """The row indices of each group of ``keys`` (nulls are a group) among the rows ``where``
-    holds, in one grouped pass; callers take one group's rows at a time (all groups' copies at
-    once were the report's peak memory on a large log)."""
-    if table.num_rows == 0:
-        return {}
-    rows = table.select(keys).append_column("_row", pa.array(np.arange(table.num_rows)))
-    if where is not None:
-        rows = rows.filter(where)
-    groups = rows.group_by(keys, use_threads=False).aggregate([("_row", "list")])
-    values = [groups[k].to_pylist() for k in keys]
-    return {
-        tuple(v[i] for v in values): groups["_row_list"][i].values
-        for i in range(groups.num_rows)
-    }
-
-
-def _where(table: pa.Table, **equal: object) -> pa.Table:
-    """Rows whose columns equal the given values (None matches null; a list: any of them)."""
-    mask = None
-    for name, value in equal.items():
-        column = table[name]
-        if value is None:
-            test = pc.is_null(column)
-        elif isinstance(value, list):
-            test = pc.is_in(column, pa.array(value, column.type))
-        else:
-            test = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
-        mask = test if mask is None else pc.and_(mask, test)
-    return table if mask is None else table.filter(mask)
-
-
-def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int
+def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int, listed: int
              ) -> dict[str, ClassReport]:
     requests = summary.part("requests")
-    requests = requests.append_column("key", class_key(requests)).to_pandas()
-    requests = requests[requests["status"].isin(list(CLASS_BY_STATUS))]
+    table = pa.table({"status": requests["status"], "key": class_key(requests),
+                      "count": requests["count"]})
+    sketch = summary.part("distinct")
+    listed_rows = clients.select(LISTED_COLUMNS)
     out: dict[str, ClassReport] = {}
     for name in CLASSES:
         status = STATUS_OF_CLASS[name]
-        rows = requests[requests["status"] == status] if not requests.empty else requests
-        if rows.empty:
+        rows = where(table, status=status)
+        if rows.num_rows == 0:
             out[name] = empty_class(name)
             continue
-        by = rows.groupby("key")["count"].sum().reset_index()
-        by = by.sort_values(["count", "key"], ascending=[False, True])
-        where = pc.equal(clients["status"], status)
-        listed = clients.select(_LISTED)
-        parts = _partition(clients, ["key"], where)
+        by = sum_by(rows, ["key"])
+        folded = by.filter(pc.equal(by["key"], FOLDED)).num_rows > 0
+        ranked = by.filter(pc.not_equal(by["key"], FOLDED)).sort_by(
+            [("count", "descending"), ("key", "ascending")])
+        shown = ranked.slice(0, listed)
+        keys = shown["key"].to_pylist()
+        count = int(pc.sum(rows["count"]).as_py())
+        left = count - int(pc.sum(shown["count"]).as_py() or 0)
+        what = KEY_OF_CLASS[name]
+        cut = more(left, ranked.num_rows - shown.num_rows, folded,
+                   sketch_count(sketch, what, [status]), len([k for k in keys if k != NO_METHOD]))
+        mine = pc.equal(clients["status"], status)
+        parts = partition(clients, ["key"], mine)
         none = pa.array([], pa.int64())
-        by_key = {str(key): _clients_of(listed.take(parts.get((str(key),), none)), top)
-                  for key in by["key"]}
-        first = seen.loc[seen["class"] == name, "first"].min()
-        last = seen.loc[seen["class"] == name, "last"].max()
+        by_key = {key: clients_of(listed_rows.take(parts.get((key,), none)), top)
+                  for key in keys}
+        seen_here = seen.loc[(seen["class"] == name) & (seen["key"] != FOLDED)]
+        n_clients, _ = sketch_count(sketch, "client", [status])
         out[name] = ClassReport(
-            name=name, status=status, count=int(rows["count"].sum()), key=KEY_OF_CLASS[name],
-            by={str(k): int(n) for k, n in zip(by["key"], by["count"], strict=True)},
-            clients=_clients_of(listed.filter(where), top), by_key=by_key,
-            first_seen=_iso(first), last_seen=_iso(last),
+            name=name, status=status, count=count, key=what,
+            by=dict(zip(keys, shown["count"].to_pylist(), strict=True)),
+            clients=clients_of(listed_rows.filter(mine), top, distinct=min(n_clients, count)),
+            by_key=by_key, first_seen=_iso(seen.loc[seen["class"] == name, "first"].min()),
+            last_seen=_iso(seen_here["last"].max() if not seen_here.empty
+                           else seen.loc[seen["class"] == name, "last"].max()),
+            more=cut,
         )
     return out
 
@@ -323,23 +252,42 @@ _VERDICT_ORDER = {v: i for i, v in enumerate(VERDICT_ORDER)}
 
 
 def _verdicts(
-    summary: Summary, clients: pa.Table, server: ServerGuess, top: int
-) -> tuple[Verdict, ...]:
+    summary: Summary, clients: pa.Table, server: ServerGuess, top: int, listed: int
+) -> tuple[tuple[Verdict, ...], list[Fold], More | None]:
+    """The verdicts of the ``listed`` (vhost, method) keys with the most refusals, registered
+    methods first; the unregistered methods beyond them as one fold per class, and how many
+    registered ones did not fit."""
     table = verdict_table(summary, server=server)
     if table.empty:
-        return ()
+        return (), method_folds(summary, table, set(), clients, top, EXAMPLES, _examples), None
+    refused = table["not_implemented"] + table["method_not_allowed"]
+    ranked = table.assign(_refused=refused, _unregistered=~table["registered"].astype(bool))
+    ranked = ranked.sort_values(["_unregistered", "_refused", "vhost", "method"],
+                                ascending=[True, False, True, True], kind="stable",
+                                na_position="first")
+    chosen, hidden = ranked.iloc[:listed], ranked.iloc[listed:]
+    shown = {(v, m) for v, m in zip(chosen["vhost"], chosen["method"], strict=True)}
+    folds = method_folds(summary, table, shown, clients, top, EXAMPLES, _examples)
+    registered = hidden[hidden["registered"].astype(bool)]
+    cut = (More(len(registered), int(registered["_refused"].sum()))
+           if len(registered) else None)
+    return _verdict_list(summary, chosen, clients, top), folds, cut
+
+
+def _verdict_list(summary: Summary, table: pd.DataFrame, clients: pa.Table, top: int
+                  ) -> tuple[Verdict, ...]:
     examples, firsts = summary.part("examples"), summary.part("firsts")
     resources = summary.part("resources")
     resources = resources.set_column(resources.schema.get_field_index("resource"), "resource",
                                      pc.fill_null(resources["resource"], NO_METHOD))
     classed = [405, 501]
-    by_method = _partition(clients, ["vhost", "method"],
-                           pc.is_in(clients["status"], pa.array(classed, pa.int16())))
-    listed, none = clients.select(_LISTED), pa.array([], pa.int64())
+    by_method = partition(clients, ["vhost", "method"],
+                          pc.is_in(clients["status"], pa.array(classed, pa.int16())))
+    listed, none = clients.select(LISTED_COLUMNS), pa.array([], pa.int64())
     out = []
     for row in table.to_dict("records"):
         vhost, method = _text(row["vhost"]), str(row["method"])
-        res = _where(resources, vhost=vhost, method=method, status=classed)
+        res = where(resources, vhost=vhost, method=method, status=classed)
         per_status = res.group_by(["status"]).aggregate([([], "count_all")])["count_all"]
         out.append(Verdict(
             vhost=vhost, method=method, verdict=str(row["verdict"]),
@@ -347,47 +295,64 @@ def _verdicts(
             requests=int(row["requests"]), successes=int(row["successes"]),
             first_seen=_iso(row["first_seen"]), last_seen=_iso(row["last_seen"]),
             explanation=str(row["explanation"]), notes=tuple(row["notes"]),
-            examples=_examples(_where(examples, vhost=vhost, method=method, status=classed),
+            examples=_examples(where(examples, vhost=vhost, method=method, status=classed),
                                EXAMPLES),
-            success_examples=_examples(_successful(_where(firsts, vhost=vhost, method=method)),
+            success_examples=_examples(_successful(where(firsts, vhost=vhost, method=method)),
                                        3),
-            resources=_top(_sum_by(res, ["resource"]), "resource", top),
+            resources=top_of(sum_by(res, ["resource"]), "resource", top),
             resources_complete=all(n < RESOURCES_PER_GROUP for n in per_status.to_pylist()),
-            clients=_clients_of(listed.take(by_method.get((vhost, method), none)), top),
+            clients=clients_of(listed.take(by_method.get((vhost, method), none)), top),
             allow=tuple(row["allow"]),
             succeeded_elsewhere=tuple(row["succeeded_elsewhere"]),
+            succeeded_elsewhere_more=int(row["elsewhere_count"])
+            - len(row["succeeded_elsewhere"]),
+            vhost_folded=vhost == _OTHER_VHOSTS,
         ))
     return tuple(sorted(out, key=lambda v: (_VERDICT_ORDER[v.verdict], -v.requests,
                                             v.vhost or "", v.method)))
 
 
 def _protocols(
-    summary: Summary, clients: pa.Table, server: ServerGuess, top: int
-) -> tuple[ProtocolReport, ...]:
-    table = protocol_table(summary, server=server)
-    if table.empty:
-        return ()
+    summary: Summary, clients: pa.Table, classes: dict[str, ClassReport], server: ServerGuess,
+    top: int, listed: int,
+) -> tuple[tuple[ProtocolReport, ...], Fold | None, More | None]:
+    """The ``listed`` protocols most worth a look; the protocols answered 505 beyond them
+    as one fold, and how many others did not fit."""
+    chosen = protocol_table(summary, server=server, limit=listed)
+    if chosen.empty:
+        return (), protocol_fold(summary, set(), clients, top, EXAMPLES, _examples), None
     examples, firsts = summary.part("examples"), summary.part("firsts")
+    hidden, hidden_requests = chosen.attrs.get("unlisted", (0, 0))
+    by_key = classes["version_not_supported"].by_key
     out = []
-    for row in table.to_dict("records"):
+    for row in chosen.to_dict("records"):
         protocol = str(row["protocol"])
         logged = None if protocol == NO_METHOD else protocol
-        shown = _examples(_where(examples, protocol=logged, status=505), EXAMPLES)
+        shown = _examples(where(examples, protocol=logged, status=505), EXAMPLES)
         if len(shown) < EXAMPLES:
-            shown += _examples(_where(firsts, protocol=logged, status=400), EXAMPLES - len(shown))
+            shown += _examples(where(firsts, protocol=logged, status=400), EXAMPLES - len(shown))
+        who = by_key.get(protocol)
+        if who is None:
+            who = clients_of(where(clients, status=505, key=protocol), top)
         out.append(ProtocolReport(
             protocol=protocol, requests=int(row["requests"]), counts=dict(row["counts"]),
             version_not_supported=int(row["version_not_supported"]),
             findings=tuple(row["findings"]), explanation=str(row["explanation"]),
-            examples=shown, clients=_clients_of(_where(clients, status=505, key=protocol), top),
+            examples=shown, clients=who,
         ))
-    return tuple(sorted(out, key=lambda p: (-p.version_not_supported, -len(p.findings),
-                                            -p.requests, p.protocol)))
+    names = {str(p) for p in chosen["protocol"]}
+    fold = protocol_fold(summary, names, clients, top, EXAMPLES, _examples)
+    cut = More(hidden, hidden_requests) if hidden else None
+    return (tuple(sorted(out, key=lambda p: (-p.version_not_supported, -len(p.findings),
+                                             -p.requests, p.protocol))), fold, cut)
 
 
-def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
-    """``seen_rows``: :func:`analyzer.verdicts.trends.seen_table` of the summary."""
-    found = bucket_series(summary)
+def _trends(summary: Summary, seen_rows: pd.DataFrame, classes: dict[str, ClassReport]
+            ) -> Trends:
+    """``seen_rows``: :func:`analyzer.verdicts.trends.seen_table` of the summary; at most
+    ``TREND_SERIES`` series per class, the rest summed in a More."""
+    found = bucket_series(summary, per_class=TREND_SERIES,
+                          keys={name: list(c.by) for name, c in classes.items()})
     if found is None:
         return Trends()
     start, end = span(summary)
@@ -396,6 +361,8 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
             seen_rows[["class", "key", "first", "last"]].itertuples(index=False)}
     series: list[TrendSeries] = []
     spikes: list[Spike] = []
+    cut: list[tuple[str, More]] = []
+    others: list[tuple[str, tuple[int, ...]]] = []
 
     def spiking(cls: str, key: str, values: np.ndarray) -> list[Spike]:
         if len(values) < 3:
@@ -407,27 +374,63 @@ def _trends(summary: Summary, seen_rows: pd.DataFrame) -> Trends:
     for cls in CLASSES:
         keys = sorted((k for c, k in found.series if c == cls),
                       key=lambda k: (-int(found.series[(cls, k)].sum()), k))
-        if not keys:
+        other = found.other.get(cls)
+        if not keys and other is None:
             continue
-        spikes += spiking(cls, "*", np.sum([found.series[(cls, k)] for k in keys], axis=0))
+        whole = np.zeros(len(buckets), "int64") if other is None else other.copy()
+        for key in keys:
+            whole += found.series[(cls, key)]
+        spikes += spiking(cls, "*", whole)
         for key in keys:
             values = found.series[(cls, key)]
             first, last = seen.get((cls, key), (None, None))
             series.append(TrendSeries(cls, key, int(values.sum()), _iso(first), _iso(last),
                                       tuple(values.tolist())))
             spikes += spiking(cls, key, values)
+        if other is not None:
+            report = classes.get(cls)
+            total = len(report.by) + (report.more.count if report and report.more else 0) \
+                if report else 0
+            exact = report.more.exact if report and report.more else True
+            count = max(total - len(keys), found.other_keys.get(cls, 0), 1)
+            cut.append((cls, More(count, int(other.sum()), exact)))
+            others.append((cls, tuple(other.tolist())))
     return Trends(
         bucket=found.bucket, start=_iso(start), end=_iso(end), buckets=buckets,
         totals=tuple(found.totals.tolist()), series=tuple(series), spikes=tuple(spikes),
+        more=tuple(cut), other=tuple(others),
     )
 
 
-def _client_counts(clients: pa.Table) -> ClientCounts:
-    """The CSV table: ``clients`` (:func:`_client_rows`, one row per its columns) sorted."""
+def _client_counts(clients: pa.Table, listed: int) -> ClientCounts:
+    """The CSV table: the ``listed`` rows of each class with the most requests (sorted), then
+    one row per class for the rest: client ``(+N more)`` (N rows), its requests."""
     if clients.num_rows == 0:
         return ClientCounts()
-    summed = clients.sort_by(
+    ranked = clients.sort_by([("status", "ascending"), ("count", "descending"),
+                              ("client", "ascending"), ("method", "ascending"),
+                              ("vhost", "ascending"), ("protocol", "ascending"),
+                              ("ua_family", "ascending")])
+    status = ranked["status"].to_numpy()
+    starts = np.r_[True, status[1:] != status[:-1]]
+    rank = np.arange(len(status)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    top = ranked.filter(pa.array(rank < listed))
+    summed = top.sort_by(
         [("status", "ascending"), ("method", "ascending"), ("count", "descending"),
          ("client", "ascending"), ("vhost", "ascending"), ("protocol", "ascending"),
-         ("ua_family", "ascending")])
-    return ClientCounts(summed.select(list(CLIENT_COLUMNS)).combine_chunks())
+         ("ua_family", "ascending")]).select(list(CLIENT_COLUMNS))
+    rest = ranked.filter(pa.array(rank >= listed))
+    if rest.num_rows:
+        left = rest.group_by(["class", "status"], use_threads=False).aggregate(
+            [("count", "sum"), ([], "count_all")]).rename_columns(
+            ["class", "status", "count", "count_all"]).sort_by([("status", "ascending")])
+        n = left.num_rows
+        nulls = pa.nulls(n, pa.string())
+        summed = pa.concat_tables([summed, pa.table({
+            "class": left["class"], "vhost": nulls, "method": nulls, "protocol": nulls,
+            "status": left["status"],
+            "client": pc.binary_join_element_wise(
+                "(+", pc.cast(left["count_all"], pa.string()), " more)", ""),
+            "ua_family": nulls, "client_kind": nulls, "count": left["count"],
+        }).cast(summed.schema)])
+    return ClientCounts(summed.combine_chunks())

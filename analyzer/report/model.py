@@ -50,6 +50,26 @@ class RejectReport:
 
 
 @dataclass(frozen=True)
+class More:
+    """What a cut list leaves out: ``count`` more entries (estimated when not ``exact``: the
+    Summary counts distinct keys beyond K with a sketch) and their ``requests`` (exact)."""
+
+    count: int
+    requests: int
+    exact: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"more": self.count, "requests": self.requests, "exact": self.exact}
+
+    def text(self, noun: str = "") -> str:
+        """``+4,981 more methods (29,017 requests)``; ``about`` when estimated."""
+        about = "" if self.exact else "about "
+        noun = f" {noun}" if noun else ""
+        return f"+{about}{self.count:,} more{noun} ({self.requests:,} request" \
+               f"{'s' * (self.requests != 1)})"
+
+
+@dataclass(frozen=True)
 class ClientCount:
     """One client address, its requests, and the user-agent family and kind it mostly sent."""
 
@@ -115,9 +135,11 @@ class ClassReport:
     by_key: dict[str, Clients] = field(default_factory=dict)  # the clients of each method
     first_seen: str | None = None
     last_seen: str | None = None
+    more: More | None = None  # the keys beyond those in ``by``
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
+        more = {"by_more": self.more.to_dict()} if self.more is not None else {}
         return {
             "status": self.status,
             "count": self.count,
@@ -128,6 +150,7 @@ class ClassReport:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             f"by_{self.key}": {k: c.to_dict() for k, c in self.by_key.items()},
+            **more,
         }
 
 
@@ -155,10 +178,16 @@ class Verdict:
     succeeded_elsewhere: tuple[str, ...] = ()
     reproduce: tuple[Command, ...] = ()  # analyzer.advice.reproduce: commands that confirm it
     guidance: Guidance | None = None  # analyzer.advice.guidance: how to fix it on this server
+    vhost_folded: bool = False  # ``vhost`` stands for the vhosts the Summary folded
+    succeeded_elsewhere_more: int = 0  # vhosts beyond those named in succeeded_elsewhere
 
     def to_dict(self) -> dict[str, Any]:
         clients = self.clients.to_dict()
+        folded: dict[str, Any] = {"vhost_folded": True} if self.vhost_folded else {}
+        if self.succeeded_elsewhere_more:
+            folded["succeeded_elsewhere_more"] = self.succeeded_elsewhere_more
         return {
+            **folded,
             "vhost": self.vhost,
             "method": self.method,
             "verdict": self.verdict,
@@ -218,6 +247,46 @@ class ProtocolReport:
 
 
 @dataclass(frozen=True)
+class Fold:
+    """The keys of a class beyond those listed, as one finding: "4,981 distinct unregistered
+    methods from 1 client, 29,017 requests: method fuzzing"."""
+
+    cls: str  # the class name
+    key: str  # "method" (unregistered methods) or "protocol"
+    status: int
+    distinct: int
+    distinct_exact: bool
+    requests: int
+    clients: int
+    clients_exact: bool
+    label: str  # "method fuzzing", "unregistered methods", "protocol fuzzing", "other protocols"
+    examples: tuple[Example, ...] = ()
+    top_clients: Clients = field(default_factory=Clients)
+
+    @property
+    def what(self) -> str:
+        noun = "unregistered methods" if self.key == "method" else "protocols"
+        if self.distinct == 1:
+            noun = noun[:-1]
+        about = "" if self.distinct_exact else "about "
+        clients = "" if self.clients_exact else "about "
+        return (f"{about}{self.distinct:,} distinct {noun} from {clients}{self.clients:,} "
+                f"client{'s' * (self.clients != 1)}, {self.requests:,} "
+                f"request{'s' * (self.requests != 1)}: {self.label}")
+
+    def to_dict(self) -> dict[str, Any]:
+        clients = self.top_clients.to_dict()
+        return {
+            "class": self.cls, "key": self.key, "status": self.status,
+            "distinct": self.distinct, "distinct_exact": self.distinct_exact,
+            "requests": self.requests, "clients": self.clients,
+            "clients_exact": self.clients_exact, "label": self.label, "what": self.what,
+            "examples": [asdict(e) for e in self.examples],
+            "top_clients": clients["top_clients"], "client_kinds": clients["client_kinds"],
+        }
+
+
+@dataclass(frozen=True)
 class TrendSeries:
     """Counts per bucket of one class and key (method, or protocol for 505)."""
 
@@ -247,8 +316,15 @@ class Trends:
     totals: tuple[int, ...] = ()  # all requests per bucket
     series: tuple[TrendSeries, ...] = ()
     spikes: tuple[Spike, ...] = ()
+    more: tuple[tuple[str, More], ...] = ()  # per class: the series not listed
+    other: tuple[tuple[str, tuple[int, ...]], ...] = ()  # per class: their counts per bucket
 
     def to_dict(self) -> dict[str, Any]:
+        counts = dict(self.other)
+        more = ({"series_more": {
+            cls: {**m.to_dict(), "points": [[b, n] for b, n in zip(
+                self.buckets, counts.get(cls, ()), strict=False)]}
+            for cls, m in self.more}} if self.more else {})
         return {
             "bucket": self.bucket,
             "start": self.start,
@@ -269,6 +345,7 @@ class Trends:
                  "threshold": round(s.threshold, 3)}
                 for s in self.spikes
             ],
+            **more,
         }
 
 
@@ -319,6 +396,11 @@ class Report:
     allow_checks: AllowChecks | None = None  # analyzer.verdicts.allow_checks: is Allow honest?
     # every method seen (None for requests without one), with its responses by status
     methods: dict[str, dict[str, int]] = field(default_factory=dict)
+    # what the lists leave out (see analyzer.summary.bounded: keys are written by clients)
+    methods_more: More | None = None
+    verdicts_more: More | None = None
+    protocols_more: More | None = None
+    folds: tuple[Fold, ...] = ()  # keys beyond the lists, one finding per class
 
     @property
     def totals(self) -> dict[str, int]:
@@ -374,6 +456,10 @@ class Report:
                 "reasons": dict(self.rejects.reasons),
                 "examples": [asdict(e) for e in self.rejects.examples],
             },
+            "folded": [f.to_dict() for f in self.folds],
+            **{f"{name}_more": more.to_dict() for name, more in (
+                ("methods", self.methods_more), ("verdicts", self.verdicts_more),
+                ("protocols", self.protocols_more)) if more is not None},
             **self.extra,
         }
 

@@ -41,6 +41,7 @@ from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..pipeline import Options, Resume, Unit, check_strict, source_for
 from ..sources.codecs import read_head
 from ..sources.inputs import ROTATED, check_name, open_raw, rotated_candidates
+from ..summary.bounded import DEFAULT_MAX_KEYS
 from ..summary.summary import Summary
 from .birth import birth_ns
 
@@ -193,6 +194,7 @@ def read_new(
     *,
     strict: bool = False,
     workers: int | None = None,
+    max_keys: int = DEFAULT_MAX_KEYS,
 ) -> NewLines:
     """Read the lines added to each input since ``checkpoints``; nothing is written."""
     fixed = resolve_choice(log_format)
@@ -201,7 +203,8 @@ def read_new(
     units = [Unit(source_for(path, order, fixed, read_from=s.file),
                   resume=Resume(s.file, s.from_offset, s.first_line, s.final))
              for order, (path, _, plan) in enumerate(plans) for s in plan.segments]
-    piece = check_strict(run_local(units, Options(strict=strict), workers=workers))
+    piece = check_strict(run_local(units, Options(strict=strict, max_keys=max_keys),
+                                   workers=workers))
     assert isinstance(piece.data, Summary)
     reads = iter(piece.reads)
     runs: list[SourceRun] = []

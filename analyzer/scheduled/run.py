@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from ..formats.serverconfig import FormatChoice, resolve_choice
 from ..report import Report, build_report
 from ..summary import Summary
+from ..summary.bounded import DEFAULT_MAX_KEYS, FOLDED
 from ..timewindow import format_duration, parse_duration
 from ..vocabulary import CLASS_BY_STATUS, CLASSES, IANA_METHODS, NO_METHOD
 from .checkpoints import NewLines, SourceRun, expand_live, read_new
@@ -211,12 +212,13 @@ def run_report(
     clock: Callable[[], datetime] | None = None,
     workers: int | None = None,
     publish: Callable[[ScheduledReport], None] | None = None,
+    max_keys: int = DEFAULT_MAX_KEYS,
 ) -> ScheduledReport:
     """Read what was added to ``inputs`` since the last run on ``state``, store it, and report
     over the last ``window`` of runs (DESIGN.md section 5, Scheduled).
 
     The Report is :func:`analyzer.report.build_report` of the merged Summaries of the runs that
-    finished in the window; ``server`` is as for :func:`analyzer.analyze`.
+    finished in the window; ``server`` and ``max_keys`` are as for :func:`analyzer.analyze`.
 
     The state's lock is held from the first read of the state to the commit, and ``publish``
     (which writes the outputs) runs under it, before the commit: when it raises, nothing is
@@ -233,7 +235,8 @@ def run_report(
         store.verify(saved)
         store.clean(saved)
         paths = expand_live(inputs, known=saved.checkpoints)
-        new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers)
+        new = read_new(paths, saved.checkpoints, fmt, strict=strict, workers=workers,
+                       max_keys=max_keys)
         finished = max(now(), started)
         record = RunRecord(new_run_id(started), started, finished, new.new_lines)
         totals = _counters(store.totals(saved).merge(_counters(new.summary)))
@@ -263,7 +266,7 @@ def _report(
     pieces = store.run_summaries(current)
     stored = new.summary.to_arrow()
     if stored.num_rows:
-        pieces[record.id] = Summary.from_arrow(stored)
+        pieces[record.id] = Summary.from_arrow(stored, max_keys=new.summary.max_keys)
     before = store.summary(previous)
     this = pieces.get(record.id, Summary.empty())
     earlier = _merged(s for run_id, s in pieces.items() if run_id != record.id)
@@ -399,6 +402,11 @@ def novel(run: Summary, earlier: Summary) -> Novelty:
 # -- metrics ------------------------------------------------------------------------------------
 
 VHOST_LABELS = 20  # virtual hosts named in the Prometheus labels; the rest are "other"
+# series of logscan_requests_total and logscan_class_requests_total: the busiest keep their
+# labels, the rest add up in one series whose labels are all "other" (a file of at most ~400
+# lines, whatever statuses, methods and virtual hosts the log holds)
+REQUEST_SERIES = 250
+CLASS_SERIES = 100
 OTHER = "other"
 _REGISTERED = pa.array(sorted(IANA_METHODS), pa.string())
 
@@ -412,7 +420,8 @@ def _labelled_requests(totals: Summary, vhost_labels: int) -> pa.Table:
         return pa.table({"vhost": pa.array([], pa.string()), "method": pa.array([], pa.string()),
                          "status": pa.array([], pa.string()), "count": pa.array([], pa.int64())})
     vhost = pc.fill_null(table["vhost"], "")
-    top = _top(vhost, table["count"], vhost_labels)
+    named = pc.not_equal(vhost, FOLDED)  # folded vhosts (analyzer.summary.bounded) are other
+    top = _top(vhost.filter(named), table["count"].filter(named), vhost_labels)
     vhost = pc.if_else(pc.is_in(vhost, value_set=top), vhost, OTHER)
     method = table["method"]
     registered = pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False)
@@ -423,6 +432,19 @@ def _labelled_requests(totals: Summary, vhost_labels: int) -> pa.Table:
     grouped = labelled.group_by(["vhost", "method", "status"], use_threads=False).aggregate(
         [("count", "sum")])
     return grouped.rename_columns(["vhost", "method", "status", "count"])
+
+
+def _capped(series: dict[tuple[str, str, str], int], limit: int
+            ) -> dict[tuple[str, str, str], int]:
+    """The ``limit`` - 1 busiest series (ties: by labels), the rest summed in one series whose
+    labels are all ``other``."""
+    if len(series) <= limit:
+        return series
+    ranked = sorted(series.items(), key=lambda item: (-item[1], item[0]))
+    kept = dict(ranked[: limit - 1])
+    other = (OTHER, OTHER, OTHER)
+    kept[other] = kept.get(other, 0) + sum(n for _, n in ranked[limit - 1:])
+    return kept
 
 
 def _top(values: pa.ChunkedArray, counts: pa.ChunkedArray, k: int) -> pa.Array:
@@ -453,6 +475,8 @@ def metrics(totals: Summary, window: Summary, run: RunInfo, length: timedelta, *
         if name is not None:
             ckey = (name, vhost, method)
             classed[ckey] = classed.get(ckey, 0) + row["count"]
+    requests = _capped(requests, REQUEST_SERIES)
+    classed = _capped(classed, CLASS_SERIES)
     lines = [(r["source"], r["lines"], r["rejected"]) for r in totals.part("sources").to_pylist()]
     per_source: dict[str, list[int]] = {}
     for source, n, rejected in lines:

@@ -5,9 +5,7 @@ per row in Python.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -16,8 +14,19 @@ import pyarrow.compute as pc
 
 from ..errors import AnalyzerError
 from ..verdicts.clients import client_identity
-from ..vocabulary import CLASS_BY_STATUS
-from .table import Part, count_rows, group_rows
+from ..vocabulary import CLASS_BY_STATUS, IANA_METHODS
+from .bounded import (
+    DEFAULT_MAX_KEYS,
+    REST,
+    SKETCH_SIZE,
+    as_int64,
+    column_hashes,
+    hash_strings,
+    kept_ranks,
+    ranks,
+    smallest_per_group,
+)
+from .table import Part, bound_part, canonical_part, conform_part, count_rows, group_rows
 
 __all__ = [
     "EXAMPLES_PER_GROUP",
@@ -36,6 +45,10 @@ __all__ = [
 ]
 
 EXAMPLES_PER_GROUP = 5
+MINUTE_KEYS = 8  # keys each minute and status keeps in the minutes part, whatever K is
+# keys each status keeps in the sample parts (examples, first requests, resources), whatever K
+# is: a report shows the evidence of at most 100 verdicts, registered methods first
+SAMPLE_KEYS = 256
 RESOURCES_PER_GROUP = 64
 REJECT_EXAMPLES = 20
 
@@ -44,6 +57,7 @@ _I16 = pa.int16()
 _I64 = pa.int64()
 _TS = pa.timestamp("us", tz="UTC")
 _CLASS_STATUSES = pa.array(sorted(CLASS_BY_STATUS), _I16)
+_REGISTERED = pa.array(sorted(IANA_METHODS), _S)
 _MINUTE_US = 60_000_000
 # what the parts of classed rows read (other client fields need every column: see _clients)
 _CLASSED_COLUMNS = frozenset(
@@ -60,6 +74,9 @@ def summary_columns(client_field: str = "client") -> frozenset[str] | None:
 
 _KEY = (("vhost", _S), ("status", _I16), ("method", _S), ("protocol", _S))
 _WHERE = (("source", _S), ("line", _I64))
+_REST = (REST, pa.bool_())
+_RANK = ("rank", _I64)  # of the key, in a bounded sample part (analyzer.summary.bounded.ranks)
+_ENDS = ("vhost", "method", "protocol")  # what clients write in a request's key
 
 PARTS: dict[str, Part] = {
     "sources": Part(
@@ -68,44 +85,66 @@ PARTS: dict[str, Part] = {
         mins=(("order", _I64),),
     ),
     "requests": Part(
-        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
+        keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16), _REST),
         sums=("count",),
         mins=(("first", _TS),),
         maxs=(("last", _TS),),
+        bounded=_ENDS,
     ),
     "firsts": Part(
         keys=(("vhost", _S), ("method", _S), ("protocol", _S), ("status", _I16)),
         order=_WHERE,
-        values=(("target", _S),),
+        values=(("target", _S), _RANK),
         k=1,
+        bounded=_ENDS,
+        cap=SAMPLE_KEYS,
     ),
     # a user agent is ~100 bytes, and the same few recur on the part's many rows: held as
     # strings, the part was the largest thing in memory on a long log (65 MB at 20M lines)
-    "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S)), sums=("count",),
-                  coded=("user_agent",)),
+    "hits": Part(keys=(*_KEY, ("client", _S), ("user_agent", _S), _REST), sums=("count",),
+                  coded=("user_agent",), bounded=(*_ENDS, "client", "user_agent")),
+    # one group per minute and status: a week is 10,080 minutes, so each keeps few keys (the
+    # benchmark logs never have more than 7 in a minute; registered methods and known protocols
+    # keep their names when folded, so their series stay exact)
     "minutes": Part(
-        keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S)),
+        keys=(("minute", _TS), ("status", _I16), ("method", _S), ("protocol", _S), _REST),
         sums=("count",),
+        bounded=("method", "protocol"),
+        cap=MINUTE_KEYS,
     ),
     "volume": Part(keys=(("minute", _TS),), sums=("count",)),
     "examples": Part(
         keys=_KEY,
         order=_WHERE,
-        values=(("time", _TS), ("client", _S), ("target", _S), ("request", _S)),
+        values=(("time", _TS), ("client", _S), ("target", _S), ("request", _S), _RANK),
         k=EXAMPLES_PER_GROUP,
+        bounded=_ENDS,
+        cap=SAMPLE_KEYS,
     ),
     "resources": Part(
         keys=(("vhost", _S), ("status", _I16), ("method", _S)),
         order=(("hash", _I64), ("resource", _S)),
         sums=("count",),
+        mins=(_RANK,),
         k=RESOURCES_PER_GROUP,
+        bounded=("vhost", "method"),
+        cap=SAMPLE_KEYS,
     ),
     "allow": Part(
-        keys=(("vhost", _S), ("status", _I16), ("method", _S), ("allow", _S)), sums=("count",)
+        keys=(("vhost", _S), ("status", _I16), ("method", _S), ("allow", _S), _REST),
+        sums=("count",),
+        bounded=("vhost", "method", "allow"),
     ),
     "rejects": Part(keys=(("source", _S), ("reason", _S)), sums=("count",)),
     "reject_examples": Part(
         keys=(), order=_WHERE, values=(("reason", _S), ("text", _S)), k=REJECT_EXAMPLES
+    ),
+    # KMV sketches (analyzer.summary.bounded): per status, the smallest hashes of the distinct
+    # values reports count: "method" (every status), "protocol" (505), "unregistered" methods
+    # (501, 405), the "client"s of each class and the "unregistered_client"s (501, 405)
+    "distinct": Part(
+        keys=(("status", _I16), ("what", _S)), order=(("hash", _I64),), k=SKETCH_SIZE,
+        unique=True,
     ),
 }
 
@@ -157,10 +196,34 @@ def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.Array | pa.Chun
     return column
 
 
-def summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str, pa.Table]:
+class _Built(dict[str, pa.Table]):
+    """Parts as a block's rows are summarised, each cut to its bound as soon as it is built:
+    the tables of one row per distinct key that a hostile block gives are freed before the
+    next part is built (a block of random methods peaked 60 MB higher with all of them held)."""
+
+    def __init__(self, keys: int) -> None:
+        super().__init__()
+        self.max_keys = keys
+
+    def __setitem__(self, name: str, table: pa.Table) -> None:
+        spec = PARTS[name]
+        if spec.k is None:  # folded while its strings are dictionary-encoded (see fold_counts)
+            if REST in spec.schema.names and REST not in table.column_names:
+                table = table.append_column(REST, pa.array(np.zeros(table.num_rows, bool)))
+            table = conform_part(bound_part(table, spec, self.max_keys), spec)
+        else:
+            table = canonical_part(conform_part(table, spec), spec, aggregate=False,
+                                   keys=self.max_keys)
+        super().__setitem__(name, table)
+
+
+def summarize_rows(table: pa.Table, source: str, client_field: str,
+                   max_keys: int = DEFAULT_MAX_KEYS) -> dict[str, pa.Table]:
+    """A block's parts (bounded by ``max_keys``: analyzer.summary.bounded)."""
     n = table.num_rows
+    parts = _Built(max_keys)
     if n == 0:
-        return {}
+        return parts
     status = _column(table, "status", _I16)
     keys = {
         "vhost": _column(table, "vhost", _S),
@@ -168,36 +231,105 @@ def summarize_rows(table: pa.Table, source: str, client_field: str) -> dict[str,
         "protocol": _column(table, "protocol", _S),
         "status": status,
     }
+    coded = {name: _encoded(keys[name]) for name in _ENDS}  # each value hashed once
+    hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
+    rank = pa.array(ranks([hashes[name] for name in _ENDS]))
     time = _column(table, "time", _TS)
     line = _column(table, "line", _I64)
     grouped = group_rows(
-        {**keys, "time": time, "line": line}, list(keys),
-        [([], "count_all"), ("time", "min"), ("time", "max"), ("line", "min")],
+        {**coded, "status": status, "time": time, "line": line, "rank": rank}, list(keys),
+        [([], "count_all"), ("time", "min"), ("time", "max"), ("line", "min"), ("rank", "min")],
     )
-    parts = {
-        "requests": pa.table({
-            **{k: grouped[k] for k in keys},
-            "count": grouped["count_all"], "first": grouped["time_min"],
-            "last": grouped["time_max"],
-        }),
-        "firsts": pa.table({
-            **{k: grouped[k] for k in keys},
-            "source": pa.array([source] * grouped.num_rows, _S),
-            "line": grouped["line_min"],
-            "target": _targets_of_lines(table, line, grouped["line_min"]),
-        }),
-    }
+    parts["requests"] = pa.table({
+        **{k: grouped[k] for k in keys},
+        "count": grouped["count_all"], "first": grouped["time_min"], "last": grouped["time_max"],
+    })
+    grouped = _sampled(grouped, "status", grouped["rank_min"], parts, "firsts")
+    parts["firsts"] = pa.table({
+        **{k: grouped[k] for k in keys},
+        "source": pa.array([source] * grouped.num_rows, _S),
+        "line": grouped["line_min"],
+        "target": _targets_of_lines(table, line, grouped["line_min"]),
+        "rank": grouped["rank_min"],
+    })
+    del grouped
     if "time" in table.column_names:
         parts["volume"] = _minute_counts(time)
+    # what the reports count: methods at every status, protocols answered 505, unregistered
+    # methods answered 501 or 405 (and below, the clients of each class)
+    code = _numpy(pc.fill_null(status, 0))
+    refused = (code == 501) | (code == 405)
+    unregistered = _numpy(_unregistered(keys["method"]))
+    sketches = [
+        _sketch(status, hashes["method"][0], "method", _numpy(pc.is_valid(keys["method"]))),
+        _sketch(status, hashes["protocol"][0], "protocol",
+                _numpy(pc.is_valid(keys["protocol"])) & (code == 505)),
+        _sketch(status, hashes["method"][0], "unregistered", unregistered & refused),
+    ]
 
     classed = pc.fill_null(pc.is_in(status, _CLASS_STATUSES), False)
     if client_field == "client" and "client" in table.column_names:
         table = table.select([c for c in table.column_names if c in _CLASSED_COLUMNS])
-    rows = table.filter(classed)  # chunk by chunk: cheaper than a take across chunks
+    every = pc.all(classed).as_py() is not False
+    rows = table if every else table.filter(classed)  # chunk by chunk: cheaper than a take
     clients = _clients(rows, client_field)  # checks --client-field even without classed rows
     if rows.num_rows:
-        parts.update(_summarize_classed(rows, source, clients))
+        mask = _numpy(classed)
+        resource_rank = ranks([(h[mask], f[mask]) for h, f in (hashes["vhost"],
+                                                                 hashes["method"])])
+        encoded = {name: coded[name].filter(classed) for name in _ENDS}
+        encoded["client"] = _encoded(clients)
+        _summarize_classed(parts, rows, source, encoded, rank.filter(classed),
+                           pa.array(resource_rank))
+        who = hash_strings(encoded["client"])
+        given = _numpy(pc.is_valid(clients))
+        at = _column(rows, "status", _I16)
+        sketches.append(_sketch(at, who, "client", given))
+        sketches.append(_sketch(at, who, "unregistered_client",
+                                given & (unregistered & refused)[mask]))
+    parts["distinct"] = pa.concat_tables(sketches)
     return parts
+
+
+def _unregistered(method: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Whether each method is given and not in the IANA registry."""
+    return pc.and_(pc.is_valid(method),
+                   pc.invert(pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False)))
+
+
+def _sampled(table: pa.Table, group: str, rank: pa.Array | pa.ChunkedArray, parts: _Built,
+             name: str) -> pa.Table:
+    """The rows of ``table`` whose keys the sample part ``name`` will keep (see
+    analyzer.summary.bounded.kept_ranks): a sample is built from those rows only."""
+    keep = kept_ranks(table[group], _numpy(rank), PARTS[name].bound(parts.max_keys))
+    return table if keep is None else table.filter(pa.array(keep))
+
+
+def _encoded(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """A string column dictionary-encoded, in one chunk (one dictionary of distinct values)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pc.dictionary_encode(column)
+
+
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    values: np.ndarray = array.to_numpy(zero_copy_only=False)
+    return values
+
+
+def _sketch(status: pa.Array | pa.ChunkedArray, hashes: np.ndarray, what: str,
+            where: np.ndarray) -> pa.Table:
+    """Rows of the ``distinct`` part: each distinct (status, hash) of the rows ``where`` holds
+    (a value given, and what ``what`` counts), named ``what``."""
+    rows = np.flatnonzero(where)
+    code = _numpy(pc.fill_null(status.cast(_I64), -1))[rows]
+    picked = smallest_per_group(code, hashes[rows].view(np.int64), SKETCH_SIZE)  # a merge
+    codes = np.concatenate([np.full(len(h), c) for c, h in picked] or [np.zeros(0, np.int64)])
+    hashed = np.concatenate([h for _, h in picked] or [np.zeros(0, np.int64)])
+    return pa.table({"status": pa.array(codes.astype(np.int16), _I16, mask=codes < 0),
+                     "what": pa.array([what] * len(codes), _S), "hash": pa.array(hashed)})
 
 
 def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
@@ -233,44 +365,57 @@ def _clients(table: pa.Table, client_field: str) -> pa.Array:
     return array.cast(_S) if len(array) else pa.array([], _S)
 
 
-def _summarize_classed(rows: pa.Table, source: str, clients: pa.Array) -> dict[str, pa.Table]:
-    n = rows.num_rows
+def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
+                       coded: dict[str, pa.DictionaryArray], rank: pa.Array,
+                       resource_rank: pa.Array) -> None:
+    """The parts of the classed rows, into ``parts``; ``coded``: the rows' vhost, method,
+    protocol and client, dictionary-encoded once."""
     key = {name: _column(rows, name, kind) for name, kind in _KEY}
-    user_agent = _column(rows, "user_agent", _S)
+    clients = coded["client"]
+    user_agent = _encoded(_column(rows, "user_agent", _S))
     target = _column(rows, "target", _S)
     time = _column(rows, "time", _TS)
-    parts: dict[str, pa.Table] = {}
+    status = key["status"]
+    ends = {name: coded[name] for name in _ENDS}
 
-    hits = pa.table({**key, "client": clients, "user_agent": user_agent})
-    parts["hits"] = count_rows(hits, list(hits.column_names))
+    hits = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
+            "protocol": ends["protocol"], "client": clients, "user_agent": user_agent}
+    parts["hits"] = count_rows(pa.table(hits), list(hits))
 
     if "time" in rows.column_names:
         minute = _floor_minute(time)
-        minutes = pa.table({"minute": minute, **{k: key[k] for k in ("status", "method",
-                                                                     "protocol")}})
-        parts["minutes"] = count_rows(minutes.filter(pc.is_valid(minute)), minutes.column_names)
+        valid = pc.is_valid(minute)
+        minutes = pa.table({"minute": minute, "status": status, "method": ends["method"],
+                            "protocol": ends["protocol"]}).filter(valid)
+        parts["minutes"] = count_rows(minutes, minutes.column_names)
 
-    parts["examples"] = pa.table({
+    examples = _sampled(pa.table({
         **key,
-        "source": pa.array([source] * n, _S),
         "line": _column(rows, "line", _I64),
         "time": time, "client": clients, "target": target,
-        "request": _column(rows, "request", _S),
-    })
+        "request": _column(rows, "request", _S), "rank": rank,
+    }), "status", rank, parts, "examples")
+    parts["examples"] = examples.append_column(
+        "source", pa.array([source] * examples.num_rows, _S)).set_column(
+        examples.schema.get_field_index("client"), "client", examples["client"].cast(_S))
+    del examples
 
-    resource = pc.replace_substring_regex(target, r"(?s)\?.*$", "")
-    by_resource = count_rows(
-        pa.table({"vhost": key["vhost"], "status": key["status"], "method": key["method"],
-                  "resource": resource}),
-        ["vhost", "status", "method", "resource"],
-    )
+    located = _sampled(pa.table({"vhost": ends["vhost"], "status": status,
+                                 "method": ends["method"], "target": target,
+                                 "rank": resource_rank}), "status", resource_rank, parts,
+                       "resources")
+    resource = pc.replace_substring_regex(located["target"], r"(?s)\?.*$", "")
+    by_resource = group_rows(
+        {"vhost": located["vhost"], "status": located["status"], "method": located["method"],
+         "resource": resource, "rank": located["rank"]},
+        ["vhost", "status", "method", "resource"], [([], "count_all"), ("rank", "min")],
+    ).rename_columns(["vhost", "status", "method", "resource", "count", "rank"])
     parts["resources"] = by_resource.append_column("hash", _stable_hash(by_resource["resource"]))
 
     if "allow" in rows.column_names:
-        allow = pa.table({"vhost": key["vhost"], "status": key["status"],
-                          "method": key["method"], "allow": _column(rows, "allow", _S)})
+        allow = pa.table({"vhost": ends["vhost"], "status": status,
+                          "method": ends["method"], "allow": _column(rows, "allow", _S)})
         parts["allow"] = count_rows(allow, allow.column_names)
-    return parts
 
 
 def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:
@@ -312,13 +457,7 @@ def _floor_minute(time: pa.Array) -> pa.Array:
 
 def _stable_hash(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     """A 64-bit hash of each string that is the same in every process (unlike ``hash``)."""
-    return pa.array([_hash_one(value) for value in values.to_pylist()], _I64)
-
-
-@lru_cache(maxsize=1 << 16)
-def _hash_one(value: str | None) -> int:
-    data = b"\x00" if value is None else b"\x01" + value.encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+    return as_int64(hash_strings(values))
 
 
 # -- frames ------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..parse.block import ParsedBlock
+from .bounded import DEFAULT_MAX_KEYS, REST
 from .parts import (
     PARTS,
     frame_table,
@@ -62,6 +63,7 @@ from .parts import (
 )
 from .table import (
     aggregate_part,
+    bound_part,
     canonical_part,
     conform_part,
     decode_part,
@@ -88,16 +90,20 @@ class Summary:
     # Count parts are sorted into their canonical order when first read, not when built or
     # merged: a long input is merged many times and read once, and sorting the largest part
     # (hits) at every merge cost as much time as the merge and a copy of it in memory.
-    __slots__ = ("_parts", "_unsorted")
+    __slots__ = ("_keys", "_parts", "_unsorted")
 
-    def __init__(self, parts: Mapping[str, pa.Table] | None = None, *, grouped: bool = False
-                 ) -> None:
+    def __init__(self, parts: Mapping[str, pa.Table] | None = None, *, grouped: bool = False,
+                 max_keys: int = DEFAULT_MAX_KEYS) -> None:
         """``parts`` by name (missing parts are empty); ``grouped`` says that each count part
-        already has one row per key (as the builders make them), so it is not aggregated."""
+        already has one row per key (as the builders make them), so it is not aggregated.
+        ``max_keys`` is K, the keys each group of a bounded part keeps (module docstring)."""
         given = dict(parts or {})
         unknown = set(given) - set(PARTS)
         if unknown:
             raise ValueError(f"unknown summary parts: {sorted(unknown)}")
+        if max_keys < 1:
+            raise ValueError(f"max_keys must be at least 1, not {max_keys}")
+        self._keys = max_keys
         self._parts: dict[str, pa.Table] = {}
         self._unsorted: set[str] = set()
         for name, spec in PARTS.items():
@@ -105,13 +111,20 @@ class Summary:
                 self._parts[name] = spec.held_schema.empty_table()
             elif spec.k is None:
                 table = conform_part(given[name], spec)
-                self._parts[name] = table if grouped else aggregate_part(table, spec)
+                table = table if grouped else aggregate_part(table, spec)
+                self._parts[name] = bound_part(table, spec, max_keys)
                 self._unsorted.add(name)
             else:
                 self._parts[name] = canonical_part(conform_part(given[name], spec), spec,
-                                               aggregate=not grouped)
+                                                   aggregate=not grouped, keys=max_keys)
 
     # -- access ---------------------------------------------------------------------------------
+    @property
+    def max_keys(self) -> int:
+        """K: the keys each group of a bounded part keeps (the rest is folded, exactly counted,
+        into its remainder rows)."""
+        return self._keys
+
     @property
     def parts(self) -> dict[str, pa.Table]:
         """The part tables, by name (see the module docstring)."""
@@ -130,6 +143,7 @@ class Summary:
         if any(PARTS[name].k is None for name in changed):
             raise ValueError("with_parts replaces sample parts only")
         replaced = Summary.__new__(Summary)
+        replaced._keys = self._keys
         replaced._parts = {**self._parts, **changed}
         replaced._unsorted = set(self._unsorted)
         return replaced
@@ -155,8 +169,8 @@ class Summary:
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
-    def empty(cls) -> Summary:
-        return cls()
+    def empty(cls, *, max_keys: int = DEFAULT_MAX_KEYS) -> Summary:
+        return cls(max_keys=max_keys)
 
     @classmethod
     def from_table(
@@ -168,6 +182,7 @@ class Summary:
         since: datetime | None = None,
         until: datetime | None = None,
         order: int = 0,
+        max_keys: int = DEFAULT_MAX_KEYS,
     ) -> Summary:
         """Summarise one source's parsed rows (``line`` plus canonical columns), in any order.
 
@@ -176,9 +191,9 @@ class Summary:
         """
         counted = table.num_rows
         table = rows_in_window(table, since, until)
-        parts = summarize_rows(table, source, client_field)
+        parts = summarize_rows(table, source, client_field, max_keys)
         parts["sources"] = source_row(source, "", None, None, counted, counted, 0, order)
-        return cls(parts, grouped=True)
+        return cls(parts, grouped=True, max_keys=max_keys)
 
     @classmethod
     def from_block(
@@ -192,6 +207,7 @@ class Summary:
         client_field: str = "client",
         since: datetime | None = None,
         until: datetime | None = None,
+        max_keys: int = DEFAULT_MAX_KEYS,
     ) -> Summary:
         """Summarise a parsed block: its rows (inside the window), its rejects, its line count.
 
@@ -199,13 +215,13 @@ class Summary:
         source's position among the inputs (reports list sources in that order).
         """
         table = rows_in_window(block.table, since, until)
-        parts = summarize_rows(table, block.source, client_field)
+        parts = summarize_rows(table, block.source, client_field, max_keys)
         parts["sources"] = source_row(
             block.source, format, detection, server, block.lines, block.table.num_rows,
             block.rejects.num_rows, order,
         )
         parts.update(summarize_rejects(block.rejects, block.source))
-        return cls(parts, grouped=True)
+        return cls(parts, grouped=True, max_keys=max_keys)
 
     @classmethod
     def from_frame(
@@ -215,12 +231,13 @@ class Summary:
         client_field: str = "client",
         since: datetime | None = None,
         until: datetime | None = None,
+        max_keys: int = DEFAULT_MAX_KEYS,
     ) -> Summary:
         """Summarise a canonical frame (``analyzer.read_log``), one summary per ``source``."""
         table = frame_table(frame)
         if "source" not in table.column_names:
             return cls.from_table(table, source="-", client_field=client_field, since=since,
-                                  until=until)
+                                  until=until, max_keys=max_keys)
         sources = table["source"]
         pieces = []
         for position, name in enumerate(pc.unique(sources).to_pylist()):
@@ -228,7 +245,8 @@ class Summary:
             rows = table.filter(mask).drop_columns(["source"])
             rows = in_line_order(rows)
             pieces.append(cls.from_table(rows, source=name or "-", client_field=client_field,
-                                         since=since, until=until, order=position))
+                                         since=since, until=until, order=position,
+                                         max_keys=max_keys))
         return cls.merge_all(pieces)
 
     # -- merging --------------------------------------------------------------------------------
@@ -243,8 +261,9 @@ class Summary:
         if len(items) == 1:
             return items[0]
         merged = cls.__new__(cls)
+        merged._keys = min(s._keys for s in items) if items else DEFAULT_MAX_KEYS
         merged._parts = {
-            name: merge_parts([s._parts[name] for s in items], spec)
+            name: merge_parts([s._parts[name] for s in items], spec, merged._keys)
             for name, spec in PARTS.items()
         }
         merged._unsorted = {name for name, spec in PARTS.items() if spec.k is None}
@@ -265,7 +284,8 @@ class Summary:
         return {"schema": SUMMARY_SCHEMA, "parts": parts}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
+    def from_dict(cls, data: Mapping[str, Any], *, max_keys: int = DEFAULT_MAX_KEYS
+                  ) -> Summary:
         if data.get("schema") != SUMMARY_SCHEMA:
             raise ValueError(f"not a {SUMMARY_SCHEMA} dict: schema={data.get('schema')!r}")
         parts = {}
@@ -273,13 +293,16 @@ class Summary:
             spec = PARTS[name]
             arrays = []
             for field in spec.schema:
-                values = columns[field.name]
+                size = len(next(iter(columns.values()), []))
+                # a dict written before parts were bounded has no remainder rows
+                values = columns[field.name] if field.name != REST else \
+                    columns.get(REST, [False] * size)
                 if pa.types.is_timestamp(field.type):
                     arrays.append(pa.array(values, _I64).cast(field.type))
                 else:
                     arrays.append(pa.array(values, field.type))
             parts[name] = pa.Table.from_arrays(arrays, schema=spec.schema)
-        return cls(parts)
+        return cls(parts, max_keys=max_keys)
 
     def to_arrow(self) -> pa.Table:
         """All parts in one long table (a ``part`` column plus the union of the columns), for
@@ -297,9 +320,10 @@ class Summary:
         return pa.concat_tables(tables)
 
     @classmethod
-    def from_arrow(cls, table: pa.Table) -> Summary:
+    def from_arrow(cls, table: pa.Table, *, max_keys: int = DEFAULT_MAX_KEYS) -> Summary:
         parts = {}
         for name, spec in PARTS.items():
             rows = table.filter(pc.equal(table["part"], name))
-            parts[name] = rows.select(spec.schema.names)
-        return cls(parts)
+            # a table stored before parts were bounded has no "rest" column (conform_part)
+            parts[name] = rows.select([n for n in spec.schema.names if n in rows.column_names])
+        return cls(parts, max_keys=max_keys)

@@ -17,9 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .bounded import REST, bound_samples, fold_counts
+
 __all__ = [
     "Part",
     "aggregate_part",
+    "bound_part",
     "canonical_part",
     "conform_part",
     "count_rows",
@@ -51,6 +54,13 @@ class Part:
     # string columns held dictionary-encoded while summaries are built and merged (read back
     # as strings): few distinct values repeated on many rows
     coded: tuple[str, ...] = ()
+    # key columns whose values clients write: at most K keys per group of the other key
+    # columns (analyzer.summary.bounded); a count part has a boolean "rest" key column too
+    bounded: tuple[str, ...] = ()
+    # at most this many keys per group whatever K is (a part with many groups: minutes)
+    cap: int | None = None
+    # a sample part whose rows are distinct values (hashes): equal rows are kept once
+    unique: bool = False
 
     @property
     def schema(self) -> pa.Schema:
@@ -79,6 +89,15 @@ class Part:
     def counts(self) -> bool:
         return bool(self.sums or self.mins or self.maxs)
 
+    def bound(self, keys: int) -> int:
+        """The keys each group keeps when a Summary keeps ``keys`` (K)."""
+        return keys if self.cap is None else min(keys, self.cap)
+
+    @property
+    def group_names(self) -> list[str]:
+        """The key columns that group a bounded part's keys (not written by clients)."""
+        return [n for n in self.key_names if n not in self.bounded and n != REST]
+
 
 def count_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     columns = {name: table[name] for name in table.column_names}
@@ -89,27 +108,81 @@ def count_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
 def group_rows(
     columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str], aggregations: list[Any]
 ) -> pa.Table:
-    """``group_by(keys).aggregate(aggregations)``, keys first; key columns that are all null
-    (a field the format does not log) are left out of the hashing and added back as nulls."""
+    """``group_by(keys).aggregate(aggregations)``, keys first (a dictionary key column must
+    have distinct values; string keys come back dictionary-encoded); key columns that are all
+    null (a field the format does not log) are left out of the hashing and added back as
+    nulls.
+
+    The keys are grouped as one int64: each key column is dictionary-encoded (one hash pass of
+    its own) and the codes are combined, so that Arrow's grouper hashes one number a row rather
+    than several strings (a block of distinct methods, clients and user agents: 3 times faster).
+    """
     table = pa.table(dict(columns))
     used = [k for k in keys if table[k].null_count < table.num_rows or table.num_rows == 0]
     if not used:
         used = keys[:1]
-    grouped = table.group_by(used, use_threads=False).aggregate(aggregations)
-    names = [c for c in grouped.column_names if c not in used]
+    coded = _combined_codes(table, used)
+    if coded is None:
+        grouped = table.group_by(used, use_threads=False).aggregate(aggregations)
+        values = {key: grouped[key] for key in used}
+    else:
+        combined, parts = coded
+        others = [c for c in table.column_names if c not in used]
+        grouped = pa.table({**{c: table[c] for c in others}, _CODE: combined}).group_by(
+            [_CODE], use_threads=False).aggregate(aggregations)
+        code = grouped[_CODE].to_numpy()
+        values = {}
+        for key, (dictionary, stride, size) in zip(used, parts, strict=True):
+            index = (code // stride) % (size + 1)
+            codes = pa.array(index.astype(np.int32), mask=index == size)
+            # string keys stay encoded (cheap to fold and group again), others are decoded
+            values[key] = (pa.DictionaryArray.from_arrays(codes, dictionary)
+                           if pa.types.is_string(dictionary.type)
+                           else pc.take(dictionary, codes))
+    names = [c for c in grouped.column_names if c not in used and c != _CODE]
     out = {}
     for key in keys:
-        out[key] = grouped[key] if key in used else pa.nulls(grouped.num_rows, table[key].type)
+        out[key] = values[key] if key in used else pa.nulls(grouped.num_rows, table[key].type)
     for name in names:
         out[name] = grouped[name]
     return pa.table(out)
 
+
+_CODE = "__code"
+
+
+def _combined_codes(table: pa.Table, keys: list[str]
+                    ) -> tuple[np.ndarray, list[tuple[pa.Array, int, int]]] | None:
+    """One int64 per row that numbers its combination of ``keys`` (null is a value), and per
+    key its dictionary, stride and size; None when the combinations do not fit in 62 bits."""
+    combined = np.zeros(table.num_rows, np.int64)
+    parts = []
+    stride = 1
+    for key in keys:
+        column = table[key]
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()  # dictionaries of the chunks unified
+        # a dictionary column is taken as it is: callers pass pc.dictionary_encode's, whose
+        # values are distinct (one encoding shared by every grouping of a block)
+        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+        dictionary = encoded.dictionary
+        size = len(dictionary)
+        if stride * (size + 1) >= 1 << 62:
+            return None
+        index = pc.fill_null(encoded.indices, size).to_numpy(zero_copy_only=False)
+        combined += index.astype(np.int64) * stride
+        parts.append((dictionary, stride, size))
+        stride *= size + 1
+    return combined, parts
 
 
 def conform_part(table: pa.Table, spec: Part) -> pa.Table:
     """The table with exactly the part's columns, in order, of the part's types (as held:
     ``coded`` columns dictionary-encoded)."""
     schema = spec.held_schema
+    if REST in schema.names and REST not in table.column_names:
+        # rows just counted (or stored before parts were bounded) are keys, not remainders
+        table = table.append_column(REST, pa.array(np.zeros(table.num_rows, bool)))
     missing = [n for n in schema.names if n not in table.column_names]
     if missing:
         raise ValueError(f"summary part lacks columns {missing}")
@@ -139,17 +212,26 @@ def _encoded(column: pa.Array | pa.ChunkedArray, kind: pa.DictionaryType
     return pc.dictionary_encode(column)
 
 
-def merge_parts(tables: list[pa.Table], spec: Part) -> pa.Table:
+def merge_parts(tables: list[pa.Table], spec: Part, keys: int) -> pa.Table:
     """The part of merged summaries: count parts aggregated (sorted when read), sample parts
-    in canonical order."""
+    in canonical order; a bounded part keeps at most ``keys`` keys per group."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return spec.held_schema.empty_table()
     if len(tables) == 1:
-        return tables[0]
+        return bound_part(tables[0], spec, keys)
     if spec.k is None:
-        return aggregate_part(pa.concat_tables(tables), spec)
-    return canonical_part(pa.concat_tables(tables), spec)
+        return bound_part(aggregate_part(pa.concat_tables(tables), spec), spec, keys)
+    return canonical_part(pa.concat_tables(tables), spec, keys=keys)
+
+
+def bound_part(table: pa.Table, spec: Part, keys: int) -> pa.Table:
+    """A count part (one row per key) with at most ``keys`` keys per group: the others folded
+    into its remainder rows (analyzer.summary.bounded.fold_counts)."""
+    if not spec.bounded or spec.k is not None:
+        return table
+    return fold_counts(table, spec.group_names, spec.bounded, spec.bound(keys),
+                       lambda rows: aggregate_part(conform_part(rows, spec), spec))
 
 
 def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS) -> pa.Table:
@@ -172,7 +254,7 @@ def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS
             index = coded.schema.get_field_index(name)
             coded = coded.set_column(index, name, pc.dictionary_encode(coded[name]))
     table = pa.concat_tables([
-        part.group_by(group, use_threads=False).aggregate(aggregations)
+        group_rows({name: part[name] for name in part.column_names}, group, aggregations)
         for part in _partitions(coded, group, piece_rows)
     ])
     table = table.rename_columns(
@@ -253,10 +335,18 @@ def decode_part(table: pa.Table, spec: Part) -> pa.Table:
     return table
 
 
-def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True) -> pa.Table:
-    """A sample part: aggregated (when it counts too), sorted by keys, cut to k per group."""
+def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
+                   keys: int | None = None) -> pa.Table:
+    """A sample part: aggregated (when it counts too), cut to ``keys`` keys per group when
+    bounded, sorted by keys, cut to k rows per key."""
     if aggregate and spec.counts:
         table = aggregate_part(table, spec)
+    if spec.unique and table.num_rows:
+        table = table.group_by(table.column_names, use_threads=False).aggregate([]).select(
+            spec.schema.names)
+    if spec.bounded and keys is not None:
+        (group,) = spec.group_names  # bounded samples are grouped by status
+        table = bound_samples(table, group, spec.bound(keys))
     table = sort_part(table, spec)
     return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 

@@ -50,6 +50,8 @@ HOW_TO_LOG: dict[str, str] = {
              "\"$http_referer\" \"$http_user_agent\" \"$sent_http_allow\"';",
 }
 MAX_EXAMPLES = 3
+# Allow values folded in a Summary (analyzer.summary.bounded): counted, but not compared
+_FOLDED_ALLOW = "(other values)"
 MAX_GROUPS = 50
 _REFUSED = (405, 501)
 
@@ -274,8 +276,10 @@ def _summary_rows(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """Rows from a Summary's ``allow`` part. Where every refusal of a (vhost, method, status)
     carried the same Allow value, the ``examples`` part's requests are exact examples: they
     become rows of their own (count 1, with source, line and target) beside the remainder."""
-    allow = _objects(summary.part("allow").to_pandas())
-    requests = _objects(summary.part("requests").to_pandas())
+    from ..summary.bounded import labelled
+
+    allow = _objects(labelled(summary.part("allow")).to_pandas())
+    requests = _objects(labelled(summary.part("requests")).to_pandas())
     examples = _objects(summary.part("examples").to_pandas())
     refused = requests[requests["status"].isin(_REFUSED)]
     logged = bool(len(allow)) or not len(refused)
@@ -347,7 +351,7 @@ def _normalised(allow: pd.Series) -> pd.Series:
 
 def _listing_refused(rows: pd.DataFrame) -> pd.DataFrame:
     candidates = rows[rows["status"].isin(_REFUSED) & rows["allow"].notna()
-                      & rows["method"].notna()]
+                      & rows["method"].notna() & (rows["allow"] != _FOLDED_ALLOW)]
     if candidates.empty:
         return candidates
     parsed = _methods_of(candidates["allow"])
@@ -387,7 +391,7 @@ def _by_method(rows: pd.DataFrame, successes: pd.DataFrame, complete: bool = Tru
     anywhere, when targets are not known) is refused by a server-wide rule: the Allow values of
     its refusals should all agree."""
     refused = rows[rows["status"].isin(_REFUSED) & rows["method"].notna()
-                   & rows["allow"].notna()]
+                   & rows["allow"].notna() & (rows["allow"] != _FOLDED_ALLOW)]
     if refused.empty:
         return []
     refused = _keyed(refused).merge(successes, on=["vhost", "method"], how="left")

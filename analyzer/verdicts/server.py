@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..summary.bounded import FOLDED
 from ..summary.summary import Summary
 from ..vocabulary import NGINX_KNOWN_METHODS
 from .frames import part_frame, summary_of
@@ -59,7 +60,7 @@ def _guess_from_evidence(summary: Summary) -> ServerGuess:
         n = counts["count"]
         if n[status == 505].sum():
             nginx.append("505 answers (Apache never sends 505)")
-        lower = method.str.contains("[a-z]", regex=True) & (method != "")
+        lower = method.str.contains("[a-z]", regex=True) & (method != "") & (method != FOLDED)
         if n[lower & (status == 501)].sum():
             apache.append("501 for lowercase methods")
         if n[lower & (status == 400)].sum():

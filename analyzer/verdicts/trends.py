@@ -9,6 +9,7 @@ mostly zero does not call every single request a spike.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..summary.bounded import FOLDED, FOLDED_LABELS
 from ..summary.summary import Summary
-from ..vocabulary import CLASS_BY_STATUS, class_key
+from ..vocabulary import CLASS_BY_STATUS, STATUS_OF_CLASS, class_key
 
 __all__ = [
     "BUCKETS",
@@ -86,16 +88,28 @@ def find_spikes(counts: pd.Series, k: float = SPIKE_K) -> pd.DataFrame:
 @dataclass(frozen=True)
 class BucketSeries:
     """Counts per bucket over the whole span (zeros included): all requests, and the requests
-    of each (class, key) where key is the method, or the protocol for 505 (``-``: none)."""
+    of each (class, key) where key is the method, or the protocol for 505 (``-``: none).
+
+    With a limit per class, the keys beyond it (and the keys the Summary folded) are summed in
+    ``other`` (per class), and ``other_keys`` says how many keys that is (folded keys aside)."""
 
     bucket: str
     index: pd.DatetimeIndex
     totals: np.ndarray
     series: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    other: dict[str, np.ndarray] = field(default_factory=dict)
+    other_keys: dict[str, int] = field(default_factory=dict)
 
 
-def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries | None:
-    """The span's buckets and counts, computed on integer bucket numbers (None: no times)."""
+def bucket_series(summary: Summary, bucket: str | None = None, *,
+                  per_class: int | None = None,
+                  keys: Mapping[str, Collection[str]] | None = None) -> BucketSeries | None:
+    """The span's buckets and counts, computed on integer bucket numbers (None: no times).
+
+    ``per_class``: a series for each of the keys with the most requests of each class, the
+    rest summed in ``other``; None: a series for every key (a folded key, see
+    analyzer.summary.bounded, under its label). ``keys``: per class, the only keys that may
+    have a series of their own."""
     volume = summary.part("volume")
     if volume.num_rows == 0:
         return None
@@ -110,18 +124,76 @@ def bucket_series(summary: Summary, bucket: str | None = None) -> BucketSeries |
     index = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=n,
                           freq=_FREQ[bucket], name="bucket")
     minutes = summary.part("minutes")
-    series: dict[tuple[str, str], np.ndarray] = {}
-    if minutes.num_rows:
-        position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
-        status = minutes["status"]
-        grouped = pa.table({"status": status, "key": class_key(minutes), "position": position,
-                            "count": minutes["count"]}).group_by(
-            ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
-        for code, name, where, count in zip(*(grouped[c].to_pylist() for c in (
-                "status", "key", "position", "count_sum")), strict=True):
-            values = series.setdefault((CLASS_BY_STATUS[code], name), np.zeros(n, "int64"))
-            values[where] += count
-    return BucketSeries(bucket, index, totals, series)
+    if minutes.num_rows == 0:
+        return BucketSeries(bucket, index, totals)
+    position = pc.divide(pc.subtract(minutes["minute"].cast(pa.int64()), first), step)
+    grouped = pa.table({"status": minutes["status"], "key": class_key(minutes),
+                        "position": position, "count": minutes["count"]}).group_by(
+        ["status", "key", "position"], use_threads=False).aggregate([("count", "sum")])
+    return _series(grouped, bucket, index, totals, per_class, keys)
+
+
+def _series(grouped: pa.Table, bucket: str, index: pd.DatetimeIndex, totals: np.ndarray,
+            per_class: int | None, allowed: Mapping[str, Collection[str]] | None
+            ) -> BucketSeries:
+    """The series of ``grouped`` (status, key, position, count_sum), on integer codes with
+    NumPy: a Python step per series kept, never per row."""
+    n = len(index)
+    statuses = sorted(CLASS_BY_STATUS)
+    encoded = pc.dictionary_encode(grouped["key"].combine_chunks())
+    keys = encoded.dictionary
+    width = len(keys)
+    klass = np.searchsorted(statuses, grouped["status"].to_numpy())
+    pair = klass * width + encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    position = grouped["position"].to_numpy()
+    count = grouped["count_sum"].to_numpy()
+    total = np.bincount(pair, weights=count, minlength=len(statuses) * width)
+    present = np.flatnonzero(np.bincount(pair, minlength=len(statuses) * width))
+    key_of, class_of = present % width, present // width
+    folded = (pc.equal(keys, FOLDED).to_numpy(zero_copy_only=False)[key_of] if width
+              else np.zeros(0, bool))
+    chosen = np.ones(len(present), bool) if per_class is None else ~folded
+    if allowed is not None:
+        listed = np.zeros(len(present), bool)
+        for cls, names in allowed.items():  # the few allowed names probe the many keys
+            known = pc.is_in(keys, value_set=pa.array(list(names), pa.string()))
+            listed |= (class_of == statuses.index(STATUS_OF_CLASS[cls])) & \
+                known.to_numpy(zero_copy_only=False)[key_of]
+        chosen &= listed
+    if per_class is not None and chosen.any():
+        candidates = np.flatnonzero(chosen)
+        named = keys.take(pa.array(key_of[candidates]))
+        by_name = np.empty(len(candidates), np.int64)  # ties between equal totals: by key
+        by_name[pc.sort_indices(named).to_numpy()] = np.arange(len(candidates))
+        order = candidates[np.lexsort((by_name, -total[present[candidates]],
+                                       class_of[candidates]))]
+        group = class_of[order]
+        starts = np.r_[True, group[1:] != group[:-1]]
+        rank = np.arange(len(order)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
+        chosen = np.zeros(len(present), bool)
+        chosen[order[rank < per_class]] = True
+    pick = np.flatnonzero(chosen)
+    row_of = np.full(len(statuses) * width, -1)
+    row_of[present[pick]] = np.arange(len(pick))
+    rows = row_of[pair]
+    mine = rows >= 0
+    matrix = np.zeros((len(pick), n), "int64")
+    np.add.at(matrix, (rows[mine], position[mine]), count[mine])
+    names = keys.take(pa.array(key_of[pick])).to_pylist()
+    series = {}
+    for j, (name, code) in enumerate(zip(names, class_of[pick], strict=True)):
+        status = statuses[int(code)]
+        if name == FOLDED:  # a key folded in the Summary, under its label
+            name = FOLDED_LABELS["protocol" if status == 505 else "method"]
+        series[(CLASS_BY_STATUS[status], name)] = matrix[j]
+    other: dict[str, np.ndarray] = {}
+    other_keys: dict[str, int] = {}
+    for code in np.unique(class_of[~chosen]):
+        cls = CLASS_BY_STATUS[statuses[int(code)]]
+        rest = ~mine & (klass == code)
+        other[cls] = np.bincount(position[rest], weights=count[rest], minlength=n).astype("int64")
+        other_keys[cls] = int((~chosen & ~folded & (class_of == code)).sum())
+    return BucketSeries(bucket, index, totals, series, other, other_keys)
 
 
 def trend_table(data: Summary | pd.DataFrame, *, bucket: str | None = None) -> pd.DataFrame:
