@@ -54,7 +54,7 @@ def dask_client():
     dask_needed("dask.dataframe")
     distributed = dask_needed("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
