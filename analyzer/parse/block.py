@@ -67,11 +67,18 @@ def parse_block(
     (each in line order), for a caller that does not need line order (a Summary): putting
     every row in line order copies the whole table.
     """
+    from .native import parse_natively  # (imports this module)
+
+    native = parse_natively(block, fmt, fallbacks, columns, in_line_order)
+    if native is not None:  # the same result, from the native kernel (see parse.native)
+        return native
     fmt_fields = _wanted_fields(fmt, columns)
     lines = _line_array(block.data, block.line_offsets())
     text, not_utf8 = _as_utf8(lines)
     too_long = _lengths(lines) > MAX_LINE
-    fast = _fast_mask(text, fmt) & ~too_long
+    # a line that is not UTF-8 is never tokenized: the tokenizer reads the raw bytes, and a
+    # field that may hold a backslash (a %V host) would match its "\xHH" text but not its bytes
+    fast = _fast_mask(text, fmt) & ~too_long & ~not_utf8
     raw_fast = _tokenized(lines, fast, fmt.token_plan, fmt_fields) if fast.any() else None
     if raw_fast is None:
         fast[:] = False

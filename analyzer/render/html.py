@@ -65,7 +65,7 @@ _SHOWN_KEYS = frozenset({
 _SECTIONS = frozenset({
     "schema", "sources", "totals", "requests", "window", "server", "client_field",
     "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
-    "allow_checks", "history", "run", "comparison", "novelty",
+    "allow_checks", "history", "run", "comparison", "novelty", "kernel",
 })  # fmt: skip
 
 _CHARTS: dict[str, Callable[..., Artist]] = {  # an Axes, or the trend's Figure

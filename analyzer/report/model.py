@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ..advice.guidance import Guidance
 from ..advice.reproduce import Command
+from ..parse.kernels import active_kernel
 from ..verdicts.allow_checks import AllowChecks
 from ..verdicts.server import ServerGuess
 from ..verdicts.trends import SPIKE_K
@@ -319,6 +320,8 @@ class Report:
     allow_checks: AllowChecks | None = None  # analyzer.verdicts.allow_checks: is Allow honest?
     # every method seen (None for requests without one), with its responses by status
     methods: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the parsing kernel that was active when the report was built (analyzer.parse.kernels)
+    kernel: str = field(default_factory=active_kernel)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -353,6 +356,7 @@ class Report:
         classes.update({name: c.to_dict() for name, c in self.classes.items()})
         return {
             "schema": SCHEMA,
+            "kernel": self.kernel,
             "sources": sources,
             "totals": self.totals,
             "requests": self.requests,

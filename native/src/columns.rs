@@ -1,0 +1,108 @@
+//! Arrow-layout column builders: values, offsets and validity bitmaps, handed to Python as
+//! NumPy arrays that pyarrow wraps without copying.
+
+#[derive(Default)]
+pub struct Bitmap {
+    pub bytes: Vec<u8>,
+    len: usize,
+    pub nulls: usize,
+}
+
+impl Bitmap {
+    pub fn with_capacity(n: usize) -> Bitmap {
+        Bitmap { bytes: Vec::with_capacity(n / 8 + 1), len: 0, nulls: 0 }
+    }
+
+    pub fn push(&mut self, valid: bool) {
+        if self.len % 8 == 0 {
+            self.bytes.push(0);
+        }
+        if valid {
+            *self.bytes.last_mut().expect("pushed above") |= 1 << (self.len % 8);
+        } else {
+            self.nulls += 1;
+        }
+        self.len += 1;
+    }
+}
+
+pub struct Strings {
+    pub offsets: Vec<i32>,
+    pub data: Vec<u8>,
+    pub valid: Bitmap,
+}
+
+impl Strings {
+    pub fn with_capacity(rows: usize) -> Strings {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Strings { offsets, data: Vec::new(), valid: Bitmap::with_capacity(rows) }
+    }
+
+    pub fn push(&mut self, value: Option<&[u8]>) {
+        if let Some(v) = value {
+            self.data.extend_from_slice(v);
+        }
+        // a block is at most a few MiB (sources read 4 MiB blocks; MAX_LINE is 1 MiB)
+        self.offsets.push(i32::try_from(self.data.len()).expect("block under 2 GiB"));
+        self.valid.push(value.is_some());
+    }
+}
+
+pub struct Numbers<T> {
+    pub values: Vec<T>,
+    pub valid: Bitmap,
+}
+
+impl<T: Default> Numbers<T> {
+    pub fn with_capacity(rows: usize) -> Numbers<T> {
+        Numbers { values: Vec::with_capacity(rows), valid: Bitmap::with_capacity(rows) }
+    }
+
+    pub fn push(&mut self, value: Option<T>) {
+        self.valid.push(value.is_some());
+        self.values.push(value.unwrap_or_default());
+    }
+}
+
+/// Timestamps in microseconds; the rows whose text only Arrow's strptime can judge are listed
+/// with that text, and settled by the caller.
+pub struct Times {
+    pub micros: Numbers<i64>,
+    pub unsure_rows: Vec<i64>,
+    pub unsure_text: Strings,
+    last: Vec<u8>,
+    last_value: Option<i64>,
+}
+
+impl Times {
+    pub fn with_capacity(rows: usize) -> Times {
+        Times {
+            micros: Numbers::with_capacity(rows),
+            unsure_rows: Vec::new(),
+            unsure_text: Strings::with_capacity(0),
+            last: Vec::new(),
+            last_value: None,
+        }
+    }
+
+    /// A conditional timestamp that was not written ("-"): null, and not a bad time.
+    pub fn push_null(&mut self) {
+        self.micros.push(None);
+    }
+
+    /// `text`: the whole field (brackets included), `inner`: the 26 bytes of the timestamp.
+    pub fn push(&mut self, text: &[u8], inner: &[u8]) {
+        // consecutive lines mostly share their second
+        if text != self.last.as_slice() {
+            self.last.clear();
+            self.last.extend_from_slice(text);
+            self.last_value = crate::text::clf_seconds(inner).map(|s| s * 1_000_000);
+        }
+        if self.last_value.is_none() {
+            self.unsure_rows.push(self.micros.values.len() as i64);
+            self.unsure_text.push(Some(text));
+        }
+        self.micros.push(self.last_value);
+    }
+}

@@ -1,0 +1,334 @@
+//! logscan's native parsing kernel: one pass over a block of log lines for the lines of the
+//! format's escape-free shape (see analyzer/kernel.py for what it covers and how its output
+//! joins the Arrow path's).
+
+mod columns;
+mod matcher;
+mod text;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use numpy::{IntoPyArray, PyReadonlyArray1};
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use columns::{Bitmap, Numbers, Strings, Times};
+use matcher::{FieldPat, Matched, Matcher, Pat, Piece, Scratch};
+
+pyo3::create_exception!(_native, KernelError, pyo3::exceptions::PyException);
+
+/// What a field's text becomes.
+#[derive(Clone, Copy)]
+enum Out {
+    Skip,
+    /// string, "-" -> null
+    Text,
+    /// string as logged, split into method / target / protocol
+    Request,
+    Status,
+    Int,
+    Port,
+    /// float64 seconds: divided by `divide` when > 0, else multiplied by `multiply`
+    Seconds { divide: f64, multiply: f64 },
+    Time { brackets: bool },
+}
+
+enum Column {
+    None,
+    Str(Strings),
+    Request(Box<[Strings; 4]>),
+    I16(Numbers<i16>),
+    I32(Numbers<i32>),
+    I64(Numbers<i64>),
+    F64(Numbers<f64>),
+    Time(Times),
+}
+
+/// A format compiled for the kernel.
+#[pyclass(frozen, module = "analyzer._native")]
+struct Plan {
+    matcher: Matcher,
+    outs: Vec<Out>,
+}
+
+fn parse_pat(name: &str) -> PyResult<Pat> {
+    Ok(match name {
+        "address" => Pat::Address,
+        "token" => Pat::Token,
+        "quoted" => Pat::Quoted,
+        "clf_time" => Pat::ClfTime { brackets: false },
+        "clf_time_brackets" => Pat::ClfTime { brackets: true },
+        "status" => Pat::Status,
+        "int" => Pat::Int,
+        "seconds" => Pat::Seconds,
+        "millis" => Pat::Millis,
+        "host" => Pat::Host,
+        "methods" => Pat::Methods,
+        other => return Err(PyValueError::new_err(format!("unknown pattern {other:?}"))),
+    })
+}
+
+fn parse_out(name: &str, pat: Pat, scale: f64) -> PyResult<Out> {
+    Ok(match name {
+        "skip" => Out::Skip,
+        "text" => Out::Text,
+        "request" => Out::Request,
+        "status" => Out::Status,
+        "int" => Out::Int,
+        "port" => Out::Port,
+        "seconds" if scale == 1.0 => Out::Seconds { divide: 0.0, multiply: 1.0 },
+        "seconds" if scale < 1.0 => Out::Seconds { divide: (1.0 / scale).round(), multiply: 1.0 },
+        "seconds" => Out::Seconds { divide: 0.0, multiply: scale },
+        "time" => match pat {
+            Pat::ClfTime { brackets } => Out::Time { brackets },
+            _ => return Err(PyValueError::new_err("a time output needs a CLF time pattern")),
+        },
+        other => return Err(PyValueError::new_err(format!("unknown output {other:?}"))),
+    })
+}
+
+#[pymethods]
+impl Plan {
+    /// `pieces`: a literal (bytes, not empty) or a field (pattern name, whether "-" is tried
+    /// first, output name, scale).
+    #[new]
+    fn new(pieces: &Bound<'_, PyList>) -> PyResult<Plan> {
+        let mut compiled = Vec::new();
+        let mut outs = Vec::new();
+        for item in pieces.iter() {
+            if let Ok(lit) = item.extract::<Vec<u8>>() {
+                if lit.is_empty() {
+                    return Err(PyValueError::new_err("empty literal"));
+                }
+                compiled.push(Piece::Lit(lit));
+                continue;
+            }
+            let (pat, dash, out, scale): (String, bool, String, f64) = item.extract()?;
+            let pat = parse_pat(&pat)?;
+            outs.push(parse_out(&out, pat, scale)?);
+            compiled.push(Piece::Field(FieldPat { pat, dash }));
+        }
+        Ok(Plan { matcher: Matcher::new(compiled), outs })
+    }
+}
+
+/// The scan of one block, before it becomes Python objects.
+struct Scan {
+    fast: Vec<u8>,
+    all_utf8: bool,
+    columns: Vec<Column>,
+}
+
+fn new_column(out: Out, rows: usize) -> Column {
+    match out {
+        Out::Skip => Column::None,
+        Out::Text => Column::Str(Strings::with_capacity(rows)),
+        Out::Request => Column::Request(Box::new(std::array::from_fn(|_| {
+            Strings::with_capacity(rows)
+        }))),
+        Out::Status => Column::I16(Numbers::with_capacity(rows)),
+        Out::Int => Column::I64(Numbers::with_capacity(rows)),
+        Out::Port => Column::I32(Numbers::with_capacity(rows)),
+        Out::Seconds { .. } => Column::F64(Numbers::with_capacity(rows)),
+        Out::Time { .. } => Column::Time(Times::with_capacity(rows)),
+    }
+}
+
+fn push_value(column: &mut Column, out: Out, t: &[u8]) {
+    let dash = t == b"-";
+    match (column, out) {
+        (Column::None, _) => {}
+        (Column::Str(s), _) => s.push((!dash).then_some(t)),
+        (Column::Request(parts), _) => {
+            let (method, target, protocol) = text::split_request(t);
+            parts[0].push(Some(t));
+            for (part, span) in parts[1..].iter_mut().zip([method, target, protocol]) {
+                part.push(span.map(|(a, b)| &t[a..b]));
+            }
+        }
+        (Column::I16(n), _) => n.push((!dash).then(|| text::digits(t) as i16)),
+        (Column::I64(n), _) => n.push((!dash).then(|| text::digits(t))),
+        (Column::I32(n), _) => {
+            n.push((!dash).then(|| text::digits(t)).and_then(|v| i32::try_from(v).ok()))
+        }
+        (Column::F64(n), Out::Seconds { divide, multiply }) => {
+            // the text is `\d{1,15}(\.\d{1,9})?`: ASCII, and Rust's parse rounds correctly, as
+            // Arrow's cast does
+            let value = (!dash).then(|| {
+                let number: f64 = std::str::from_utf8(t).ok().and_then(|s| s.parse().ok())
+                    .unwrap_or(f64::NAN);
+                if divide > 0.0 { number / divide } else if multiply == 1.0 { number }
+                else { number * multiply }
+            });
+            n.push(value);
+        }
+        (Column::Time(times), Out::Time { .. }) if dash => times.push_null(),
+        (Column::Time(times), Out::Time { brackets }) => {
+            let inner = if brackets { &t[1..t.len() - 1] } else { t };
+            times.push(t, inner);
+        }
+        _ => unreachable!("column and output built together"),
+    }
+}
+
+fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Scan> {
+    let lines = offsets.len().saturating_sub(1);
+    let not_utf8 = invalid_lines(data, offsets);
+    let all_utf8 = not_utf8.is_empty();
+    let mut not_utf8 = not_utf8.into_iter().peekable();
+    let mut columns: Vec<Column> = plan.outs.iter().map(|&o| new_column(o, lines)).collect();
+    let mut fast = vec![0u8; lines];
+    let mut spans = vec![(0u32, 0u32); plan.matcher.fields];
+    let mut scratch = Scratch::default();
+    for (i, is_fast) in fast.iter_mut().enumerate() {
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        let line = &data[start..end];
+        if line.len() > max_line || !line.ends_with(b"\n") {
+            continue;
+        }
+        if not_utf8.next_if_eq(&i).is_some() {
+            continue; // decoded with \xHH escapes by the Arrow path: never its fast shape
+        }
+        let mut body = &line[..line.len() - 1];
+        if body.ends_with(b"\r") {
+            body = &body[..body.len() - 1];
+        }
+        match plan.matcher.matches(body, &mut spans, &mut scratch) {
+            Matched::No => continue,
+            Matched::OverBudget => return None,
+            Matched::Yes => {}
+        }
+        *is_fast = 1;
+        for ((column, &out), &(a, b)) in columns.iter_mut().zip(&plan.outs).zip(&spans) {
+            push_value(column, out, &body[a as usize..b as usize]);
+        }
+    }
+    Some(Scan { fast, all_utf8, columns })
+}
+
+/// The lines (ascending) that are not UTF-8: one validation of the block, resumed after each
+/// bad line (a line ends in a newline, so no character runs across lines).
+fn invalid_lines(data: &[u8], offsets: &[i32]) -> Vec<usize> {
+    let mut bad = Vec::new();
+    let mut pos = offsets.first().map_or(0, |&o| o as usize);
+    let end = offsets.last().map_or(0, |&o| o as usize);
+    while pos < end {
+        let Err(error) = std::str::from_utf8(&data[pos..end]) else { break };
+        let at = pos + error.valid_up_to();
+        let line = offsets.partition_point(|&o| o as usize <= at) - 1;
+        bad.push(line);
+        pos = offsets[line + 1] as usize;
+    }
+    bad
+}
+
+fn bitmap<'py>(py: Python<'py>, b: Bitmap) -> PyResult<Bound<'py, PyAny>> {
+    let nulls = b.nulls;
+    let bytes = b.bytes.into_pyarray(py).into_any();
+    Ok(PyTuple::new(py, [bytes, nulls.into_pyobject(py)?.into_any()])?.into_any())
+}
+
+fn strings<'py>(py: Python<'py>, s: Strings) -> PyResult<Bound<'py, PyAny>> {
+    let items = [
+        s.offsets.into_pyarray(py).into_any(),
+        s.data.into_pyarray(py).into_any(),
+        bitmap(py, s.valid)?,
+    ];
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
+fn numbers<'py, T: numpy::Element>(py: Python<'py>, n: Numbers<T>) -> PyResult<Bound<'py, PyAny>> {
+    let items = [n.values.into_pyarray(py).into_any(), bitmap(py, n.valid)?];
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
+fn column<'py>(py: Python<'py>, c: Column) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match c {
+        Column::None => py.None().into_bound(py),
+        Column::Str(s) => strings(py, s)?,
+        Column::Request(parts) => {
+            let [request, method, target, protocol] = *parts;
+            let items = [strings(py, request)?, strings(py, method)?, strings(py, target)?,
+                         strings(py, protocol)?];
+            PyTuple::new(py, items)?.into_any()
+        }
+        Column::I16(n) => numbers(py, n)?,
+        Column::I32(n) => numbers(py, n)?,
+        Column::I64(n) => numbers(py, n)?,
+        Column::F64(n) => numbers(py, n)?,
+        Column::Time(t) => {
+            let items = [numbers(py, t.micros)?, t.unsure_rows.into_pyarray(py).into_any(),
+                         strings(py, t.unsure_text)?];
+            PyTuple::new(py, items)?.into_any()
+        }
+    })
+}
+
+/// Scan a block: `data` its bytes, `offsets` (int32) where each line starts, then its end.
+///
+/// Returns None when a line needed more matching steps than the budget (the caller parses the
+/// block with the Arrow path), else a dict: `fast` (uint8 per line: the line has the format's
+/// escape-free shape), `all_utf8`, and `columns` (one entry per field, None for fields not
+/// built) for the fast lines, in line order.
+#[pyfunction]
+fn scan_block<'py>(
+    py: Python<'py>,
+    plan: &Plan,
+    data: &Bound<'py, PyAny>,
+    offsets: PyReadonlyArray1<'py, i32>,
+    max_line: usize,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let buffer = PyBuffer::<u8>::get(data)?;
+    if !buffer.is_c_contiguous() {
+        return Err(PyValueError::new_err("block data must be contiguous"));
+    }
+    let offsets = offsets.as_slice()?;
+    // SAFETY: the buffer is held (and the object alive) until the end of this function, and it
+    // is only read
+    let bytes: &[u8] = unsafe {
+        std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes())
+    };
+    check_offsets(offsets, bytes.len())?;
+    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(|| scan(plan, bytes, offsets,
+                                                                     max_line))));
+    let scanned = match outcome {
+        Ok(Some(scanned)) => scanned,
+        Ok(None) => return Ok(None),
+        Err(panic) => {
+            let why = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            return Err(KernelError::new_err(format!("native kernel failed: {why}")));
+        }
+    };
+    let result = PyDict::new(py);
+    result.set_item("fast", scanned.fast.into_pyarray(py))?;
+    result.set_item("all_utf8", scanned.all_utf8)?;
+    let columns = PyList::empty(py);
+    for c in scanned.columns {
+        columns.append(column(py, c)?)?;
+    }
+    result.set_item("columns", columns)?;
+    Ok(Some(result))
+}
+
+fn check_offsets(offsets: &[i32], len: usize) -> PyResult<()> {
+    let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
+    let inside = offsets.first().is_none_or(|&o| o >= 0)
+        && offsets.last().is_none_or(|&o| o as usize <= len);
+    if ordered && inside {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err("line offsets must grow within the data"))
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Plan>()?;
+    m.add_function(wrap_pyfunction!(scan_block, m)?)?;
+    m.add("KernelError", m.py().get_type::<KernelError>())?;
+    Ok(())
+}

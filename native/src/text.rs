@@ -1,0 +1,115 @@
+//! Values from field text, as Arrow's casts and analyzer/request_line.py give them.
+
+/// Seconds since the epoch of a CLF timestamp `dd/Mon/yyyy:HH:MM:SS +hhmm` (26 bytes, shape
+/// already checked), or None when it is not one of the plain cases: out-of-range parts, unknown
+/// month names and far years are left to Arrow's `strptime`, whose rules decide them.
+pub fn clf_seconds(t: &[u8]) -> Option<i64> {
+    let num = |a: usize, b: usize| -> i64 {
+        t[a..b].iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'))
+    };
+    let day = num(0, 2);
+    let month = month_number(&t[3..6])?;
+    let year = num(7, 11);
+    let (hour, minute, second) = (num(12, 14), num(15, 17), num(18, 20));
+    let (off_h, off_m) = (num(22, 24), num(24, 26));
+    // strptime accepts days 1-31 in any month (31 Feb is 2 Mar) and seconds up to 61
+    if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 61 {
+        return None;
+    }
+    if off_h > 23 || off_m > 59 || !(1000..=9999).contains(&year) {
+        return None;
+    }
+    let offset = (off_h * 3600 + off_m * 60) * if t[21] == b'-' { -1 } else { 1 };
+    let days = days_from_civil(year, month, 1) + day - 1;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+fn month_number(name: &[u8]) -> Option<i64> {
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+         b"dec"];
+    let lower = [name[0].to_ascii_lowercase(), name[1].to_ascii_lowercase(),
+                 name[2].to_ascii_lowercase()];
+    MONTHS.iter().position(|m| **m == lower).map(|i| i as i64 + 1)
+}
+
+/// Days from 1970-01-01 to the date (proleptic Gregorian), H. Hinnant's algorithm.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `\d+` text as an integer (at most 18 digits: always fits).
+pub fn digits(t: &[u8]) -> i64 {
+    t.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'))
+}
+
+// analyzer/request_line.py: TOKEN = [!#$%&'*+.^_`|~0-9A-Za-z-]
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b)
+}
+
+/// `^[A-Za-z][A-Za-z0-9+.-]*/[^ ]*$`
+fn is_protocol(w: &[u8]) -> bool {
+    if !w.first().is_some_and(u8::is_ascii_alphabetic) || w.contains(&b' ') {
+        return false;
+    }
+    match w.iter().position(|&b| b == b'/') {
+        Some(slash) => w[1..slash].iter().all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)),
+        None => false,
+    }
+}
+
+pub type Span = Option<(usize, usize)>;
+
+fn nonempty(a: usize, b: usize) -> Span {
+    (b > a).then_some((a, b))
+}
+
+/// (method, target, protocol) of a request line, as byte ranges of `r`; None where
+/// analyzer.request_line.split_request gives null.
+pub fn split_request(r: &[u8]) -> (Span, Span, Span) {
+    let n = r.len();
+    let mut spaces = memchr::memchr_iter(b' ', r);
+    let Some(first) = spaces.next() else {
+        return (None, None, None);
+    };
+    let second = spaces.next();
+    let more = spaces.next().is_some();
+    if first == 0 || !r[..first].iter().all(|&b| is_token_byte(b)) {
+        return (None, None, None);
+    }
+    let method = Some((0, first));
+    match (second, more) {
+        (None, _) => return (method, nonempty(first + 1, n), None),
+        (Some(second), false) if is_protocol(&r[second + 1..]) => {
+            return (method, nonempty(first + 1, second), Some((second + 1, n)));
+        }
+        _ => {}
+    }
+    // ^(?P<method>TOKEN) +(?P<target>.*?)(?: +(?P<protocol>PROTOCOL))? *$
+    let mut start = first;
+    while start < n && r[start] == b' ' {
+        start += 1;
+    }
+    let mut end = n;
+    while end > start && r[end - 1] == b' ' {
+        end -= 1;
+    }
+    if let Some(space) = r[start..end].iter().rposition(|&b| b == b' ') {
+        let word = start + space + 1;
+        if is_protocol(&r[word..end]) {
+            let mut cut = start + space;
+            while cut > start && r[cut - 1] == b' ' {
+                cut -= 1;
+            }
+            return (method, nonempty(start, cut), Some((word, end)));
+        }
+    }
+    (method, nonempty(start, end), None)
+}
