@@ -36,6 +36,7 @@ from ..formats.fields import CLF_STRPTIME, CLF_TIME, FieldSpec, Kind
 from ..formats.logformat import LogFormat
 from ..sources.blocks import MAX_LINE
 from ..sources.items import Block
+from ..vocabulary import CLASS_BY_STATUS
 from . import block as arrow
 from .columns import TIME_TYPE, parse_times
 from .kernels import native_module
@@ -102,10 +103,30 @@ def covered(fmt: LogFormat) -> bool:
     return native_module() is not None and _plan(fmt, frozenset(fmt.columns)) is not None
 
 
+# the fields a Summary counts by, as the kernel's counting reads them (see native/src/counts.rs)
+_COUNTED_FIELDS = (("vhost", "text"), ("status", "status"), ("request", "request"),
+                   ("time", "time"))
+
+
+def _counting(fmt: LogFormat, wanted: frozenset[str]) -> tuple[Any, ...] | None:
+    """What the kernel needs to count a Summary's ordinary rows itself: the index of each
+    counted field (None when not logged) and the statuses whose rows it builds; None when a
+    counted field is not built as counting reads it."""
+    indices: list[int | None] = []
+    for column, output in _COUNTED_FIELDS:
+        index = next((i for i, f in enumerate(fmt.fields) if f.column == column), None)
+        if index is not None and (column not in wanted
+                                  or _OUTPUTS[fmt.fields[index].kind] != output):
+            return None
+        indices.append(index)
+    return (*indices, sorted(CLASS_BY_STATUS))
+
+
 @lru_cache(maxsize=64)
-def _plan(fmt: LogFormat, wanted: frozenset[str]) -> Any:
-    """The compiled kernel plan for the format, building the ``wanted`` columns; None when the
-    kernel does not cover the format."""
+def _plan(fmt: LogFormat, wanted: frozenset[str], counts: bool = False) -> Any:
+    """The compiled kernel plan for the format, building the ``wanted`` columns (and with
+    ``counts``, counting the Summary's ordinary rows); None when the kernel does not cover the
+    format (or cannot count for it)."""
     native = native_module()
     if native is None or fmt.escape not in ("apache", "nginx") or fmt.token_plan is None:
         return None
@@ -121,7 +142,10 @@ def _plan(fmt: LogFormat, wanted: frozenset[str]) -> Any:
             return None
         output = _OUTPUTS[piece.kind] if piece.column in wanted else "skip"
         items.append((found[0], found[1], output, piece.scale))
-    return native.Plan(items)
+    if not counts:
+        return native.Plan(items)
+    counting = _counting(fmt, wanted)
+    return None if counting is None else native.Plan(items, counting)
 
 
 def _quote_states(fmt: LogFormat) -> list[bool]:
@@ -141,14 +165,18 @@ def parse_natively(
     fallbacks: Sequence[LogFormat],
     columns: Collection[str] | None,
     in_line_order: bool,
+    *,
+    counts: bool = False,
 ) -> arrow.ParsedBlock | None:
     """``parse_block``'s result through the native kernel, or None when the Arrow path is to
-    parse this block (the format not covered, or the step budget exceeded)."""
+    parse this block (the format not covered, or the step budget exceeded). ``counts``: the
+    ordinary rows may be counted for a Summary (``ParsedBlock.counted``), not returned."""
     native = native_module()
     if native is None:
         return None
     fields = arrow._wanted_fields(fmt, columns)
-    plan = _plan(fmt, frozenset(f.column for f in fields))
+    wanted = frozenset(f.column for f in fields)
+    plan = (_plan(fmt, wanted, counts=True) if counts else None) or _plan(fmt, wanted)
     if plan is None:
         return None
     offsets = np.ascontiguousarray(block.line_offsets(), dtype=np.int32)
@@ -174,11 +202,11 @@ def _assembled(
     put together as parse_block puts them (same parts, same order)."""
     offsets = block.line_offsets()
     too_long = np.diff(offsets) > MAX_LINE
-    fast = scanned["fast"].view(bool)
+    fast = scanned["fast"] > 0  # counted (1) or built (2)
     parsed = fast.copy()
     parts: list[tuple[np.ndarray, pa.Table]] = []
     bad_times: list[np.ndarray] = []
-    fast_rows = np.flatnonzero(fast)
+    fast_rows = np.flatnonzero(scanned["fast"] == 2)
     bad_fast = fast_rows[:0]
     if len(fast_rows):
         table, bad_time = _fast_table(scanned["columns"], fmt, fields, fast_rows,
@@ -214,7 +242,41 @@ def _assembled(
     bad_time_rows = np.sort(np.concatenate([np.zeros(0, np.int64), *bad_times]))
     failed = np.flatnonzero(~parsed)
     rejects = arrow._rejects(block, fmt, text, failed, not_utf8, too_long, bad_time_rows)
-    return arrow.ParsedBlock(block.source, block.lines, table, rejects)
+    if "groups" not in scanned:
+        return arrow.ParsedBlock(block.source, block.lines, table, rejects)
+    has_time = any(f.column == "time" for f in fields)
+    counted = _counted_parts(scanned["groups"], block.source, block.first_line, has_time)
+    return arrow.ParsedBlock(block.source, block.lines, table, rejects, counted,
+                             int(np.count_nonzero(scanned["fast"] == 1)))
+
+
+def _counted_parts(groups: tuple[Any, ...], source: str, first_line: int, has_time: bool
+                   ) -> dict[str, pa.Table]:
+    """The Summary parts of the rows the kernel counted (analyzer.summary.parts: requests,
+    firsts and, when the format logs a time, volume)."""
+    vhost, method, protocol, status, count, first, last, row, target, minute, per_minute = groups
+    n = len(count)
+    keys = {"vhost": _strings(n, vhost), "method": _strings(n, method),
+            "protocol": _strings(n, protocol), "status": _numbers(n, status, pa.int16())}
+    parts = {
+        "requests": pa.table({**keys, "count": pa.array(count, pa.int64()),
+                              "first": _numbers(n, first, TIME_TYPE),
+                              "last": _numbers(n, last, TIME_TYPE)}),
+        "firsts": pa.table({**keys, "source": pa.array([source] * n, pa.string()),
+                            "line": pa.array(row + first_line, pa.int64()),
+                            "target": _strings(n, target)}),
+    }
+    if has_time:
+        parts["volume"] = pa.table({"minute": pa.array(minute, pa.int64()).cast(TIME_TYPE),
+                                    "count": pa.array(per_minute, pa.int64())})
+    return parts
+
+
+def _numbers(n: int, column: tuple[np.ndarray, tuple[np.ndarray, int]], kind: pa.DataType
+             ) -> pa.Array:
+    values, (validity, nulls) = column
+    return pa.Array.from_buffers(kind, n, [_validity(validity, nulls), pa.py_buffer(values)],
+                                 null_count=nulls)
 
 
 def _texts(block: Block, all_utf8: bool, other: np.ndarray, bad_fast: np.ndarray
@@ -267,10 +329,7 @@ def _fast_table(
             columns[field.column], bad = _times(n, column, field)
             bad_time |= bad
         else:
-            values, (validity, nulls) = column
-            columns[field.column] = pa.Array.from_buffers(
-                _TYPES[output], n, [_validity(validity, nulls), pa.py_buffer(values)],
-                null_count=nulls)
+            columns[field.column] = _numbers(n, column, _TYPES[output])
     columns.update(request_parts)  # after the fields, as block._add_request_parts adds them
     return pa.table(columns), bad_time
 

@@ -238,8 +238,11 @@ class UnitReader:
             return problem_block(item)
         fmt = self.source.fmt
         assert fmt is not None, "detect() before parse()"
+        options = self.options
+        # a Summary of all rows: the parser may count ordinary rows itself
+        counts = self.columns is not None and options.since is None and options.until is None
         return parse_block(item, fmt, self.source.fallbacks, self.columns,
-                           in_line_order=self.options.keep_rows)
+                           in_line_order=options.keep_rows, counts=counts)
 
     def add(self, parsed: ParsedBlock, last_line: int) -> None:
         """A parsed block whose last line is ``last_line`` (in the unit's numbering)."""

@@ -199,13 +199,18 @@ class Summary:
         source's position among the inputs (reports list sources in that order).
         """
         table = rows_in_window(block.table, since, until)
+        if block.counted and (since is not None or until is not None):
+            raise ValueError("rows counted by the parser cannot be put in a time window")
         parts = summarize_rows(table, block.source, client_field)
         parts["sources"] = source_row(
-            block.source, format, detection, server, block.lines, block.table.num_rows,
+            block.source, format, detection, server, block.lines, block.parsed,
             block.rejects.num_rows, order,
         )
         parts.update(summarize_rejects(block.rejects, block.source))
-        return cls(parts, grouped=True)
+        summary = cls(parts, grouped=True)
+        if block.counted:  # the rows the parser counted itself (ParsedBlock.counted)
+            summary = summary.merge(cls(block.counted))
+        return summary
 
     @classmethod
     def from_frame(

@@ -13,6 +13,18 @@ impl Bitmap {
         Bitmap { bytes: Vec::with_capacity(n / 8 + 1), len: 0, nulls: 0 }
     }
 
+    pub fn get(&self, i: usize) -> bool {
+        self.bytes[i / 8] & (1 << (i % 8)) != 0
+    }
+
+    /// Mark an entry that was null valid.
+    pub fn set(&mut self, i: usize) {
+        if !self.get(i) {
+            self.bytes[i / 8] |= 1 << (i % 8);
+            self.nulls -= 1;
+        }
+    }
+
     pub fn push(&mut self, valid: bool) {
         if self.len % 8 == 0 {
             self.bytes.push(0);
@@ -65,14 +77,51 @@ impl<T: Default> Numbers<T> {
     }
 }
 
+impl<T: Copy + PartialOrd> Numbers<T> {
+    /// Keep the smaller of the entry and `value` (a null entry takes `value`).
+    pub fn set_min(&mut self, i: usize, value: T) {
+        if !self.valid.get(i) || value < self.values[i] {
+            self.values[i] = value;
+            self.valid.set(i);
+        }
+    }
+
+    /// Keep the larger of the entry and `value` (a null entry takes `value`).
+    pub fn set_max(&mut self, i: usize, value: T) {
+        if !self.valid.get(i) || value > self.values[i] {
+            self.values[i] = value;
+            self.valid.set(i);
+        }
+    }
+}
+
+/// The last CLF timestamp read and its value: consecutive lines mostly share their second.
+#[derive(Default)]
+pub struct ClfCache {
+    last: Vec<u8>,
+    value: Option<i64>,
+}
+
+impl ClfCache {
+    /// Microseconds since the epoch of `inner` (the 26 bytes of a CLF timestamp; `text` the
+    /// whole field), or None when only Arrow's strptime can judge it.
+    pub fn micros(&mut self, text: &[u8], inner: &[u8]) -> Option<i64> {
+        if text != self.last.as_slice() {
+            self.last.clear();
+            self.last.extend_from_slice(text);
+            self.value = crate::text::clf_seconds(inner).map(|s| s * 1_000_000);
+        }
+        self.value
+    }
+}
+
 /// Timestamps in microseconds; the rows whose text only Arrow's strptime can judge are listed
 /// with that text, and settled by the caller.
 pub struct Times {
     pub micros: Numbers<i64>,
     pub unsure_rows: Vec<i64>,
     pub unsure_text: Strings,
-    last: Vec<u8>,
-    last_value: Option<i64>,
+    cache: ClfCache,
 }
 
 impl Times {
@@ -81,8 +130,7 @@ impl Times {
             micros: Numbers::with_capacity(rows),
             unsure_rows: Vec::new(),
             unsure_text: Strings::with_capacity(0),
-            last: Vec::new(),
-            last_value: None,
+            cache: ClfCache::default(),
         }
     }
 
@@ -93,16 +141,11 @@ impl Times {
 
     /// `text`: the whole field (brackets included), `inner`: the 26 bytes of the timestamp.
     pub fn push(&mut self, text: &[u8], inner: &[u8]) {
-        // consecutive lines mostly share their second
-        if text != self.last.as_slice() {
-            self.last.clear();
-            self.last.extend_from_slice(text);
-            self.last_value = crate::text::clf_seconds(inner).map(|s| s * 1_000_000);
-        }
-        if self.last_value.is_none() {
+        let value = self.cache.micros(text, inner);
+        if value.is_none() {
             self.unsure_rows.push(self.micros.values.len() as i64);
             self.unsure_text.push(Some(text));
         }
-        self.micros.push(self.last_value);
+        self.micros.push(value);
     }
 }

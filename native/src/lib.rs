@@ -3,6 +3,7 @@
 //! joins the Arrow path's).
 
 mod columns;
+mod counts;
 mod matcher;
 mod text;
 
@@ -14,7 +15,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use columns::{Bitmap, Numbers, Strings, Times};
+use columns::{Bitmap, ClfCache, Numbers, Strings, Times};
+use counts::{Counting, Groups};
 use matcher::{FieldPat, Matched, Matcher, Pat, Piece, Scratch};
 
 pyo3::create_exception!(_native, KernelError, pyo3::exceptions::PyException);
@@ -51,6 +53,7 @@ enum Column {
 struct Plan {
     matcher: Matcher,
     outs: Vec<Out>,
+    counting: Option<Counting>,
 }
 
 fn parse_pat(name: &str) -> PyResult<Pat> {
@@ -92,9 +95,15 @@ fn parse_out(name: &str, pat: Pat, scale: f64) -> PyResult<Out> {
 #[pymethods]
 impl Plan {
     /// `pieces`: a literal (bytes, not empty) or a field (pattern name, whether "-" is tried
-    /// first, output name, scale).
+    /// first, output name, scale). `counting`: None, or the indices among the fields (or None)
+    /// of the vhost, status, request and time, and the statuses whose rows are built: the
+    /// other rows are then counted (see counts.rs), not built.
     #[new]
-    fn new(pieces: &Bound<'_, PyList>) -> PyResult<Plan> {
+    #[pyo3(signature = (pieces, counting=None))]
+    fn new(
+        pieces: &Bound<'_, PyList>,
+        counting: Option<(Option<usize>, Option<usize>, Option<usize>, Option<usize>, Vec<i16>)>,
+    ) -> PyResult<Plan> {
         let mut compiled = Vec::new();
         let mut outs = Vec::new();
         for item in pieces.iter() {
@@ -110,15 +119,84 @@ impl Plan {
             outs.push(parse_out(&out, pat, scale)?);
             compiled.push(Piece::Field(FieldPat { pat, dash }));
         }
-        Ok(Plan { matcher: Matcher::new(compiled), outs })
+        let counting = match counting {
+            None => None,
+            Some((vhost, status, request, time, classed)) => {
+                let counted = Counting { vhost, status, request, time, classed };
+                check_counting(&counted, &outs)?;
+                Some(counted)
+            }
+        };
+        Ok(Plan { matcher: Matcher::new(compiled), outs, counting })
+    }
+}
+
+/// The fields a Summary reads must be built with the outputs counting reads them as.
+fn check_counting(c: &Counting, outs: &[Out]) -> PyResult<()> {
+    let is = |field: Option<usize>, ok: fn(Out) -> bool| {
+        field.is_none_or(|f| outs.get(f).is_some_and(|&o| ok(o)))
+    };
+    if is(c.vhost, |o| matches!(o, Out::Text))
+        && is(c.status, |o| matches!(o, Out::Status))
+        && is(c.request, |o| matches!(o, Out::Request))
+        && is(c.time, |o| matches!(o, Out::Time { .. }))
+    {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err("counting reads fields that are not built as it reads them"))
     }
 }
 
 /// The scan of one block, before it becomes Python objects.
 struct Scan {
+    /// per line: 0 not of the format's escape-free shape, 1 counted, 2 built
     fast: Vec<u8>,
     all_utf8: bool,
     columns: Vec<Column>,
+    groups: Option<Groups>,
+}
+
+const COUNTED: u8 = 1;
+const BUILT: u8 = 2;
+
+/// Count a matched line into `groups` when it is an ordinary row (see counts.rs); false when
+/// it is to be built.
+fn counted(
+    c: &Counting,
+    outs: &[Out],
+    body: &[u8],
+    spans: &[(u32, u32)],
+    row: usize,
+    cache: &mut ClfCache,
+    groups: &mut Groups,
+) -> bool {
+    let text = |f: usize| &body[spans[f].0 as usize..spans[f].1 as usize];
+    let value = |f: Option<usize>| f.map(text).filter(|t| *t != b"-");
+    let status = value(c.status).map(|t| text::digits(t) as i16);
+    if status.is_some_and(|s| c.classed.contains(&s)) {
+        return false;
+    }
+    let time = match (c.time, value(c.time)) {
+        (Some(f), Some(t)) => {
+            let Out::Time { brackets } = outs[f] else { return false };
+            let inner = if brackets { &t[1..t.len() - 1] } else { t };
+            match cache.micros(t, inner) {
+                Some(micros) => Some(micros),
+                None => return false, // settled by Arrow's strptime, with the built rows
+            }
+        }
+        _ => None,
+    };
+    let (method, target, protocol) = match c.request.map(text) {
+        Some(r) => {
+            let (m, t, p) = text::split_request(r);
+            let cut = |span: text::Span| span.map(|(a, b)| &r[a..b]);
+            (cut(m), cut(t), cut(p))
+        }
+        None => (None, None, None),
+    };
+    groups.add(row, value(c.vhost), method, protocol, status, target, time);
+    true
 }
 
 fn new_column(out: Out, rows: usize) -> Column {
@@ -182,6 +260,8 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
     let mut fast = vec![0u8; lines];
     let mut spans = vec![(0u32, 0u32); plan.matcher.fields];
     let mut scratch = Scratch::default();
+    let mut groups = plan.counting.as_ref().map(|_| Groups::new());
+    let mut cache = ClfCache::default();
     for (i, is_fast) in fast.iter_mut().enumerate() {
         let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
         let line = &data[start..end];
@@ -200,12 +280,18 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
             Matched::OverBudget => return None,
             Matched::Yes => {}
         }
-        *is_fast = 1;
+        if let (Some(c), Some(g)) = (&plan.counting, &mut groups) {
+            if counted(c, &plan.outs, body, &spans, i, &mut cache, g) {
+                *is_fast = COUNTED;
+                continue;
+            }
+        }
+        *is_fast = BUILT;
         for ((column, &out), &(a, b)) in columns.iter_mut().zip(&plan.outs).zip(&spans) {
             push_value(column, out, &body[a as usize..b as usize]);
         }
     }
-    Some(Scan { fast, all_utf8, columns })
+    Some(Scan { fast, all_utf8, columns, groups })
 }
 
 /// The lines (ascending) that are not UTF-8: one validation of the block, resumed after each
@@ -266,12 +352,32 @@ fn column<'py>(py: Python<'py>, c: Column) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
+/// The counted groups: (vhost, method, protocol, status, count, first, last, row, target,
+/// minute, minute count).
+fn groups<'py>(py: Python<'py>, g: Groups) -> PyResult<Bound<'py, PyAny>> {
+    let items = [
+        strings(py, g.vhost)?,
+        strings(py, g.method)?,
+        strings(py, g.protocol)?,
+        numbers(py, g.status)?,
+        g.count.into_pyarray(py).into_any(),
+        numbers(py, g.first)?,
+        numbers(py, g.last)?,
+        g.row.into_pyarray(py).into_any(),
+        strings(py, g.target)?,
+        g.minute.into_pyarray(py).into_any(),
+        g.minute_count.into_pyarray(py).into_any(),
+    ];
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
 /// Scan a block: `data` its bytes, `offsets` (int32) where each line starts, then its end.
 ///
 /// Returns None when a line needed more matching steps than the budget (the caller parses the
-/// block with the Arrow path), else a dict: `fast` (uint8 per line: the line has the format's
-/// escape-free shape), `all_utf8`, and `columns` (one entry per field, None for fields not
-/// built) for the fast lines, in line order.
+/// block with the Arrow path), else a dict: `fast` (uint8 per line: 0 the line has not the
+/// format's escape-free shape, 1 it was counted, 2 it was built), `all_utf8`, `columns` (one
+/// entry per field, None for fields not built) for the built lines, in line order, and with a
+/// counting plan `groups` (see `groups`).
 #[pyfunction]
 fn scan_block<'py>(
     py: Python<'py>,
@@ -311,6 +417,9 @@ fn scan_block<'py>(
         columns.append(column(py, c)?)?;
     }
     result.set_item("columns", columns)?;
+    if let Some(g) = scanned.groups {
+        result.set_item("groups", groups(py, g)?)?;
+    }
     Ok(Some(result))
 }
 
