@@ -14,7 +14,8 @@ Every line of a block ends up in exactly one of the two outputs.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -52,7 +53,7 @@ class ParsedBlock:
     lines: int
     table: pa.Table
     rejects: pa.Table
-    counted: Mapping[str, pa.Table] = field(default_factory=dict)
+    counted: Mapping[str, pa.Table] = dataclasses.field(default_factory=dict)
     counted_rows: int = 0
 
     @property
