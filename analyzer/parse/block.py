@@ -13,8 +13,8 @@ Every line of a block ends up in exactly one of the two outputs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
 import dataclasses
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
