@@ -512,3 +512,20 @@ def test_memory_follows_the_block_not_the_input(tmp_path: Path) -> None:
                              env={**os.environ, "LOGSCAN_KERNEL": "native"})
         peaks.append(int(run.stdout) * 1024)
     assert peaks[1] - peaks[0] < 12 << 20, peaks
+
+
+@needs_native
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=600).map(lambda b: b.replace(b"x", b"\n")), cut=st.data())
+def test_line_offsets_are_the_same(data: bytes, cut: st.DataObject) -> None:
+    """The reader's line offsets (the kernel's SIMD search, NumPy's comparison)."""
+    from analyzer.sources.items import line_offsets
+
+    start = cut.draw(st.integers(0, len(data)))
+    end = cut.draw(st.integers(start, len(data)))
+    found = []
+    for name in ("arrow", "native"):
+        with kernel(name):
+            found.append(line_offsets(memoryview(bytearray(data)), start, end))
+    assert found[0].dtype == found[1].dtype == "int32"
+    assert found[0].tolist() == found[1].tolist()

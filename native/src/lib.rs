@@ -434,10 +434,41 @@ fn check_offsets(offsets: &[i32], len: usize) -> PyResult<()> {
     }
 }
 
+/// 0, then the offset just after each newline of `data[start:end]`, counted from `start`
+/// (int32, as analyzer.sources.items.line_offsets gives them).
+#[pyfunction]
+fn line_offsets<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    start: usize,
+    end: usize,
+) -> PyResult<Bound<'py, numpy::PyArray1<i32>>> {
+    let buffer = PyBuffer::<u8>::get(data)?;
+    if !buffer.is_c_contiguous() {
+        return Err(PyValueError::new_err("data must be contiguous"));
+    }
+    // SAFETY: as in scan_block: the buffer is held until the end of this function, read only
+    let bytes: &[u8] = unsafe {
+        std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes())
+    };
+    if start > end || end > bytes.len() || end - start > i32::MAX as usize {
+        return Err(PyValueError::new_err("start and end must lie within the data"));
+    }
+    let window = &bytes[start..end];
+    let offsets = py.detach(|| {
+        let mut offsets = Vec::with_capacity(window.len() / 128 + 2);
+        offsets.push(0i32);
+        offsets.extend(memchr::memchr_iter(b'\n', window).map(|at| (at + 1) as i32));
+        offsets
+    });
+    Ok(offsets.into_pyarray(py))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
     m.add_function(wrap_pyfunction!(scan_block, m)?)?;
+    m.add_function(wrap_pyfunction!(line_offsets, m)?)?;
     m.add("KernelError", m.py().get_type::<KernelError>())?;
     Ok(())
 }

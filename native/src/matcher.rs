@@ -122,11 +122,6 @@ impl Pat {
             Pat::Methods => &METHOD_LIST,
         }
     }
-
-    /// A plain run of its class: the longest run is the first candidate, the shorter ones follow.
-    fn is_run(self) -> bool {
-        matches!(self, Pat::Address | Pat::Token | Pat::Quoted)
-    }
 }
 
 fn run(class: &Class, body: &[u8], pos: usize) -> usize {
@@ -205,23 +200,23 @@ fn candidates(field: FieldPat, body: &[u8], pos: usize, out: &mut Vec<usize>) {
             }
             method_list_ends(body, pos, out);
         }
-        Pat::ClfTime { brackets } => {
-            let len = 26 + 2 * usize::from(brackets);
-            if let Some(text) = body.get(pos..pos + len) {
-                let inner = if brackets {
-                    if text[0] != b'[' || text[len - 1] != b']' {
-                        return;
-                    }
-                    &text[1..len - 1]
-                } else {
-                    text
-                };
-                if clf_shape(inner) {
-                    out.push(pos + len);
-                }
-            }
-        }
+        Pat::ClfTime { brackets } => out.extend(clf_end(brackets, body, pos)),
     }
+}
+
+/// The end of a CLF timestamp at `pos` (in brackets or not), if there is one.
+fn clf_end(brackets: bool, body: &[u8], pos: usize) -> Option<usize> {
+    let len = 26 + 2 * usize::from(brackets);
+    let text = body.get(pos..pos + len)?;
+    let inner = if brackets {
+        if text[0] != b'[' || text[len - 1] != b']' {
+            return None;
+        }
+        &text[1..len - 1]
+    } else {
+        text
+    };
+    clf_shape(inner).then_some(pos + len)
 }
 
 /// The ends of `\[[0-9A-Fa-f:.]*\]` first, then those of `[^\s:]*(?::+[^\s\d:][^\s:]*)*`,
@@ -272,6 +267,41 @@ fn method_list_ends(body: &[u8], pos: usize, out: &mut Vec<usize>) {
     out[start..].reverse();
 }
 
+/// Whether `t` (a run of the field's class) is a whole match of the field's pattern.
+fn full(field: FieldPat, t: &[u8]) -> bool {
+    if field.dash && t == b"-" {
+        return true;
+    }
+    let digits = |t: &[u8]| t.iter().all(u8::is_ascii_digit);
+    match field.pat {
+        Pat::Address | Pat::Token | Pat::Quoted => true,
+        Pat::Status => t.len() == 3 && digits(t),
+        Pat::Int => t == b"-" || ((1..=18).contains(&t.len()) && digits(t)),
+        Pat::Seconds => {
+            if t == b"-" {
+                return true;
+            }
+            let (whole, fraction) = match t.iter().position(|&b| b == b'.') {
+                Some(dot) => (&t[..dot], Some(&t[dot + 1..])),
+                None => (t, None),
+            };
+            (1..=15).contains(&whole.len())
+                && digits(whole)
+                && fraction.is_none_or(|f| (1..=9).contains(&f.len()) && digits(f))
+        }
+        Pat::Millis => {
+            let n = t.len();
+            (5..=19).contains(&n) && t[n - 4] == b'.' && digits(&t[..n - 4]) && digits(&t[n - 3..])
+        }
+        Pat::Host | Pat::Methods => {
+            let mut ends = Vec::new();
+            candidates(FieldPat { pat: field.pat, dash: false }, t, 0, &mut ends);
+            ends.contains(&t.len())
+        }
+        Pat::ClfTime { .. } => false, // never a run: see `Matcher::new`
+    }
+}
+
 /// `\d{2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}` on exactly 26 bytes.
 fn clf_shape(t: &[u8]) -> bool {
     const SHAPE: &[u8; 26] = b"dd/aaa/dddd:dd:dd:dd sdddd";
@@ -284,42 +314,105 @@ fn clf_shape(t: &[u8]) -> bool {
         })
 }
 
+/// How a field's end is found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    /// where the run of its class stops: what follows cannot be in the field (then the text
+    /// must match the field's pattern whole)
+    Run,
+    /// a CLF timestamp's fixed length
+    Fixed,
+    /// the candidates in priority order, each tried with what follows
+    Search,
+}
+
 pub struct Matcher {
     pieces: Vec<Piece>,
     /// for each piece that is a field: its index among the fields
     field_index: Vec<usize>,
-    /// for each field: when only its longest run can be followed by what comes next
-    single: Vec<bool>,
+    /// for each field: how its end is found
+    ends: Vec<Ends>,
+    /// no field needs a search: a line is matched left to right, without backtracking
+    linear: bool,
     pub fields: usize,
 }
 
 impl Matcher {
     pub fn new(pieces: Vec<Piece>) -> Matcher {
         let mut field_index = Vec::with_capacity(pieces.len());
-        let mut single = Vec::new();
+        let mut ends = Vec::new();
         for (i, piece) in pieces.iter().enumerate() {
-            field_index.push(single.len());
+            field_index.push(ends.len());
             if let Piece::Field(field) = piece {
-                let deterministic = match pieces.get(i + 1) {
+                // every end lies in the run of the field's class, so where what follows
+                // cannot be in the field, the run's end is the only end that can match
+                let bounded = match pieces.get(i + 1) {
                     None => true,
                     Some(Piece::Lit(lit)) => !field.pat.class()[lit[0] as usize],
                     Some(Piece::Field(_)) => false,
                 };
-                single.push(field.pat.is_run() && deterministic);
+                ends.push(match field.pat {
+                    Pat::ClfTime { .. } => Ends::Fixed,
+                    _ if bounded => Ends::Run,
+                    _ => Ends::Search,
+                });
             }
         }
-        let fields = single.len();
-        Matcher { pieces, field_index, single, fields }
+        let fields = ends.len();
+        let linear = !ends.contains(&Ends::Search);
+        Matcher { pieces, field_index, ends, linear, fields }
     }
 
     /// Match `body` (the line without its newline) whole; `spans[f]` gets field f's text.
     pub fn matches(&self, body: &[u8], spans: &mut [(u32, u32)], scratch: &mut Scratch) -> Matched {
+        if self.linear {
+            return if self.linear_match(body, spans) { Matched::Yes } else { Matched::No };
+        }
         let mut budget = 64 + 8 * body.len();
         match self.from(0, body, 0, spans, scratch, 0, &mut budget) {
             Some(true) => Matched::Yes,
             Some(false) => Matched::No,
             None => Matched::OverBudget,
         }
+    }
+
+    /// The end of a field that needs no search, or None when it cannot match here.
+    fn determined_end(&self, f: usize, field: FieldPat, body: &[u8], pos: usize) -> Option<usize> {
+        if let (Ends::Fixed, Pat::ClfTime { brackets }) = (self.ends[f], field.pat) {
+            if field.dash && body.get(pos) == Some(&b'-') {
+                return Some(pos + 1); // (a timestamp never starts with "-")
+            }
+            return clf_end(brackets, body, pos);
+        }
+        let end = pos + match field.pat {
+            Pat::Quoted | Pat::Address | Pat::Token => run_of(field.pat, body, pos),
+            other => run(other.class(), body, pos),
+        };
+        full(field, &body[pos..end]).then_some(end)
+    }
+
+    /// A line of a format whose fields need no search, left to right.
+    fn linear_match(&self, body: &[u8], spans: &mut [(u32, u32)]) -> bool {
+        let mut pos = 0;
+        for (index, piece) in self.pieces.iter().enumerate() {
+            match piece {
+                Piece::Lit(lit) => {
+                    if !has_at(body, pos, lit) {
+                        return false;
+                    }
+                    pos += lit.len();
+                }
+                Piece::Field(field) => {
+                    let f = self.field_index[index];
+                    let Some(end) = self.determined_end(f, *field, body, pos) else {
+                        return false;
+                    };
+                    spans[f] = (pos as u32, end as u32);
+                    pos = end;
+                }
+            }
+        }
+        pos == body.len()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -338,7 +431,7 @@ impl Matcher {
         };
         match piece {
             Piece::Lit(lit) => {
-                if body[pos..].starts_with(lit) {
+                if has_at(body, pos, lit) {
                     self.from(index + 1, body, pos + lit.len(), spans, scratch, depth, budget)
                 } else {
                     Some(false)
@@ -346,8 +439,10 @@ impl Matcher {
             }
             Piece::Field(field) => {
                 let f = self.field_index[index];
-                if self.single[f] {
-                    let end = pos + run_of(field.pat, body, pos);
+                if self.ends[f] != Ends::Search {
+                    let Some(end) = self.determined_end(f, *field, body, pos) else {
+                        return Some(false);
+                    };
                     spans[f] = (pos as u32, end as u32);
                     return self.from(index + 1, body, end, spans, scratch, depth, budget);
                 }
@@ -364,7 +459,7 @@ impl Matcher {
                 let mut result = Some(false);
                 for &end in &ends {
                     *budget = budget.checked_sub(1)?;
-                    if next_lit.is_some_and(|lit| !body[end..].starts_with(lit)) {
+                    if next_lit.is_some_and(|lit| !has_at(body, end, lit)) {
                         continue;
                     }
                     spans[f] = (pos as u32, end as u32);
@@ -381,6 +476,12 @@ impl Matcher {
             }
         }
     }
+}
+
+/// `body[pos..]` starts with `lit` (a literal is a few bytes: no call to memcmp).
+#[inline]
+fn has_at(body: &[u8], pos: usize, lit: &[u8]) -> bool {
+    body.len() >= pos + lit.len() && lit.iter().zip(&body[pos..]).all(|(a, b)| a == b)
 }
 
 #[derive(Default)]
