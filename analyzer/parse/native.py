@@ -50,11 +50,16 @@ _OUTPUTS = {
     Kind.TIME: "time",
 }
 _TYPES = {"status": pa.int16(), "int": pa.int64(), "port": pa.int32(), "seconds": pa.float64()}
+_UNESCAPED_KINDS = (Kind.TEXT, Kind.TOKEN, Kind.REQUEST)  # as block._exact decodes them
 _CLF_BRACKETS = rf"\[{CLF_TIME}\]"
 
 
 def _reference(kind: Kind, shape: str = "", *, quoted: bool = False) -> str:
     return FieldSpec("x", kind, "x", shape=shape).pattern(quoted=quoted, fast=True)
+
+
+_QUOTED_SLOW = FieldSpec("x", Kind.TEXT, "x").pattern(quoted=True, fast=False)
+_TOKEN_FAST = FieldSpec("x", Kind.TOKEN, "x").pattern(quoted=False, fast=True)
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +137,7 @@ def _plan(fmt: LogFormat, wanted: frozenset[str], counts: bool = False) -> Any:
         return None
     if _UNCOVERED_COLUMNS & set(fmt.columns):
         return None
-    items: list[bytes | tuple[str, bool, str, float]] = []
+    items: list[bytes | tuple[str, bool, str, float, bool]] = []
     for piece, quoted in zip(fmt.pieces, _quote_states(fmt), strict=True):
         if isinstance(piece, str):
             items.append(piece.encode("utf-8"))
@@ -141,11 +146,39 @@ def _plan(fmt: LogFormat, wanted: frozenset[str], counts: bool = False) -> Any:
         if found is None:
             return None
         output = _OUTPUTS[piece.kind] if piece.column in wanted else "skip"
-        items.append((found[0], found[1], output, piece.scale))
+        decoded = piece.escaped and piece.kind in _UNESCAPED_KINDS
+        items.append((found[0], found[1], output, piece.scale, decoded))
+    escapes = _reads_escapes(fmt)
     if not counts:
-        return native.Plan(items)
+        return native.Plan(items, escapes)
     counting = _counting(fmt, wanted)
-    return None if counting is None else native.Plan(items, counting)
+    return None if counting is None else native.Plan(items, escapes, counting)
+
+
+def _reads_escapes(fmt: LogFormat) -> bool:
+    r"""Whether the kernel may read the lines of ``fmt`` that its escape-free shape does not
+    take (escapes in quoted text, blanks at the end) as the format's full pattern reads them:
+    each quoted text then runs to the first quote that no backslash escapes, and a field's full
+    pattern must give the same text as its escape-free one (a token's ``\S*`` does, when a
+    blank follows it)."""
+    pieces = fmt.pieces
+    for i, (piece, quoted) in enumerate(zip(pieces, _quote_states(fmt), strict=True)):
+        if isinstance(piece, str):
+            continue
+        after = pieces[i + 1] if i + 1 < len(pieces) else None
+        follows = after[:1] if isinstance(after, str) else None
+        slow, fast = piece.pattern(quoted=quoted, fast=False), piece.pattern(quoted=quoted,
+                                                                             fast=True)
+        if kernel_pattern(piece, quoted) == ("quoted", False):
+            if slow != _QUOTED_SLOW or follows != '"':
+                return False
+        elif slow != fast and not (fast == _TOKEN_FAST and slow.startswith(r"\S*")
+                                   and follows in (" ", "\t")):
+            return False
+        if after is None and kernel_pattern(piece, quoted) in (("quoted", False),
+                                                              ("methods", False)):
+            return False  # the text could take the blanks at the end
+    return True
 
 
 def _quote_states(fmt: LogFormat) -> list[bool]:

@@ -53,6 +53,12 @@ enum Column {
 struct Plan {
     matcher: Matcher,
     outs: Vec<Out>,
+    /// for each field: the server escapes its bytes, so a line read as the full pattern reads
+    /// it has its escapes decoded (analyzer.parse.block._exact)
+    decode: Vec<bool>,
+    /// lines with escapes in their quoted text, or blanks at their end, are read as the
+    /// format's full pattern reads them (see `Matcher::matches`)
+    escapes: bool,
     counting: Option<Counting>,
 }
 
@@ -95,17 +101,21 @@ fn parse_out(name: &str, pat: Pat, scale: f64) -> PyResult<Out> {
 #[pymethods]
 impl Plan {
     /// `pieces`: a literal (bytes, not empty) or a field (pattern name, whether "-" is tried
-    /// first, output name, scale). `counting`: None, or the indices among the fields (or None)
-    /// of the vhost, status, request and time, and the statuses whose rows are built: the
-    /// other rows are then counted (see counts.rs), not built.
+    /// first, output name, scale, whether its escapes are decoded). `escapes`: whether lines
+    /// with escapes or trailing blanks are read too (the caller has checked that the format's
+    /// full pattern reads them as `Matcher::matches` does). `counting`: None, or the indices
+    /// among the fields (or None) of the vhost, status, request and time, and the statuses
+    /// whose rows are built: the other rows are then counted (see counts.rs), not built.
     #[new]
-    #[pyo3(signature = (pieces, counting=None))]
+    #[pyo3(signature = (pieces, escapes=false, counting=None))]
     fn new(
         pieces: &Bound<'_, PyList>,
+        escapes: bool,
         counting: Option<(Option<usize>, Option<usize>, Option<usize>, Option<usize>, Vec<i16>)>,
     ) -> PyResult<Plan> {
         let mut compiled = Vec::new();
         let mut outs = Vec::new();
+        let mut decode = Vec::new();
         for item in pieces.iter() {
             if let Ok(lit) = item.extract::<Vec<u8>>() {
                 if lit.is_empty() {
@@ -114,9 +124,11 @@ impl Plan {
                 compiled.push(Piece::Lit(lit));
                 continue;
             }
-            let (pat, dash, out, scale): (String, bool, String, f64) = item.extract()?;
+            let (pat, dash, out, scale, decoded): (String, bool, String, f64, bool) =
+                item.extract()?;
             let pat = parse_pat(&pat)?;
             outs.push(parse_out(&out, pat, scale)?);
+            decode.push(decoded);
             compiled.push(Piece::Field(FieldPat { pat, dash }));
         }
         let counting = match counting {
@@ -127,7 +139,7 @@ impl Plan {
                 Some(counted)
             }
         };
-        Ok(Plan { matcher: Matcher::new(compiled), outs, counting })
+        Ok(Plan { matcher: Matcher::new(compiled), outs, decode, escapes, counting })
     }
 }
 
@@ -144,6 +156,48 @@ fn check_counting(c: &Counting, outs: &[Out]) -> PyResult<()> {
         Ok(())
     } else {
         Err(PyValueError::new_err("counting reads fields that are not built as it reads them"))
+    }
+}
+
+/// The fields' text on one matched line: spans of the line, or their decoded escapes.
+struct Row<'a> {
+    body: &'a [u8],
+    spans: &'a [(u32, u32)],
+    /// per field: Some when the text was decoded (into `decoded`)
+    decoded: &'a [Option<usize>],
+    buffers: &'a [Vec<u8>],
+}
+
+impl Row<'_> {
+    fn text(&self, f: usize) -> &[u8] {
+        match self.decoded[f] {
+            Some(b) => &self.buffers[b],
+            None => &self.body[self.spans[f].0 as usize..self.spans[f].1 as usize],
+        }
+    }
+}
+
+/// Decode the escapes of the fields that have any, on a line read as the full pattern reads
+/// it (`decoded[f]`: the buffer that holds field f's text).
+fn decode_row(
+    plan: &Plan,
+    body: &[u8],
+    spans: &[(u32, u32)],
+    decoded: &mut [Option<usize>],
+    buffers: &mut Vec<Vec<u8>>,
+) {
+    let mut used = 0;
+    for (f, &(a, b)) in spans.iter().enumerate() {
+        let t = &body[a as usize..b as usize];
+        decoded[f] = None;
+        if plan.decode[f] && memchr::memchr(b'\\', t).is_some() {
+            if buffers.len() <= used {
+                buffers.push(Vec::new());
+            }
+            text::decode_escapes(t, &mut buffers[used]);
+            decoded[f] = Some(used);
+            used += 1;
+        }
     }
 }
 
@@ -164,13 +218,12 @@ const BUILT: u8 = 2;
 fn counted(
     c: &Counting,
     outs: &[Out],
-    body: &[u8],
-    spans: &[(u32, u32)],
+    line: &Row<'_>,
     row: usize,
     cache: &mut ClfCache,
     groups: &mut Groups,
 ) -> bool {
-    let text = |f: usize| &body[spans[f].0 as usize..spans[f].1 as usize];
+    let text = |f: usize| line.text(f);
     let value = |f: Option<usize>| f.map(text).filter(|t| *t != b"-");
     let status = value(c.status).map(|t| text::digits(t) as i16);
     if status.is_some_and(|s| c.classed.contains(&s)) {
@@ -262,6 +315,9 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
     let mut scratch = Scratch::default();
     let mut groups = plan.counting.as_ref().map(|_| Groups::new());
     let mut cache = ClfCache::default();
+    let mut decoded: Vec<Option<usize>> = vec![None; plan.matcher.fields];
+    let plain: Vec<Option<usize>> = vec![None; plan.matcher.fields];
+    let mut buffers: Vec<Vec<u8>> = Vec::new();
     for (i, is_fast) in fast.iter_mut().enumerate() {
         let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
         let line = &data[start..end];
@@ -275,20 +331,35 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
         if body.ends_with(b"\r") {
             body = &body[..body.len() - 1];
         }
-        match plan.matcher.matches(body, &mut spans, &mut scratch) {
-            Matched::No => continue,
-            Matched::OverBudget => return None,
+        let mut escaped = false;
+        match plan.matcher.matches(body, &mut spans, &mut scratch, false) {
             Matched::Yes => {}
+            Matched::OverBudget => return None,
+            Matched::No if !plan.escapes => continue,
+            Matched::No => match plan.matcher.matches(body, &mut spans, &mut scratch, true) {
+                Matched::No => continue,
+                Matched::OverBudget => return None,
+                Matched::Yes => escaped = true,
+            },
         }
+        if escaped {
+            decode_row(plan, body, &spans, &mut decoded, &mut buffers);
+        }
+        let row = Row {
+            body,
+            spans: &spans,
+            decoded: if escaped { &decoded } else { &plain },
+            buffers: &buffers,
+        };
         if let (Some(c), Some(g)) = (&plan.counting, &mut groups) {
-            if counted(c, &plan.outs, body, &spans, i, &mut cache, g) {
+            if counted(c, &plan.outs, &row, i, &mut cache, g) {
                 *is_fast = COUNTED;
                 continue;
             }
         }
         *is_fast = BUILT;
-        for ((column, &out), &(a, b)) in columns.iter_mut().zip(&plan.outs).zip(&spans) {
-            push_value(column, out, &body[a as usize..b as usize]);
+        for (f, (column, &out)) in columns.iter_mut().zip(&plan.outs).enumerate() {
+            push_value(column, out, row.text(f));
         }
     }
     Some(Scan { fast, all_utf8, columns, groups })

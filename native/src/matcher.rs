@@ -364,12 +364,23 @@ impl Matcher {
     }
 
     /// Match `body` (the line without its newline) whole; `spans[f]` gets field f's text.
-    pub fn matches(&self, body: &[u8], spans: &mut [(u32, u32)], scratch: &mut Scratch) -> Matched {
+    /// `escaped`: as the format's full pattern matches a line whose quoted text has escapes
+    /// (`(?:[^"\\]|\\.)*` between its quotes) and that may end in blanks (`[ \t]*$`), for a
+    /// format where that gives the same fields (see `Plan`'s `escapes`).
+    pub fn matches(
+        &self,
+        body: &[u8],
+        spans: &mut [(u32, u32)],
+        scratch: &mut Scratch,
+        escaped: bool,
+    ) -> Matched {
         if self.linear {
-            return if self.linear_match(body, spans) { Matched::Yes } else { Matched::No };
+            let found = self.linear_match(body, spans, escaped);
+            return if found { Matched::Yes } else { Matched::No };
         }
         let mut budget = 64 + 8 * body.len();
-        match self.from(0, body, 0, spans, scratch, 0, &mut budget) {
+        let mut state = State { scratch, budget: &mut budget, escaped };
+        match self.from(0, body, 0, spans, &mut state, 0) {
             Some(true) => Matched::Yes,
             Some(false) => Matched::No,
             None => Matched::OverBudget,
@@ -377,7 +388,14 @@ impl Matcher {
     }
 
     /// The end of a field that needs no search, or None when it cannot match here.
-    fn determined_end(&self, f: usize, field: FieldPat, body: &[u8], pos: usize) -> Option<usize> {
+    fn determined_end(
+        &self,
+        f: usize,
+        field: FieldPat,
+        body: &[u8],
+        pos: usize,
+        escaped: bool,
+    ) -> Option<usize> {
         if let (Ends::Fixed, Pat::ClfTime { brackets }) = (self.ends[f], field.pat) {
             if field.dash && body.get(pos) == Some(&b'-') {
                 return Some(pos + 1); // (a timestamp never starts with "-")
@@ -385,6 +403,7 @@ impl Matcher {
             return clf_end(brackets, body, pos);
         }
         let end = pos + match field.pat {
+            Pat::Quoted if escaped => escaped_run(body, pos),
             Pat::Quoted | Pat::Address | Pat::Token => run_of(field.pat, body, pos),
             other => run(other.class(), body, pos),
         };
@@ -392,7 +411,7 @@ impl Matcher {
     }
 
     /// A line of a format whose fields need no search, left to right.
-    fn linear_match(&self, body: &[u8], spans: &mut [(u32, u32)]) -> bool {
+    fn linear_match(&self, body: &[u8], spans: &mut [(u32, u32)], escaped: bool) -> bool {
         let mut pos = 0;
         for (index, piece) in self.pieces.iter().enumerate() {
             match piece {
@@ -404,7 +423,7 @@ impl Matcher {
                 }
                 Piece::Field(field) => {
                     let f = self.field_index[index];
-                    let Some(end) = self.determined_end(f, *field, body, pos) else {
+                    let Some(end) = self.determined_end(f, *field, body, pos, escaped) else {
                         return false;
                     };
                     spans[f] = (pos as u32, end as u32);
@@ -412,27 +431,25 @@ impl Matcher {
                 }
             }
         }
-        pos == body.len()
+        at_end(body, pos, escaped)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn from(
         &self,
         index: usize,
         body: &[u8],
         pos: usize,
         spans: &mut [(u32, u32)],
-        scratch: &mut Scratch,
+        state: &mut State<'_>,
         depth: usize,
-        budget: &mut usize,
     ) -> Option<bool> {
         let Some(piece) = self.pieces.get(index) else {
-            return Some(pos == body.len());
+            return Some(at_end(body, pos, state.escaped));
         };
         match piece {
             Piece::Lit(lit) => {
                 if has_at(body, pos, lit) {
-                    self.from(index + 1, body, pos + lit.len(), spans, scratch, depth, budget)
+                    self.from(index + 1, body, pos + lit.len(), spans, state, depth)
                 } else {
                     Some(false)
                 }
@@ -440,17 +457,18 @@ impl Matcher {
             Piece::Field(field) => {
                 let f = self.field_index[index];
                 if self.ends[f] != Ends::Search {
-                    let Some(end) = self.determined_end(f, *field, body, pos) else {
+                    let Some(end) = self.determined_end(f, *field, body, pos, state.escaped)
+                    else {
                         return Some(false);
                     };
                     spans[f] = (pos as u32, end as u32);
-                    return self.from(index + 1, body, end, spans, scratch, depth, budget);
+                    return self.from(index + 1, body, end, spans, state, depth);
                 }
                 // each nesting level keeps its own candidate list
-                if scratch.lists.len() <= depth {
-                    scratch.lists.push(Vec::new());
+                if state.scratch.lists.len() <= depth {
+                    state.scratch.lists.push(Vec::new());
                 }
-                let mut ends = std::mem::take(&mut scratch.lists[depth]);
+                let mut ends = std::mem::take(&mut state.scratch.lists[depth]);
                 candidates(*field, body, pos, &mut ends);
                 let next_lit = match self.pieces.get(index + 1) {
                     Some(Piece::Lit(lit)) => Some(lit.as_slice()),
@@ -458,12 +476,12 @@ impl Matcher {
                 };
                 let mut result = Some(false);
                 for &end in &ends {
-                    *budget = budget.checked_sub(1)?;
+                    *state.budget = state.budget.checked_sub(1)?;
                     if next_lit.is_some_and(|lit| !has_at(body, end, lit)) {
                         continue;
                     }
                     spans[f] = (pos as u32, end as u32);
-                    match self.from(index + 1, body, end, spans, scratch, depth + 1, budget) {
+                    match self.from(index + 1, body, end, spans, state, depth + 1) {
                         Some(false) => {}
                         other => {
                             result = other;
@@ -471,11 +489,36 @@ impl Matcher {
                         }
                     }
                 }
-                scratch.lists[depth] = ends;
+                state.scratch.lists[depth] = ends;
                 result
             }
         }
     }
+}
+
+/// What a search carries along.
+struct State<'s> {
+    scratch: &'s mut Scratch,
+    budget: &'s mut usize,
+    escaped: bool,
+}
+
+/// Whether a match that got to `pos` is a match of the whole line.
+fn at_end(body: &[u8], pos: usize, escaped: bool) -> bool {
+    pos == body.len() || (escaped && body[pos..].iter().all(|&b| b == b' ' || b == b'\t'))
+}
+
+/// The run of `(?:[^"\\]|\\.)*`: to the first quote that no backslash escapes.
+fn escaped_run(body: &[u8], pos: usize) -> usize {
+    let mut at = pos;
+    while let Some(k) = memchr::memchr2(b'"', b'\\', &body[at..]) {
+        at += k;
+        if body[at] == b'"' || at + 1 >= body.len() {
+            return at - pos;
+        }
+        at += 2;
+    }
+    body.len() - pos
 }
 
 /// `body[pos..]` starts with `lit` (a literal is a few bytes: no call to memcmp).

@@ -113,3 +113,101 @@ pub fn split_request(r: &[u8]) -> (Span, Span, Span) {
     }
     (method, nonempty(start, end), None)
 }
+
+/// The value as sent, as analyzer/parse/escapes.py's `decode_escapes` gives it for the
+/// "apache" and "nginx" styles: `\xhh` and `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\v`, `\f`
+/// decoded, any other backslash kept; bytes that do not form UTF-8 then written as `\xhh`
+/// (Python's "backslashreplace").
+pub fn decode_escapes(value: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut raw = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b != b'\\' || i + 1 >= value.len() {
+            raw.push(b);
+            i += 1;
+            continue;
+        }
+        let code = value[i + 1];
+        let byte = match code {
+            b'x' => match (value.get(i + 2).and_then(hex), value.get(i + 3).and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    raw.push(high * 16 + low);
+                    i += 4;
+                    continue;
+                }
+                _ => None,
+            },
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'b' => Some(0x08),
+            b'v' => Some(0x0b),
+            b'f' => Some(0x0c),
+            _ => None,
+        };
+        match byte {
+            Some(decoded) => {
+                raw.push(decoded);
+                i += 2;
+            }
+            None => {
+                raw.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    backslash_replaced(&raw, out);
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `raw` as UTF-8, each byte of an invalid sequence written as `\xhh` (lowercase, as Python's
+/// "backslashreplace" error handler writes it).
+pub fn backslash_replaced(raw: &[u8], out: &mut Vec<u8>) {
+    let mut rest = raw;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.extend_from_slice(valid.as_bytes());
+                return;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                out.extend_from_slice(valid);
+                let bad = error.error_len().unwrap_or(after.len());
+                for &b in &after[..bad] {
+                    out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+                }
+                rest = &after[bad..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        decode_escapes(value, &mut out);
+        out
+    }
+
+    #[test]
+    fn escapes_as_python_decodes_them() {
+        assert_eq!(decoded(br#"a \"b\" c"#), br#"a "b" c"#.to_vec());
+        assert_eq!(decoded(br"\x16\x03\x01"), vec![0x16, 0x03, 0x01]);
+        assert_eq!(decoded(br"\xe9t\xe9"), br"\xe9t\xe9".to_vec());
+        assert_eq!(decoded(br"\xc3\xa9"), "é".as_bytes().to_vec());
+        assert_eq!(decoded(br"\q\x4"), br"\q\x4".to_vec());
+        assert_eq!(decoded(br"\\x41\"), br"\x41\".to_vec());
+        assert_eq!(decoded(br"\xed\xa0\x80"), br"\xed\xa0\x80".to_vec());
+    }
+}
