@@ -207,10 +207,15 @@ class Summary:
             block.rejects.num_rows, order,
         )
         parts.update(summarize_rejects(block.rejects, block.source))
-        summary = cls(parts, grouped=True)
-        if block.counted:  # the rows the parser counted itself (ParsedBlock.counted)
-            summary = summary.merge(cls(block.counted))
-        return summary
+        if not block.counted:
+            return cls(parts, grouped=True)
+        # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
+        # in one go (a merge of two summaries conformed and sorted every part twice)
+        for name, counted in block.counted.items():
+            spec = PARTS[name]
+            held = [conform_part(t, spec) for t in (parts.get(name), counted) if t is not None]
+            parts[name] = pa.concat_tables(held)
+        return cls(parts)
 
     @classmethod
     def from_frame(

@@ -10,7 +10,11 @@ pub struct Bitmap {
 
 impl Bitmap {
     pub fn with_capacity(n: usize) -> Bitmap {
-        Bitmap { bytes: Vec::with_capacity(n / 8 + 1), len: 0, nulls: 0 }
+        Bitmap {
+            bytes: Vec::with_capacity(n / 8 + 1),
+            len: 0,
+            nulls: 0,
+        }
     }
 
     pub fn get(&self, i: usize) -> bool {
@@ -26,6 +30,7 @@ impl Bitmap {
     }
 
     pub fn push(&mut self, valid: bool) {
+        #[allow(clippy::manual_is_multiple_of)] // (is_multiple_of: Rust 1.87)
         if self.len % 8 == 0 {
             self.bytes.push(0);
         }
@@ -48,7 +53,11 @@ impl Strings {
     pub fn with_capacity(rows: usize) -> Strings {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        Strings { offsets, data: Vec::new(), valid: Bitmap::with_capacity(rows) }
+        Strings {
+            offsets,
+            data: Vec::new(),
+            valid: Bitmap::with_capacity(rows),
+        }
     }
 
     pub fn push(&mut self, value: Option<&[u8]>) {
@@ -56,7 +65,8 @@ impl Strings {
             self.data.extend_from_slice(v);
         }
         // a block is at most a few MiB (sources read 4 MiB blocks; MAX_LINE is 1 MiB)
-        self.offsets.push(i32::try_from(self.data.len()).expect("block under 2 GiB"));
+        self.offsets
+            .push(i32::try_from(self.data.len()).expect("block under 2 GiB"));
         self.valid.push(value.is_some());
     }
 }
@@ -68,7 +78,10 @@ pub struct Numbers<T> {
 
 impl<T: Default> Numbers<T> {
     pub fn with_capacity(rows: usize) -> Numbers<T> {
-        Numbers { values: Vec::with_capacity(rows), valid: Bitmap::with_capacity(rows) }
+        Numbers {
+            values: Vec::with_capacity(rows),
+            valid: Bitmap::with_capacity(rows),
+        }
     }
 
     pub fn push(&mut self, value: Option<T>) {

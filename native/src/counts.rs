@@ -61,6 +61,10 @@ pub struct Groups {
     minutes: FxMap<i64, u32>,
     pub minute: Vec<i64>,
     pub minute_count: Vec<i64>,
+    /// the last row's key, group and minute: neighbouring lines mostly share them
+    last_key: Vec<u8>,
+    last_group: usize,
+    last_minute: Option<(i64, usize)>,
 }
 
 const MINUTE_US: i64 = 60_000_000;
@@ -92,7 +96,38 @@ impl Groups {
             minutes: FxMap::default(),
             minute: Vec::new(),
             minute_count: Vec::new(),
+            last_key: Vec::new(),
+            last_group: usize::MAX,
+            last_minute: None,
         }
+    }
+
+    /// The group of the key in `self.key`, made when new.
+    #[allow(clippy::too_many_arguments)]
+    fn group_of_key(
+        &mut self,
+        vhost: Option<&[u8]>,
+        method: Option<&[u8]>,
+        protocol: Option<&[u8]>,
+        status: Option<i16>,
+        row: usize,
+        target: Option<&[u8]>,
+    ) -> usize {
+        if let Some(&g) = self.index.get(self.key.as_slice()) {
+            return g as usize;
+        }
+        let g = self.count.len();
+        self.index.insert(self.key.clone(), g as u32);
+        self.vhost.push(vhost);
+        self.method.push(method);
+        self.protocol.push(protocol);
+        self.status.push(status);
+        self.count.push(0);
+        self.first.push(None);
+        self.last.push(None);
+        self.row.push(row as i64);
+        self.target.push(target);
+        g
     }
 
     /// Count one row (`row`: its index in the block; `time`: microseconds, None when not
@@ -119,34 +154,33 @@ impl Groups {
             }
             None => self.key.push(0),
         }
-        let group = match self.index.get(self.key.as_slice()) {
-            Some(&g) => g as usize,
-            None => {
-                let g = self.count.len();
-                self.index.insert(self.key.clone(), g as u32);
-                self.vhost.push(vhost);
-                self.method.push(method);
-                self.protocol.push(protocol);
-                self.status.push(status);
-                self.count.push(0);
-                self.first.push(None);
-                self.last.push(None);
-                self.row.push(row as i64);
-                self.target.push(target);
-                g
-            }
+        let group = if self.last_group != usize::MAX && self.key == self.last_key {
+            self.last_group
+        } else {
+            self.group_of_key(vhost, method, protocol, status, row, target)
         };
+        if group != self.last_group {
+            std::mem::swap(&mut self.key, &mut self.last_key);
+            self.last_group = group;
+        }
         self.count[group] += 1;
         if let Some(t) = time {
             self.first.set_min(group, t);
             self.last.set_max(group, t);
             let minute = t.div_euclid(MINUTE_US) * MINUTE_US;
-            let next = self.minute.len() as u32;
-            let m = *self.minutes.entry(minute).or_insert(next) as usize;
-            if m == self.minute.len() {
-                self.minute.push(minute);
-                self.minute_count.push(0);
-            }
+            let m = match self.last_minute {
+                Some((known, m)) if known == minute => m,
+                _ => {
+                    let next = self.minute.len() as u32;
+                    let m = *self.minutes.entry(minute).or_insert(next) as usize;
+                    if m == self.minute.len() {
+                        self.minute.push(minute);
+                        self.minute_count.push(0);
+                    }
+                    self.last_minute = Some((minute, m));
+                    m
+                }
+            };
             self.minute_count[m] += 1;
         }
     }

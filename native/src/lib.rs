@@ -33,8 +33,13 @@ enum Out {
     Int,
     Port,
     /// float64 seconds: divided by `divide` when > 0, else multiplied by `multiply`
-    Seconds { divide: f64, multiply: f64 },
-    Time { brackets: bool },
+    Seconds {
+        divide: f64,
+        multiply: f64,
+    },
+    Time {
+        brackets: bool,
+    },
 }
 
 enum Column {
@@ -47,6 +52,16 @@ enum Column {
     F64(Numbers<f64>),
     Time(Times),
 }
+
+/// What `Plan` is told to count by: the indices of the vhost, status, request and time among
+/// the fields, and the statuses whose rows are built.
+type CountingArgs = (
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Vec<i16>,
+);
 
 /// A format compiled for the kernel.
 #[pyclass(frozen, module = "analyzer._native")]
@@ -87,12 +102,25 @@ fn parse_out(name: &str, pat: Pat, scale: f64) -> PyResult<Out> {
         "status" => Out::Status,
         "int" => Out::Int,
         "port" => Out::Port,
-        "seconds" if scale == 1.0 => Out::Seconds { divide: 0.0, multiply: 1.0 },
-        "seconds" if scale < 1.0 => Out::Seconds { divide: (1.0 / scale).round(), multiply: 1.0 },
-        "seconds" => Out::Seconds { divide: 0.0, multiply: scale },
+        "seconds" if scale == 1.0 => Out::Seconds {
+            divide: 0.0,
+            multiply: 1.0,
+        },
+        "seconds" if scale < 1.0 => Out::Seconds {
+            divide: (1.0 / scale).round(),
+            multiply: 1.0,
+        },
+        "seconds" => Out::Seconds {
+            divide: 0.0,
+            multiply: scale,
+        },
         "time" => match pat {
             Pat::ClfTime { brackets } => Out::Time { brackets },
-            _ => return Err(PyValueError::new_err("a time output needs a CLF time pattern")),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "a time output needs a CLF time pattern",
+                ))
+            }
         },
         other => return Err(PyValueError::new_err(format!("unknown output {other:?}"))),
     })
@@ -111,7 +139,7 @@ impl Plan {
     fn new(
         pieces: &Bound<'_, PyList>,
         escapes: bool,
-        counting: Option<(Option<usize>, Option<usize>, Option<usize>, Option<usize>, Vec<i16>)>,
+        counting: Option<CountingArgs>,
     ) -> PyResult<Plan> {
         let mut compiled = Vec::new();
         let mut outs = Vec::new();
@@ -134,12 +162,24 @@ impl Plan {
         let counting = match counting {
             None => None,
             Some((vhost, status, request, time, classed)) => {
-                let counted = Counting { vhost, status, request, time, classed };
+                let counted = Counting {
+                    vhost,
+                    status,
+                    request,
+                    time,
+                    classed,
+                };
                 check_counting(&counted, &outs)?;
                 Some(counted)
             }
         };
-        Ok(Plan { matcher: Matcher::new(compiled), outs, decode, escapes, counting })
+        Ok(Plan {
+            matcher: Matcher::new(compiled),
+            outs,
+            decode,
+            escapes,
+            counting,
+        })
     }
 }
 
@@ -155,7 +195,9 @@ fn check_counting(c: &Counting, outs: &[Out]) -> PyResult<()> {
     {
         Ok(())
     } else {
-        Err(PyValueError::new_err("counting reads fields that are not built as it reads them"))
+        Err(PyValueError::new_err(
+            "counting reads fields that are not built as it reads them",
+        ))
     }
 }
 
@@ -231,7 +273,9 @@ fn counted(
     }
     let time = match (c.time, value(c.time)) {
         (Some(f), Some(t)) => {
-            let Out::Time { brackets } = outs[f] else { return false };
+            let Out::Time { brackets } = outs[f] else {
+                return false;
+            };
             let inner = if brackets { &t[1..t.len() - 1] } else { t };
             match cache.micros(t, inner) {
                 Some(micros) => Some(micros),
@@ -281,17 +325,26 @@ fn push_value(column: &mut Column, out: Out, t: &[u8]) {
         }
         (Column::I16(n), _) => n.push((!dash).then(|| text::digits(t) as i16)),
         (Column::I64(n), _) => n.push((!dash).then(|| text::digits(t))),
-        (Column::I32(n), _) => {
-            n.push((!dash).then(|| text::digits(t)).and_then(|v| i32::try_from(v).ok()))
-        }
+        (Column::I32(n), _) => n.push(
+            (!dash)
+                .then(|| text::digits(t))
+                .and_then(|v| i32::try_from(v).ok()),
+        ),
         (Column::F64(n), Out::Seconds { divide, multiply }) => {
             // the text is `\d{1,15}(\.\d{1,9})?`: ASCII, and Rust's parse rounds correctly, as
             // Arrow's cast does
             let value = (!dash).then(|| {
-                let number: f64 = std::str::from_utf8(t).ok().and_then(|s| s.parse().ok())
+                let number: f64 = std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
                     .unwrap_or(f64::NAN);
-                if divide > 0.0 { number / divide } else if multiply == 1.0 { number }
-                else { number * multiply }
+                if divide > 0.0 {
+                    number / divide
+                } else if multiply == 1.0 {
+                    number
+                } else {
+                    number * multiply
+                }
             });
             n.push(value);
         }
@@ -362,7 +415,12 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
             push_value(column, out, row.text(f));
         }
     }
-    Some(Scan { fast, all_utf8, columns, groups })
+    Some(Scan {
+        fast,
+        all_utf8,
+        columns,
+        groups,
+    })
 }
 
 /// The lines (ascending) that are not UTF-8: one validation of the block, resumed after each
@@ -372,7 +430,9 @@ fn invalid_lines(data: &[u8], offsets: &[i32]) -> Vec<usize> {
     let mut pos = offsets.first().map_or(0, |&o| o as usize);
     let end = offsets.last().map_or(0, |&o| o as usize);
     while pos < end {
-        let Err(error) = std::str::from_utf8(&data[pos..end]) else { break };
+        let Err(error) = std::str::from_utf8(&data[pos..end]) else {
+            break;
+        };
         let at = pos + error.valid_up_to();
         let line = offsets.partition_point(|&o| o as usize <= at) - 1;
         bad.push(line);
@@ -407,8 +467,12 @@ fn column<'py>(py: Python<'py>, c: Column) -> PyResult<Bound<'py, PyAny>> {
         Column::Str(s) => strings(py, s)?,
         Column::Request(parts) => {
             let [request, method, target, protocol] = *parts;
-            let items = [strings(py, request)?, strings(py, method)?, strings(py, target)?,
-                         strings(py, protocol)?];
+            let items = [
+                strings(py, request)?,
+                strings(py, method)?,
+                strings(py, target)?,
+                strings(py, protocol)?,
+            ];
             PyTuple::new(py, items)?.into_any()
         }
         Column::I16(n) => numbers(py, n)?,
@@ -416,8 +480,11 @@ fn column<'py>(py: Python<'py>, c: Column) -> PyResult<Bound<'py, PyAny>> {
         Column::I64(n) => numbers(py, n)?,
         Column::F64(n) => numbers(py, n)?,
         Column::Time(t) => {
-            let items = [numbers(py, t.micros)?, t.unsure_rows.into_pyarray(py).into_any(),
-                         strings(py, t.unsure_text)?];
+            let items = [
+                numbers(py, t.micros)?,
+                t.unsure_rows.into_pyarray(py).into_any(),
+                strings(py, t.unsure_text)?,
+            ];
             PyTuple::new(py, items)?.into_any()
         }
     })
@@ -464,17 +531,18 @@ fn scan_block<'py>(
     let offsets = offsets.as_slice()?;
     // SAFETY: the buffer is held (and the object alive) until the end of this function, and it
     // is only read
-    let bytes: &[u8] = unsafe {
-        std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes())
-    };
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
     check_offsets(offsets, bytes.len())?;
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(|| scan(plan, bytes, offsets,
-                                                                     max_line))));
+    let outcome =
+        py.detach(|| catch_unwind(AssertUnwindSafe(|| scan(plan, bytes, offsets, max_line))));
     let scanned = match outcome {
         Ok(Some(scanned)) => scanned,
         Ok(None) => return Ok(None),
         Err(panic) => {
-            let why = panic.downcast_ref::<&str>().map(|s| s.to_string())
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".into());
             return Err(KernelError::new_err(format!("native kernel failed: {why}")));
@@ -501,7 +569,9 @@ fn check_offsets(offsets: &[i32], len: usize) -> PyResult<()> {
     if ordered && inside {
         Ok(())
     } else {
-        Err(PyValueError::new_err("line offsets must grow within the data"))
+        Err(PyValueError::new_err(
+            "line offsets must grow within the data",
+        ))
     }
 }
 
@@ -519,11 +589,12 @@ fn line_offsets<'py>(
         return Err(PyValueError::new_err("data must be contiguous"));
     }
     // SAFETY: as in scan_block: the buffer is held until the end of this function, read only
-    let bytes: &[u8] = unsafe {
-        std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes())
-    };
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
     if start > end || end > bytes.len() || end - start > i32::MAX as usize {
-        return Err(PyValueError::new_err("start and end must lie within the data"));
+        return Err(PyValueError::new_err(
+            "start and end must lie within the data",
+        ));
     }
     let window = &bytes[start..end];
     let offsets = py.detach(|| {

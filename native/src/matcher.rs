@@ -125,7 +125,10 @@ impl Pat {
 }
 
 fn run(class: &Class, body: &[u8], pos: usize) -> usize {
-    body[pos..].iter().position(|&b| !class[b as usize]).unwrap_or(body.len() - pos)
+    body[pos..]
+        .iter()
+        .position(|&b| !class[b as usize])
+        .unwrap_or(body.len() - pos)
 }
 
 /// `run(&QUOTED, ..)` with SIMD searches: quoted text (a user agent) is most of a line.
@@ -295,7 +298,15 @@ fn full(field: FieldPat, t: &[u8]) -> bool {
         }
         Pat::Host | Pat::Methods => {
             let mut ends = Vec::new();
-            candidates(FieldPat { pat: field.pat, dash: false }, t, 0, &mut ends);
+            candidates(
+                FieldPat {
+                    pat: field.pat,
+                    dash: false,
+                },
+                t,
+                0,
+                &mut ends,
+            );
             ends.contains(&t.len())
         }
         Pat::ClfTime { .. } => false, // never a run: see `Matcher::new`
@@ -360,7 +371,13 @@ impl Matcher {
         }
         let fields = ends.len();
         let linear = !ends.contains(&Ends::Search);
-        Matcher { pieces, field_index, ends, linear, fields }
+        Matcher {
+            pieces,
+            field_index,
+            ends,
+            linear,
+            fields,
+        }
     }
 
     /// Match `body` (the line without its newline) whole; `spans[f]` gets field f's text.
@@ -375,11 +392,15 @@ impl Matcher {
         escaped: bool,
     ) -> Matched {
         if self.linear {
-            let found = self.linear_match(body, spans, escaped);
+            let found = self.linear_match(body, spans, escaped, &mut scratch.last_time);
             return if found { Matched::Yes } else { Matched::No };
         }
         let mut budget = 64 + 8 * body.len();
-        let mut state = State { scratch, budget: &mut budget, escaped };
+        let mut state = State {
+            scratch,
+            budget: &mut budget,
+            escaped,
+        };
         match self.from(0, body, 0, spans, &mut state, 0) {
             Some(true) => Matched::Yes,
             Some(false) => Matched::No,
@@ -395,23 +416,39 @@ impl Matcher {
         body: &[u8],
         pos: usize,
         escaped: bool,
+        last_time: &mut Vec<u8>,
     ) -> Option<usize> {
         if let (Ends::Fixed, Pat::ClfTime { brackets }) = (self.ends[f], field.pat) {
             if field.dash && body.get(pos) == Some(&b'-') {
                 return Some(pos + 1); // (a timestamp never starts with "-")
             }
-            return clf_end(brackets, body, pos);
+            // neighbouring lines mostly log the same second: its shape was checked already
+            let len = 26 + 2 * usize::from(brackets);
+            if body.get(pos..pos + len) == Some(last_time.as_slice()) {
+                return Some(pos + len);
+            }
+            let end = clf_end(brackets, body, pos)?;
+            last_time.clear();
+            last_time.extend_from_slice(&body[pos..end]);
+            return Some(end);
         }
-        let end = pos + match field.pat {
-            Pat::Quoted if escaped => escaped_run(body, pos),
-            Pat::Quoted | Pat::Address | Pat::Token => run_of(field.pat, body, pos),
-            other => run(other.class(), body, pos),
-        };
+        let end = pos
+            + match field.pat {
+                Pat::Quoted if escaped => escaped_run(body, pos),
+                Pat::Quoted | Pat::Address | Pat::Token => run_of(field.pat, body, pos),
+                other => run(other.class(), body, pos),
+            };
         full(field, &body[pos..end]).then_some(end)
     }
 
     /// A line of a format whose fields need no search, left to right.
-    fn linear_match(&self, body: &[u8], spans: &mut [(u32, u32)], escaped: bool) -> bool {
+    fn linear_match(
+        &self,
+        body: &[u8],
+        spans: &mut [(u32, u32)],
+        escaped: bool,
+        last_time: &mut Vec<u8>,
+    ) -> bool {
         let mut pos = 0;
         for (index, piece) in self.pieces.iter().enumerate() {
             match piece {
@@ -423,7 +460,8 @@ impl Matcher {
                 }
                 Piece::Field(field) => {
                     let f = self.field_index[index];
-                    let Some(end) = self.determined_end(f, *field, body, pos, escaped) else {
+                    let Some(end) = self.determined_end(f, *field, body, pos, escaped, last_time)
+                    else {
                         return false;
                     };
                     spans[f] = (pos as u32, end as u32);
@@ -457,8 +495,14 @@ impl Matcher {
             Piece::Field(field) => {
                 let f = self.field_index[index];
                 if self.ends[f] != Ends::Search {
-                    let Some(end) = self.determined_end(f, *field, body, pos, state.escaped)
-                    else {
+                    let Some(end) = self.determined_end(
+                        f,
+                        *field,
+                        body,
+                        pos,
+                        state.escaped,
+                        &mut state.scratch.last_time,
+                    ) else {
                         return Some(false);
                     };
                     spans[f] = (pos as u32, end as u32);
@@ -530,6 +574,8 @@ fn has_at(body: &[u8], pos: usize, lit: &[u8]) -> bool {
 #[derive(Default)]
 pub struct Scratch {
     lists: Vec<Vec<usize>>,
+    /// the last CLF timestamp whose shape was checked
+    last_time: Vec<u8>,
 }
 
 #[cfg(test)]
@@ -551,7 +597,10 @@ mod tests {
 
     #[test]
     fn method_list_ends_in_priority_order() {
-        assert_eq!(ends(Pat::Methods, false, b"GET, HEAD\""), vec![9, 8, 7, 6, 3, 2, 1, 0]);
+        assert_eq!(
+            ends(Pat::Methods, false, b"GET, HEAD\""),
+            vec![9, 8, 7, 6, 3, 2, 1, 0]
+        );
         assert_eq!(ends(Pat::Methods, false, b"A,,B"), vec![1, 0]);
         assert_eq!(ends(Pat::Methods, true, b"-\""), vec![1, 1, 1, 0]);
     }

@@ -5,7 +5,9 @@
 /// month names and far years are left to Arrow's `strptime`, whose rules decide them.
 pub fn clf_seconds(t: &[u8]) -> Option<i64> {
     let num = |a: usize, b: usize| -> i64 {
-        t[a..b].iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'))
+        t[a..b]
+            .iter()
+            .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'))
     };
     let day = num(0, 2);
     let month = month_number(&t[3..6])?;
@@ -25,12 +27,19 @@ pub fn clf_seconds(t: &[u8]) -> Option<i64> {
 }
 
 fn month_number(name: &[u8]) -> Option<i64> {
-    const MONTHS: [&[u8; 3]; 12] =
-        [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
-         b"dec"];
-    let lower = [name[0].to_ascii_lowercase(), name[1].to_ascii_lowercase(),
-                 name[2].to_ascii_lowercase()];
-    MONTHS.iter().position(|m| **m == lower).map(|i| i as i64 + 1)
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
+        b"dec",
+    ];
+    let lower = [
+        name[0].to_ascii_lowercase(),
+        name[1].to_ascii_lowercase(),
+        name[2].to_ascii_lowercase(),
+    ];
+    MONTHS
+        .iter()
+        .position(|m| **m == lower)
+        .map(|i| i as i64 + 1)
 }
 
 /// Days from 1970-01-01 to the date (proleptic Gregorian), H. Hinnant's algorithm.
@@ -60,7 +69,9 @@ fn is_protocol(w: &[u8]) -> bool {
         return false;
     }
     match w.iter().position(|&b| b == b'/') {
-        Some(slash) => w[1..slash].iter().all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)),
+        Some(slash) => w[1..slash]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)),
         None => false,
     }
 }
@@ -131,7 +142,10 @@ pub fn decode_escapes(value: &[u8], out: &mut Vec<u8>) {
         }
         let code = value[i + 1];
         let byte = match code {
-            b'x' => match (value.get(i + 2).and_then(hex), value.get(i + 3).and_then(hex)) {
+            b'x' => match (
+                value.get(i + 2).and_then(hex),
+                value.get(i + 3).and_then(hex),
+            ) {
                 (Some(high), Some(low)) => {
                     raw.push(high * 16 + low);
                     i += 4;
