@@ -262,7 +262,7 @@ fn counted(
     outs: &[Out],
     line: &Row<'_>,
     row: usize,
-    cache: &mut ClfCache,
+    caches: &mut [ClfCache],
     groups: &mut Groups,
 ) -> bool {
     let text = |f: usize| line.text(f);
@@ -271,19 +271,21 @@ fn counted(
     if status.is_some_and(|s| c.classed.contains(&s)) {
         return false;
     }
-    let time = match (c.time, value(c.time)) {
-        (Some(f), Some(t)) => {
-            let Out::Time { brackets } = outs[f] else {
-                return false;
-            };
-            let inner = if brackets { &t[1..t.len() - 1] } else { t };
-            match cache.micros(t, inner) {
-                Some(micros) => Some(micros),
-                None => return false, // settled by Arrow's strptime, with the built rows
-            }
+    // every timestamp of the line (a begin and an end time): one that only Arrow's strptime
+    // can judge may reject the line, so such a line is built and settled with the others
+    let mut time = None;
+    for (f, cache) in caches.iter_mut().enumerate() {
+        let Out::Time { brackets } = outs[f] else {
+            continue;
+        };
+        let Some(t) = value(Some(f)) else { continue };
+        let inner = if brackets { &t[1..t.len() - 1] } else { t };
+        match cache.micros(t, inner) {
+            Some(micros) if c.time == Some(f) => time = Some(micros),
+            Some(_) => {}
+            None => return false,
         }
-        _ => None,
-    };
+    }
     let (method, target, protocol) = match c.request.map(text) {
         Some(r) => {
             let (m, t, p) = text::split_request(r);
@@ -367,7 +369,8 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
     let mut spans = vec![(0u32, 0u32); plan.matcher.fields];
     let mut scratch = Scratch::default();
     let mut groups = plan.counting.as_ref().map(|_| Groups::new());
-    let mut cache = ClfCache::default();
+    // one cache per field (only the time fields' are used)
+    let mut caches: Vec<ClfCache> = plan.outs.iter().map(|_| ClfCache::default()).collect();
     let mut decoded: Vec<Option<usize>> = vec![None; plan.matcher.fields];
     let plain: Vec<Option<usize>> = vec![None; plan.matcher.fields];
     let mut buffers: Vec<Vec<u8>> = Vec::new();
@@ -405,7 +408,7 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
             buffers: &buffers,
         };
         if let (Some(c), Some(g)) = (&plan.counting, &mut groups) {
-            if counted(c, &plan.outs, &row, i, &mut cache, g) {
+            if counted(c, &plan.outs, &row, i, &mut caches, g) {
                 *is_fast = COUNTED;
                 continue;
             }

@@ -103,7 +103,9 @@ pub fn split_request(r: &[u8]) -> (Span, Span, Span) {
         }
         _ => {}
     }
-    // ^(?P<method>TOKEN) +(?P<target>.*?)(?: +(?P<protocol>PROTOCOL))? *$
+    // ^(?P<method>TOKEN) +(?P<target>.*?)(?: +(?P<protocol>PROTOCOL))? *$, as RE2 runs it: every
+    // space after the method first, then the shortest target after which the rest is spaces,
+    // a protocol and spaces, or only spaces; a target never holds a newline (RE2's ".")
     let mut start = first;
     while start < n && r[start] == b' ' {
         start += 1;
@@ -112,17 +114,31 @@ pub fn split_request(r: &[u8]) -> (Span, Span, Span) {
     while end > start && r[end - 1] == b' ' {
         end -= 1;
     }
-    if let Some(space) = r[start..end].iter().rposition(|&b| b == b' ') {
-        let word = start + space + 1;
-        if is_protocol(&r[word..end]) {
-            let mut cut = start + space;
+    let clean = |a: usize, b: usize| !r[a..b].contains(&b'\n');
+    let last_space = r[start..end]
+        .iter()
+        .rposition(|&b| b == b' ')
+        .map(|s| start + s);
+    if let Some(space) = last_space {
+        if is_protocol(&r[space + 1..end]) {
+            let mut cut = space;
             while cut > start && r[cut - 1] == b' ' {
                 cut -= 1;
             }
-            return (method, nonempty(start, cut), Some((word, end)));
+            if clean(start, cut) {
+                return (method, nonempty(start, cut), Some((space + 1, end)));
+            }
         }
     }
-    (method, nonempty(start, end), None)
+    if clean(start, end) {
+        return (method, nonempty(start, end), None);
+    }
+    // a newline in a protocol right after the method's spaces: one space given back to sit
+    // between an empty target and the protocol
+    if last_space.is_none() && start - first >= 2 && is_protocol(&r[start..end]) {
+        return (method, None, Some((start, end)));
+    }
+    (None, None, None)
 }
 
 /// The value as sent, as analyzer/parse/escapes.py's `decode_escapes` gives it for the
@@ -212,6 +228,37 @@ mod tests {
         let mut out = Vec::new();
         decode_escapes(value, &mut out);
         out
+    }
+
+    fn split(r: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) {
+        let (m, t, p) = split_request(r);
+        let cut = |s: Span| s.map(|(a, b)| &r[a..b]);
+        (cut(m), cut(t), cut(p))
+    }
+
+    #[test]
+    fn request_lines_split_as_the_general_pattern_does() {
+        let get: Option<&[u8]> = Some(b"GET");
+        let http: Option<&[u8]> = Some(b"HTTP/1.1");
+        assert_eq!(split(b"GET   HTTP/1.1"), (get, http, None));
+        assert_eq!(
+            split(b"GET   HTTP/1.1\n"),
+            (get, None, Some(&b"HTTP/1.1\n"[..]))
+        );
+        assert_eq!(split(b"GET  x\n"), (None, None, None));
+        assert_eq!(
+            split(b"GET HTTP/1.1  "),
+            (get, Some(&b"HTTP/1.1"[..]), None)
+        );
+        assert_eq!(
+            split(b"GET /a b  HTTP/1.1 "),
+            (get, Some(&b"/a b"[..]), http)
+        );
+        assert_eq!(split(b"GET \n HTTP"), (None, None, None));
+        assert_eq!(
+            split(b"GET /a b HTTP/1.1\n"),
+            (get, Some(&b"/a b"[..]), Some(&b"HTTP/1.1\n"[..]))
+        );
     }
 
     #[test]
