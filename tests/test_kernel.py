@@ -541,3 +541,24 @@ def test_request_lines_split_alike(requests: list[str]) -> None:
     lines = [f'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "{r}" 501 0 "-" "-"\n'
              for r in requests]
     assert_same("".join(lines).encode(), PRESETS["combined"])
+
+
+@needs_native
+def test_a_panic_in_the_kernel_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug of the kernel (a Rust panic) is caught where it happens and reported as a
+    one-line error that names the block, not an aborted interpreter or a traceback."""
+    import analyzer._native as built  # type: ignore[import-not-found]
+
+    def panicking(*_args: object) -> None:
+        built.panic_for_test()
+
+    monkeypatch.setattr(built, "scan_block", panicking)
+    monkeypatch.setenv("LOGSCAN_KERNEL", "native")
+    block = Block.of("p.log", 3, b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET /" 200 1\n')
+    with pytest.raises(AnalyzerError, match=r"^p\.log, lines from 3: native kernel failed: a test"):
+        parse_block(block, PRESETS["common"])
+    result = CliRunner().invoke(cli, [str(SAMPLE_LOGS / "nginx_combined.log")])
+    assert result.exit_code != 0
+    assert result.output.startswith("Error: ")
+    assert result.output.count("\n") == 1
+    assert "native kernel failed: a test of the panic guard" in result.output

@@ -537,19 +537,8 @@ fn scan_block<'py>(
     let bytes: &[u8] =
         unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
     check_offsets(offsets, bytes.len())?;
-    let outcome =
-        py.detach(|| catch_unwind(AssertUnwindSafe(|| scan(plan, bytes, offsets, max_line))));
-    let scanned = match outcome {
-        Ok(Some(scanned)) => scanned,
-        Ok(None) => return Ok(None),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".into());
-            return Err(KernelError::new_err(format!("native kernel failed: {why}")));
-        }
+    let Some(scanned) = guarded(py, || scan(plan, bytes, offsets, max_line))? else {
+        return Ok(None);
     };
     let result = PyDict::new(py);
     result.set_item("fast", scanned.fast.into_pyarray(py))?;
@@ -576,6 +565,26 @@ fn check_offsets(offsets: &[i32], len: usize) -> PyResult<()> {
             "line offsets must grow within the data",
         ))
     }
+}
+
+/// `work` without the interpreter's lock, a panic in it caught and raised as KernelError (a
+/// bug of the kernel must not abort the interpreter).
+fn guarded<T: Send>(py: Python<'_>, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    py.detach(|| catch_unwind(AssertUnwindSafe(work)))
+        .map_err(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            KernelError::new_err(format!("native kernel failed: {why}"))
+        })
+}
+
+/// A panic in the kernel, through the guard every scan runs in (for the tests).
+#[pyfunction]
+fn panic_for_test(py: Python<'_>) -> PyResult<()> {
+    guarded(py, || panic!("a test of the panic guard"))
 }
 
 /// 0, then the offset just after each newline of `data[start:end]`, counted from `start`
@@ -614,6 +623,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
     m.add_function(wrap_pyfunction!(scan_block, m)?)?;
     m.add_function(wrap_pyfunction!(line_offsets, m)?)?;
+    m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
+    // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
+    // this library's own: each Rust library has its own standard library)
+    std::panic::set_hook(Box::new(|_| {}));
     m.add("KernelError", m.py().get_type::<KernelError>())?;
     Ok(())
 }
