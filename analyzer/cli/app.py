@@ -172,8 +172,10 @@ def main() -> None:
               help="Text report width (default: the terminal's; 100 when not a terminal).")
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
-                   "nginx_main) or an Apache LogFormat / NGINX log_format string. "
-                   "Detected from the first lines when absent.")
+                   "nginx_main), the name of a format of your own (~/.config/logscan/formats) "
+                   "or an Apache LogFormat / NGINX log_format string. When absent: the "
+                   "server's standard configuration for logs under /var/log/nginx, apache2 or "
+                   "httpd, else detected from the first lines.")
 @click.option("--server-config", "server_config", multiple=True, metavar="PATH",
               help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
                    "apache2.conf, a file it includes): each input gets the format of the "
@@ -395,8 +397,10 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
                    "threshold over the window as for `logscan FILE` (not_implemented>0, "
                    "method:PATCH>0, ...). Repeatable.")
 @click.option("--log-format", metavar="NAME|FORMAT",
-              help="Preset name or format string; detected from each file's first lines when "
-                   "absent.")
+              help="Preset name, the name of a format of your own (~/.config/logscan/formats) "
+                   "or a format string. When absent: the server's standard configuration for "
+                   "logs under /var/log/nginx, apache2 or httpd, else detected from each "
+                   "file's first lines.")
 @click.option("--server-config", "server_config", multiple=True, metavar="PATH",
               help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
                    "apache2.conf, a file it includes): each input gets the format of the "

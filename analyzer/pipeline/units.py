@@ -16,6 +16,7 @@ import pyarrow as pa
 from ..formats import PRESETS, Detection, LogFormat, detect_format
 from ..formats.detect import SAMPLE_LINES
 from ..formats.serverconfig import FormatChoice, ServerFormats, resolve_choice
+from ..formats.standard import StandardConfigs
 from ..parse.block import REJECT_SCHEMA, ParsedBlock, join_blocks, parse_block, problem_block
 from ..sources.blocks import read_blocks
 from ..sources.inputs import STDIN, local_path, opener_for
@@ -56,6 +57,7 @@ class Source:
     format_name: str = ""
     detection: str | None = None
     server: str | None = None
+    note: str = ""  # said after the detection: why the standard configuration was not used
 
 
 @dataclass(frozen=True)
@@ -103,21 +105,28 @@ def plan(
     return units
 
 
-def source_for(path: str, order: int, fixed: LogFormat | ServerFormats | None, *,
+def source_for(path: str, order: int, fixed: LogFormat | ServerFormats | StandardConfigs, *,
                read_from: str | None = None) -> Source:
     """A source with its format: ``fixed``, the format of the server configuration's directive
-    that writes it, or detected from the first lines of ``read_from`` (the file at ``path`` by
-    default). Stdin, pipes and devices cannot be read twice: they are left to be detected as
-    they are read."""
-    if isinstance(fixed, ServerFormats):
-        assigned = fixed.assign(path) if path != STDIN else None
+    that writes it (given, or the standard one of the input's directory), or detected from the
+    first lines of ``read_from`` (the file at ``path`` by default). Stdin, pipes and devices
+    cannot be read twice: they are left to be detected as they are read."""
+    note = ""
+    given: LogFormat | None = None
+    if isinstance(fixed, StandardConfigs | ServerFormats):
+        if isinstance(fixed, StandardConfigs):
+            assigned, note = fixed.lookup(path) if local_path(path) else (None, "")
+        else:
+            assigned, given = (fixed.assign(path) if path != STDIN else None), fixed.default
         if assigned is not None:
             fmt = assigned.format
             return Source(path, order, fmt, (), fmt.name, assigned.detection, fmt.server)
-        fixed = fixed.default
-    if fixed is not None:
-        return Source(path, order, fixed, (), fixed.describe(), None, fixed.server)
-    source = Source(path, order)
+    else:
+        given = fixed
+    if given is not None:
+        origin = f"a format of your own, from {given.origin}" if given.origin else None
+        return Source(path, order, given, (), given.describe(), origin, given.server)
+    source = Source(path, order, note=note)
     if not _rereadable(read_from or path):
         return source
     items = read_blocks(read_from or path, opener=opener_for(path), block_size=_DETECT_BLOCK)
@@ -156,10 +165,11 @@ def detected(source: Source, head: Sequence[Block | Problem]) -> Source:
     """The source with the format its first lines show (the one detector)."""
     detection = _detect(source.path, [b for b in head if isinstance(b, Block)])
     fmt = detection.format
-    preset = PRESETS.get(fmt.name)
+    known = PRESETS.get(fmt.name) or (fmt if fmt.origin else None)  # a preset, or the user's
+    said = detection.describe() + (f"; note: {source.note}" if source.note else "")
     return replace(source, fmt=fmt, fallbacks=tuple(detection.fallbacks), format_name=fmt.name,
-                   detection=detection.describe(),
-                   server=preset.server if preset is not None else None)
+                   detection=said,
+                   server=known.server if known is not None else None)
 
 
 def _detect(path: str, blocks: list[Block]) -> Detection:
