@@ -557,8 +557,26 @@ def test_a_panic_in_the_kernel_is_a_one_line_error(monkeypatch: pytest.MonkeyPat
     block = Block.of("p.log", 3, b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET /" 200 1\n')
     with pytest.raises(AnalyzerError, match=r"^p\.log, lines from 3: native kernel failed: a test"):
         parse_block(block, PRESETS["common"])
-    result = CliRunner().invoke(cli, [str(SAMPLE_LOGS / "nginx_combined.log")])
-    assert result.exit_code != 0
-    assert result.output.startswith("Error: ")
-    assert result.output.count("\n") == 1
-    assert "native kernel failed: a test of the panic guard" in result.output
+    # a plain file (byte ranges) and a compressed one (a stream shared by the workers' readers)
+    for name in ("nginx_combined.log", "nginx_rotated.log.2.gz"):
+        result = CliRunner().invoke(cli, [str(SAMPLE_LOGS / name), "--workers", "2"])
+        assert result.exit_code != 0
+        assert result.output.startswith("Error: ")
+        assert result.output.count("\n") == 1
+        assert "native kernel failed: a test of the panic guard" in result.output
+
+
+@needs_native
+def test_a_compressed_stream_read_by_shared_readers(tmp_path: Path) -> None:
+    """A gzip log is inflated by one thread and its blocks parsed by one reader per worker
+    (native kernel): the Summary is the Arrow kernel's, with small blocks and several workers."""
+    from oracle import summarize_with
+
+    packed = tmp_path / "many.log.gz"
+    packed.write_bytes(gzip.compress(_corpus(SAMPLE_LOGS / "nginx_combined.log") * 20))
+    got = {}
+    for name in ("arrow", "native"):
+        with kernel(name):
+            got[name] = summarize_with(str(packed), block_size=4096, workers=3)
+    assert got["native"] == got["arrow"]
+    assert got["native"].requests > 1000
