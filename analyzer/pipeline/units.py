@@ -268,7 +268,10 @@ class UnitReader:
             self._rejects.append((self.source.path, parsed.rejects))
             return
         self._batch.append(parsed)
-        self._batch_rows += parsed.table.num_rows
+        # the rows held, and a share of those the native kernel counted (a stream's reader
+        # would otherwise hold every block of the stream; 1/4: a batch of about 16 blocks,
+        # measured on the 5,000,000-line gzip log: 291 MB peak at 1/40, 253 at 1/8)
+        self._batch_rows += parsed.table.num_rows + parsed.counted_rows // 4
         if self._batch_rows >= BATCH_ROWS:
             self._flush()
 

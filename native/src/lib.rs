@@ -364,7 +364,13 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
     let not_utf8 = invalid_lines(data, offsets);
     let all_utf8 = not_utf8.is_empty();
     let mut not_utf8 = not_utf8.into_iter().peekable();
-    let mut columns: Vec<Column> = plan.outs.iter().map(|&o| new_column(o, lines)).collect();
+    // counting, few rows are built: their columns start small and grow
+    let reserve = if plan.counting.is_some() {
+        lines / 16
+    } else {
+        lines
+    };
+    let mut columns: Vec<Column> = plan.outs.iter().map(|&o| new_column(o, reserve)).collect();
     let mut fast = vec![0u8; lines];
     let mut spans = vec![(0u32, 0u32); plan.matcher.fields];
     let mut scratch = Scratch::default();
@@ -444,23 +450,31 @@ fn invalid_lines(data: &[u8], offsets: &[i32]) -> Vec<usize> {
     bad
 }
 
+/// A NumPy array that owns the vector's memory, its spare capacity given back first (a block's
+/// columns are kept while later blocks are read: a reserve for every line of the block, held
+/// by a column of the few built rows, was most of a long stream's memory).
+fn array<'py, T: numpy::Element>(py: Python<'py>, mut values: Vec<T>) -> Bound<'py, PyAny> {
+    values.shrink_to_fit();
+    values.into_pyarray(py).into_any()
+}
+
 fn bitmap<'py>(py: Python<'py>, b: Bitmap) -> PyResult<Bound<'py, PyAny>> {
     let nulls = b.nulls;
-    let bytes = b.bytes.into_pyarray(py).into_any();
+    let bytes = array(py, b.bytes);
     Ok(PyTuple::new(py, [bytes, nulls.into_pyobject(py)?.into_any()])?.into_any())
 }
 
 fn strings<'py>(py: Python<'py>, s: Strings) -> PyResult<Bound<'py, PyAny>> {
     let items = [
-        s.offsets.into_pyarray(py).into_any(),
-        s.data.into_pyarray(py).into_any(),
+        array(py, s.offsets),
+        array(py, s.data),
         bitmap(py, s.valid)?,
     ];
     Ok(PyTuple::new(py, items)?.into_any())
 }
 
 fn numbers<'py, T: numpy::Element>(py: Python<'py>, n: Numbers<T>) -> PyResult<Bound<'py, PyAny>> {
-    let items = [n.values.into_pyarray(py).into_any(), bitmap(py, n.valid)?];
+    let items = [array(py, n.values), bitmap(py, n.valid)?];
     Ok(PyTuple::new(py, items)?.into_any())
 }
 
@@ -485,7 +499,7 @@ fn column<'py>(py: Python<'py>, c: Column) -> PyResult<Bound<'py, PyAny>> {
         Column::Time(t) => {
             let items = [
                 numbers(py, t.micros)?,
-                t.unsure_rows.into_pyarray(py).into_any(),
+                array(py, t.unsure_rows),
                 strings(py, t.unsure_text)?,
             ];
             PyTuple::new(py, items)?.into_any()
@@ -501,13 +515,13 @@ fn groups<'py>(py: Python<'py>, g: Groups) -> PyResult<Bound<'py, PyAny>> {
         strings(py, g.method)?,
         strings(py, g.protocol)?,
         numbers(py, g.status)?,
-        g.count.into_pyarray(py).into_any(),
+        array(py, g.count),
         numbers(py, g.first)?,
         numbers(py, g.last)?,
-        g.row.into_pyarray(py).into_any(),
+        array(py, g.row),
         strings(py, g.target)?,
-        g.minute.into_pyarray(py).into_any(),
-        g.minute_count.into_pyarray(py).into_any(),
+        array(py, g.minute),
+        array(py, g.minute_count),
     ];
     Ok(PyTuple::new(py, items)?.into_any())
 }
