@@ -100,6 +100,18 @@ def _terminal_safe_errors() -> Iterator[None]:
         raise
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the version and the parsing kernel that runs (analyzer.parse.kernels)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from ..parse.kernels import version_text
+
+    click.echo(version_text(version("logscan-http")))
+    ctx.exit()
+
+
 class DefaultGroup(click.Group):
     """A group whose default command runs when the first argument is not a command name,
     so ``logscan access.log`` works beside ``logscan explain 501``."""
@@ -125,7 +137,8 @@ class DefaultGroup(click.Group):
 
 
 @click.group(cls=DefaultGroup, default="analyze", context_settings={"max_content_width": 100})
-@click.version_option(package_name="logscan-http", prog_name="logscan")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              help="Show the version and the parsing kernel, and exit.", callback=_version)
 def main() -> None:
     """Find which HTTP methods and versions your server does not support, from its access logs.
 

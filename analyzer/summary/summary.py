@@ -58,6 +58,7 @@ from .parts import (
     long_schema,
     rows_in_window,
     source_row,
+    summarize_counted,
     summarize_rejects,
     summarize_rows,
 )
@@ -215,13 +216,23 @@ class Summary:
         source's position among the inputs (reports list sources in that order).
         """
         table = rows_in_window(block.table, since, until)
+        if block.counted and (since is not None or until is not None):
+            raise ValueError("rows counted by the parser cannot be put in a time window")
         parts = summarize_rows(table, block.source, client_field, max_keys)
         parts["sources"] = source_row(
-            block.source, format, detection, server, block.lines, block.table.num_rows,
+            block.source, format, detection, server, block.lines, block.parsed,
             block.rejects.num_rows, order,
         )
         parts.update(summarize_rejects(block.rejects, block.source))
-        return cls(parts, grouped=True, max_keys=max_keys)
+        if not block.counted:
+            return cls(parts, grouped=True, max_keys=max_keys)
+        # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
+        # in one go (a merge of two summaries conformed and sorted every part twice)
+        for name, counted in summarize_counted(block.counted, max_keys).items():
+            spec = PARTS[name]
+            held = [conform_part(t, spec) for t in (parts.get(name), counted) if t is not None]
+            parts[name] = pa.concat_tables(held)
+        return cls(parts, max_keys=max_keys)
 
     @classmethod
     def from_frame(
