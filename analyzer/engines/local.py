@@ -190,7 +190,7 @@ def _to_readers(pool: ThreadPoolExecutor, fold: _OrderedFold, source: Source,
             _put(queue, None, readers)
     # the readers' pieces come in any order of the lines: one more says where the source ended
     ended = {source.path: Lines(0, next_line)} if lines else {}
-    fold.submit(pool, Piece, Summary.empty(), ended)
+    fold.submit(pool, Piece, Summary.empty(max_keys=options.max_keys), ended)
     return lines
 
 

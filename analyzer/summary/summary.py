@@ -272,7 +272,9 @@ class Summary:
         if len(items) == 1:
             return items[0]
         merged = cls.__new__(cls)
-        merged._keys = min(s._keys for s in items) if items else DEFAULT_MAX_KEYS
+        # an empty summary holds no key to bound: its K does not lower the others'
+        voting = [s._keys for s in items if s.num_rows] or [s._keys for s in items]
+        merged._keys = min(voting) if voting else DEFAULT_MAX_KEYS
         merged._parts = {
             name: merge_parts([s._parts[name] for s in items], spec, merged._keys)
             for name, spec in PARTS.items()
