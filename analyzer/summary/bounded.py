@@ -27,7 +27,7 @@ sends. A part names such columns ``bounded``; its other key columns (status, min
   first) and ``hash`` is the key's hash (:func:`ranks`, stored with the rows). The rank of a
   key does not depend on the input around it, so the bound merges exactly: any split, any
   order, the same rows.
-* **Distinct counts** (:func:`sketch_rows`, :func:`distinct`): the ``m`` smallest 64-bit hashes
+* **Distinct counts** (the ``distinct`` part, :func:`distinct`): the ``m`` smallest 64-bit hashes
   of a group's values (a KMV sketch), merged exactly; the number of distinct values is exact
   below ``m`` and estimated above it, with a relative standard error of about
   ``1 / sqrt(m - 2)`` (3% for ``m = 1024``).
@@ -63,7 +63,6 @@ __all__ = [
     "labelled",
     "column_hashes",
     "ranks",
-    "sketch_rows",
     "smallest_per_group",
 ]
 
@@ -484,21 +483,6 @@ def smallest_per_group(code: np.ndarray, values: np.ndarray, m: int
 
 # -- distinct counts --------------------------------------------------------------------------
 
-def sketch_rows(status: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray,
-                what: str) -> pa.Table:
-    """Rows of the ``distinct`` part: each distinct (status, hash of a non-null value), under
-    the name ``what``."""
-    table = pa.table({"status": status, "value": values}).filter(pc.is_valid(values))
-    if table.num_rows == 0:
-        return pa.table({"status": pa.array([], pa.int16()), "what": pa.array([], _S),
-                         "hash": pa.array([], pa.int64())})
-    hashed = pa.table({"status": table["status"],
-                       "hash": as_int64(hash_strings(table["value"]))})
-    unique = hashed.group_by(["status", "hash"], use_threads=False).aggregate([])
-    return pa.table({"status": unique["status"],
-                     "what": pa.array([what] * unique.num_rows, _S), "hash": unique["hash"]})
-
-
 def distinct(sketch: pa.Table, m: int = SKETCH_SIZE) -> tuple[int, bool]:
     """The number of distinct values behind a set of sketch hashes (those of one or more
     groups: their union is taken), and whether it is exact."""
@@ -508,20 +492,3 @@ def distinct(sketch: pa.Table, m: int = SKETCH_SIZE) -> tuple[int, bool]:
     largest = float(hashes[m - 1]) + 2.0**63
     unit = max(largest / 2.0**64, 2.0**-64)  # the m-th smallest hash as a fraction of the range
     return int(round((m - 1) / unit)), False
-
-
-def distinct_by(sketch: pa.Table, keys: Sequence[str], m: int = SKETCH_SIZE
-                ) -> dict[tuple[object, ...], tuple[int, bool]]:
-    """:func:`distinct` of each group of ``keys`` in a sketch (a few groups: statuses)."""
-    if sketch.num_rows == 0:
-        return {}
-    out = {}
-    groups = sketch.select(list(keys)).group_by(list(keys), use_threads=False).aggregate([])
-    for row in groups.to_pylist():
-        mask = None
-        for name in keys:
-            test = (pc.is_null(sketch[name]) if row[name] is None
-                    else pc.equal(sketch[name], row[name]))
-            mask = test if mask is None else pc.and_(mask, test)
-        out[tuple(row[name] for name in keys)] = distinct(sketch.filter(mask), m)
-    return out

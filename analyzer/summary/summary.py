@@ -19,7 +19,7 @@ part                keys                                                        
 ``requests``        vhost, method, protocol, status                             count, first,
                                                                                 last
 ``firsts``          vhost, method, protocol, status (1 per group)               source, line,
-                                                                                target
+                                                                                target, rank
 ``hits``            vhost, status, method, protocol, client, user_agent         count
 ``minutes``         minute, status, method, protocol                            count
 ``volume``          minute                                                      count
@@ -37,6 +37,15 @@ part                keys                                                        
 ``hits``, ``minutes``, ``examples``, ``resources`` and ``allow`` hold only the requests of a class
 (status 501, 405 or 505): the rest of a log is counted in ``requests`` and ``volume`` alone.
 Every part is built with Arrow grouped aggregations over whole blocks, never per row in Python.
+
+Bounds (:mod:`analyzer.summary.bounded`): the values that clients write (vhost, method,
+protocol, client, user agent, Allow) keep at most K keys (``max_keys``) per status in
+``requests``, ``hits`` and ``allow``, and at most 8 per minute and status in ``minutes``; the
+rest is folded into exact remainder rows (a boolean ``rest`` key column). ``firsts``,
+``examples`` and ``resources`` keep at most 256 keys per status, the smallest ``rank``. The
+``distinct`` part holds KMV sketches (status, what, hash) that count distinct methods,
+protocols and clients. So the merge is exactly associative and commutative while no group
+exceeds its bound, and within the Misra–Gries bound otherwise.
 """
 
 from __future__ import annotations
@@ -194,7 +203,7 @@ class Summary:
         table = rows_in_window(table, since, until)
         parts = summarize_rows(table, source, client_field, max_keys)
         parts["sources"] = source_row(source, "", None, None, counted, counted, 0, order)
-        return cls(parts, grouped=True, max_keys=max_keys)
+        return cls._built(parts, max_keys)
 
     @classmethod
     def from_block(
@@ -223,9 +232,10 @@ class Summary:
             block.source, format, detection, server, block.lines, block.parsed,
             block.rejects.num_rows, order,
         )
-        parts.update(summarize_rejects(block.rejects, block.source))
+        for name, rows in summarize_rejects(block.rejects, block.source).items():
+            parts[name] = rows
         if not block.counted:
-            return cls(parts, grouped=True, max_keys=max_keys)
+            return cls._built(parts, max_keys)
         # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
         # in one go (a merge of two summaries conformed and sorted every part twice)
         for name, counted in summarize_counted(block.counted, max_keys).items():
@@ -233,6 +243,17 @@ class Summary:
             held = [conform_part(t, spec) for t in (parts.get(name), counted) if t is not None]
             parts[name] = pa.concat_tables(held)
         return cls(parts, max_keys=max_keys)
+
+    @classmethod
+    def _built(cls, parts: Mapping[str, pa.Table], max_keys: int) -> Summary:
+        """A Summary of parts as summarize_rows builds them: conformed, aggregated and bounded
+        already (analyzer.summary.parts), so taken as they are."""
+        built = cls.__new__(cls)
+        built._keys = max_keys
+        built._parts = {name: parts[name] if name in parts else spec.held_schema.empty_table()
+                        for name, spec in PARTS.items()}
+        built._unsorted = {name for name, spec in PARTS.items() if spec.k is None}
+        return built
 
     @classmethod
     def from_frame(
@@ -337,6 +358,8 @@ class Summary:
         parts = {}
         for name, spec in PARTS.items():
             rows = table.filter(pc.equal(table["part"], name))
+            if rows.num_rows == 0:
+                continue  # an empty part (a table stored before it existed has no columns)
             # a table stored before parts were bounded has no "rest" column (conform_part)
             parts[name] = rows.select([n for n in spec.schema.names if n in rows.column_names])
         return cls(parts, max_keys=max_keys)

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .bounded import REST, bound_samples, fold_counts
+from .bounded import REST, bound_samples, column_hashes, fold_counts, ranks
 
 __all__ = [
     "Part",
@@ -183,6 +183,10 @@ def conform_part(table: pa.Table, spec: Part) -> pa.Table:
     if REST in schema.names and REST not in table.column_names:
         # rows just counted (or stored before parts were bounded) are keys, not remainders
         table = table.append_column(REST, pa.array(np.zeros(table.num_rows, bool)))
+    if "rank" in schema.names and "rank" not in table.column_names and spec.bounded:
+        # a sample stored before parts were bounded: its keys ranked now
+        hashes = [column_hashes(name, table[name]) for name in spec.bounded]
+        table = table.append_column("rank", pa.array(ranks(hashes)))
     missing = [n for n in schema.names if n not in table.column_names]
     if missing:
         raise ValueError(f"summary part lacks columns {missing}")
