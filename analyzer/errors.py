@@ -63,18 +63,21 @@ class UnknownFormatError(AnalyzerError, ValueError):
 
 
 class FormatDetectionError(AnalyzerError, ValueError):
-    """No known format fits the first lines of an input."""
+    """No known format fits the first lines of an input.
 
-    def __init__(self, path: str, sample_line: str, best: str | None, matched: int, tried: int):
-        self._keep(path, sample_line, best, matched, tried)
+    ``finding`` says why, in a bounded, terminal-safe phrase: the closest format and where it
+    stops reading a line (``closest is 'combined', which stops at %>s (status) reading 'abc'
+    on line 3``).
+    """
+
+    def __init__(self, path: str, finding: str) -> None:
+        self._keep(path, finding)
         self.path = path
-        self.sample_line = sample_line
-        self.best = best
-        shown = sample_line if len(sample_line) <= 160 else sample_line[:157] + "..."
-        closest = f" (closest: {best}, {matched}/{tried} lines)" if best else ""
+        self.finding = finding
         super().__init__(
-            f"{path}: no known log format fits{closest}; a line that does not fit: {shown!r}. "
-            "Pass the format with --log-format NAME or --log-format 'FORMAT STRING'"
+            f"no known log format fits {path}: {finding}; give the format with --log-format "
+            "NAME or --log-format 'FORMAT STRING', or the server's configuration with "
+            "--server-config"
         )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .formats import LogFormat
+from .formats.serverconfig import ConfigPaths, with_server_config
 from .parse.block import REJECT_SCHEMA
 from .pipeline import Options, Rows
 
@@ -74,12 +75,15 @@ def parse_log(
     strict: bool = False,
     workers: int | None = None,
     block_size: int | None = None,
+    server_config: ConfigPaths = None,
 ) -> ParsedLog:
     """Parse whole inputs: the frame, the rejects and the per-source line accounting.
 
     ``log_format`` is a preset name, an Apache or NGINX format string, or a LogFormat; without
-    it each input's format is detected from its first lines. ``block_size``: bytes parsed at
-    once (memory per worker thread).
+    it each input's format is detected from its first lines. ``server_config``: NGINX or Apache
+    configuration files (a path or a list); each input gets the format of the directive that
+    writes it, the others ``log_format`` or detection. ``block_size``: bytes parsed at once
+    (memory per worker thread).
     """
     from .engines import run
     from .sources.inputs import expand_all
@@ -87,7 +91,8 @@ def parse_log(
     options = Options(strict=strict, keep_rows=True)
     if block_size:
         options = replace(options, block_size=block_size)
-    piece = run(expand_all(as_path_list(paths)), log_format, options, workers=workers)
+    formats = with_server_config(log_format, server_config)
+    piece = run(expand_all(as_path_list(paths)), formats, options, workers=workers)
     assert isinstance(piece.data, Rows)
     rows = piece.data
     sources = [_stats(path, rows, piece.lines[path].count if path in piece.lines else 0)
@@ -110,9 +115,13 @@ def read_log(
     engine: str = "local",
     scheduler: Any = None,
     range_size: int | None = None,
+    server_config: ConfigPaths = None,
 ) -> pd.DataFrame:
     """The canonical frame of one or more logs (paths, globs, rotated sets, ``-``, URLs).
 
+    ``log_format`` and ``server_config`` are as for :func:`analyzer.analyze`: a preset name, a
+    format string or a LogFormat; NGINX or Apache configuration files whose directives give
+    the inputs they write their formats. Without either, formats are detected.
     ``engine="dask"`` gives a Dask DataFrame instead, one partition per unit, read on
     ``scheduler`` (a ``distributed.Client``, an address, or None for a local cluster);
     ``range_size``: bytes of a plain file per partition.
@@ -125,11 +134,12 @@ def read_log(
         from .pipeline import plan
         from .sources.inputs import expand_all
 
-        units = plan(expand_all(as_path_list(paths)), log_format,
+        units = plan(expand_all(as_path_list(paths)),
+                     with_server_config(log_format, server_config),
                      range_size=range_size or PARTITION_SIZE)
         result: pd.DataFrame = read_logs_dask(units, strict=strict, scheduler=scheduler)
         return result
-    return parse_log(paths, log_format, strict=strict).frame
+    return parse_log(paths, log_format, strict=strict, server_config=server_config).frame
 
 
 def _with_source(source: str, table: pa.Table) -> pa.Table:

@@ -167,3 +167,71 @@ def test_inference_needs_the_whole_sample_to_agree(tmp_path):
     with pytest.raises(analyzer.errors.FormatDetectionError):
         detect_format("x.log", [*lines, "something else entirely", "and more", "x y z"])
     assert detect_format("x.log", lines).format.name == "inferred"
+
+
+# -- when nothing fits: the closest format and where it stops ---------------------------------
+
+HINT = ("give the format with --log-format NAME or --log-format 'FORMAT STRING', or the "
+        "server's configuration with --server-config")
+GOOD = f'192.0.2.1 - - {CLF} "GET / HTTP/1.1" 200 612 "-" "curl/8"'
+
+
+@pytest.mark.parametrize(("lines", "finding"), [
+    # blank lines are not tried, but they are counted
+    (["", "", GOOD.replace(" 200 612 ", " abc - "), GOOD.replace(" 200 612 ", " abc - ")],
+     "closest is 'combined', which stops at %>s (status) reading 'abc' on line 3"),
+    ([GOOD, "junk one", "junk two"],
+     "closest is 'combined' (it fits 1 of 3 sample lines), which stops after %l (ident), "
+     "expecting ' ', reading the end of line 2"),
+    # as many fields as common: common rather than combined
+    ([f'192.0.2.1 - - {CLF} "GET / HTTP/1.1" 2000 -'] * 2,
+     "closest is 'common', which stops at %>s (status) reading '2000' on line 1"),
+    ([f"192.0.2.1 - - {CLF}"] * 2,
+     "closest is 'common', which stops after %t (time), expecting ' \"', reading the end of "
+     "line 1"),
+    (["\x00\x01\x02"] * 3,
+     "no format reads even the first fields of line 1 ('\\x00\\x01\\x02')"),
+    (["seq,server,vhost", "1,a,b"],
+     "no format reads even the first fields of line 1 ('seq,server,vhost')"),
+    # hostile content is cut short and escaped: no escape sequence reaches a terminal
+    (['{"remote_addr": "192.0.2.1", "request": {"method": "GET"}, "status": 200}'] * 2,
+     "line 1 looks like JSON, but JSON lines are read only as flat objects of string and "
+     "number values (at most 48 keys): '{\"remote_addr\": \"192.0.2.1\", \"request...'"),
+    ([GOOD.replace(" 200 612 ", " \x1b]0;pwned\x07\x1b[2J" + "A" * 500 + " - ")] * 2,
+     "closest is 'combined', which stops at %>s (status) reading "
+     "'\\x1b]0;pwned\\x07\\x1b[2JAAAAAAAAAAAAAAAAAAAAAAA...' on line 1"),
+], ids=["bad-status", "mostly-junk", "fields-count", "cut-short", "binary", "csv", "json",
+                                "hostile"])
+def test_the_detection_error_names_the_closest_format_and_where_it_stops(
+        tmp_path, lines, finding):
+    path = tmp_path / "access.log"
+    path.write_text("".join(line + "\n" for line in lines))
+    message = f"no known log format fits {path}: {finding}; {HINT}"
+    with pytest.raises(analyzer.AnalyzerError) as caught:
+        analyzer.analyze(path)
+    assert str(caught.value) == message
+    assert isinstance(caught.value, analyzer.errors.FormatDetectionError)
+    with pytest.raises(analyzer.errors.FormatDetectionError) as again:
+        analyzer.read_log(path)
+    assert str(again.value) == message
+    result = CliRunner().invoke(main, [str(path)])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {message}\n")
+
+
+def test_the_detection_error_names_what_is_left_over():
+    common = analyzer.LogFormat.resolve("common")
+    line = f'192.0.2.1 - - {CLF} "GET / HTTP/1.1" 200 612 "unclosed'
+    with pytest.raises(analyzer.errors.FormatDetectionError) as caught:
+        detect_format("x.log", [line], [common])
+    assert caught.value.finding == ("closest is 'common', which stops after %b (bytes), where "
+                                    "line 1 goes on with ' \"unclosed'")
+
+
+def test_the_detection_error_reads_a_bounded_part_of_a_huge_line(tmp_path):
+    path = tmp_path / "access.log"
+    path.write_text(f'192.0.2.1 - - {CLF} "GET /{"a" * 100_000} HTTP/1.1" abc -\n')
+    with pytest.raises(analyzer.errors.FormatDetectionError) as caught:
+        analyzer.analyze(path)
+    assert caught.value.finding == (
+        "closest is 'common', which stops nowhere in the first 16384 characters of line 1 (it "
+        "reads them up to %r (request))")

@@ -23,9 +23,9 @@ CASES = [
     (InputError("a.log", "no such file"), OSError, "a.log: no such file"),
     (UnknownFormatError("%Q", "unknown directive %Q"), ValueError,
      "log format '%Q': unknown directive %Q"),
-    (FormatDetectionError("a.log", "junk", "combined", 3, 10), ValueError,
-     "a.log: no known log format fits (closest: combined, 3/10 lines); a line that does not fit:"
-     " 'junk'. Pass the format with --log-format NAME or --log-format 'FORMAT STRING'"),
+    (FormatDetectionError("a.log", "closest is 'combined'"), ValueError,
+     "no known log format fits a.log: closest is 'combined'; give the format with --log-format "
+     "NAME or --log-format 'FORMAT STRING', or the server's configuration with --server-config"),
     (StrictModeError("a.log", 7, "no_match", "x"), ValueError,
      "a.log:7: rejected (no_match) in --strict mode: 'x'"),
     (UnknownFieldError("nope", ["client", "user"]), ValueError,

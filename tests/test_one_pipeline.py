@@ -28,7 +28,7 @@ def dask_client() -> Any:
     distributed = pytest.importorskip("distributed")
     pytest.importorskip("dask.dataframe")
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from paths import SAMPLE_LOGS
@@ -324,3 +325,33 @@ def test_apache_transferlog_define_and_relative_paths(tmp_path):
     assert (target.path, target.format.source) == (
         str(tmp_path / "logs" / "transfer.log"), '%h %l %u %t \\"%r\\" %>s %b %D')
     assert target.origin == f"{conf}:4"
+
+
+@needs_apache
+def test_the_library_reads_the_server_config_as_the_command_does(tmp_path):
+    """read_log, analyze and summarize take server_config= (a path or a list) and give each
+    input the format of the directive that writes it, as --server-config does."""
+    from analyzer.render.json import render_json
+
+    conf, logs = apache_tree(tmp_path)
+    shutil.copy(SAMPLE_LOGS / "apache_vhost_allow.log", logs / "allow.log")
+    (logs / "ssl_request.log").write_text(
+        "[22/Nov/2026:01:47:14 -0500] 127.0.0.1 TLSv1.3 TLS_AES_256_GCM_SHA384 "
+        '"PATCH /x HTTP/1.1" 312\n')
+    inputs = [str(logs / "allow.log"), str(logs / "ssl_request.log")]
+    result = CliRunner().invoke(main, [*inputs, "--server-config", str(conf), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = analyzer.analyze(inputs, server_config=conf)
+    assert render_json(report) == result.output
+    assert [(s.format, s.parsed) for s in report.sources] == [("logscan_vhost", 380),
+                                                             ("custom", 1)]
+    summary = analyzer.summarize(inputs, server_config=[conf])
+    assert analyzer.build_report(summary).to_dict()["sources"] == report.to_dict()["sources"]
+    frame = analyzer.read_log(inputs, server_config=str(conf))
+    assert len(frame) == 381
+    ssl = frame[frame["source"] == inputs[1]].iloc[0]
+    assert (ssl["method"], ssl["bytes"], ssl["time"], ssl["ssl_protocol"], ssl["ssl_cipher"]) == (
+        "PATCH", 312, pd.Timestamp("2026-11-22 06:47:14", tz="UTC"), "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384")
+    assert {"vhost", "duration", "allow"} <= set(frame.columns)
+    assert str(frame["duration"].dtype) == "float64"

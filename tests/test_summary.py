@@ -88,7 +88,7 @@ def _summaries(sources: dict[str, list[dict]], cuts: dict[str, list[int]]) -> li
     return out
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     a=lines, b=lines,
     cuts_a=st.lists(st.integers(0, 60), max_size=6),

@@ -182,7 +182,8 @@ def test_an_input_of_unknown_format_is_set_aside(runner, tmp_path):
     assert result.exit_code == 4
     assert [s["path"] for s in json.loads(result.stdout)["sources"]] == [str(APACHE)]
     assert result.stderr == (f"logscan: error: {other} was not read: no known log format "
-                             "fits\n")
+                             "fits: no format reads even the first fields of line 1 "
+                             "('seq,server,vhost')\n")
 
 
 def test_plot_takes_pdf(runner, tmp_path):

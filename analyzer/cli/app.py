@@ -100,6 +100,18 @@ def _terminal_safe_errors() -> Iterator[None]:
         raise
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the version and the parsing kernel that runs (analyzer.parse.kernels)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from ..parse.kernels import version_text
+
+    click.echo(version_text(version("logscan-http")))
+    ctx.exit()
+
+
 class DefaultGroup(click.Group):
     """A group whose default command runs when the first argument is not a command name,
     so ``logscan access.log`` works beside ``logscan explain 501``."""
@@ -125,7 +137,8 @@ class DefaultGroup(click.Group):
 
 
 @click.group(cls=DefaultGroup, default="analyze", context_settings={"max_content_width": 100})
-@click.version_option(package_name="logscan-http", prog_name="logscan")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              help="Show the version and the parsing kernel, and exit.", callback=_version)
 def main() -> None:
     """Find which HTTP methods and versions your server does not support, from its access logs.
 
@@ -160,8 +173,10 @@ def main() -> None:
               help="Text report width (default: the terminal's; 100 when not a terminal).")
 @click.option("--log-format", metavar="NAME|FORMAT",
               help="Preset name (combined, common, vhost_combined, combinedio, nginx_combined, "
-                   "nginx_main) or an Apache LogFormat / NGINX log_format string. "
-                   "Detected from the first lines when absent.")
+                   "nginx_main), the name of a format of your own (~/.config/logscan/formats) "
+                   "or an Apache LogFormat / NGINX log_format string. When absent: the "
+                   "server's standard configuration for logs under /var/log/nginx, apache2 or "
+                   "httpd, else detected from the first lines.")
 @click.option("--server-config", "server_config", multiple=True, metavar="PATH",
               help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
                    "apache2.conf, a file it includes): each input gets the format of the "
@@ -390,8 +405,10 @@ def write_plots(report: Report, plot: Path | None, plot_dir: Path | None) -> Non
                    "threshold over the window as for `logscan FILE` (not_implemented>0, "
                    "method:PATCH>0, ...). Repeatable.")
 @click.option("--log-format", metavar="NAME|FORMAT",
-              help="Preset name or format string; detected from each file's first lines when "
-                   "absent.")
+              help="Preset name, the name of a format of your own (~/.config/logscan/formats) "
+                   "or a format string. When absent: the server's standard configuration for "
+                   "logs under /var/log/nginx, apache2 or httpd, else detected from each "
+                   "file's first lines.")
 @click.option("--server-config", "server_config", multiple=True, metavar="PATH",
               help="An NGINX or Apache configuration (nginx.conf, nginx -T output, "
                    "apache2.conf, a file it includes): each input gets the format of the "

@@ -56,4 +56,4 @@ def analyze_each(inputs: Inputs, analyze: Callable[[list[str]], Report]) -> Repo
             if exc.path not in paths or len(paths) == 1:
                 raise
             paths.remove(exc.path)
-            inputs.errors.append((exc.path, str(exc).split("; ")[0].removeprefix(exc.path + ": ")))
+            inputs.errors.append((exc.path, f"no known log format fits: {exc.finding}"))

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import AnalyzerError
 from ..formats.serverconfig import FormatChoice
+from ..parse.kernels import active_kernel
 from ..pipeline import RANGE_SIZE, Options, Piece, check_strict, plan
 from .local import ProgressCallback, run_local
 
@@ -23,6 +24,17 @@ __all__ = ["ENGINES", "ProgressCallback", "check_engine", "run"]
 def check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise AnalyzerError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+
+
+# the native kernel reads a range several times faster, and each range's Summary costs the same
+# fixed ~25 ms of Arrow calls: larger ranges (measured on the 5,000,000-line benchmark log,
+# 2 cores: 7.0 -> 6.3 CPU-s for 16 -> 64 MiB)
+NATIVE_RANGE_SIZE = 64 << 20
+
+
+def local_range_size() -> int:
+    """The byte ranges the local engine cuts plain files into, for the active kernel."""
+    return NATIVE_RANGE_SIZE if active_kernel() == "native" else RANGE_SIZE
 
 
 def run(
@@ -44,5 +56,5 @@ def run(
 
         units = plan(paths, log_format, range_size=range_size or PARTITION_SIZE)
         return check_strict(run_dask(units, options, scheduler=scheduler))
-    units = plan(paths, log_format, range_size=range_size or RANGE_SIZE)
+    units = plan(paths, log_format, range_size=range_size or local_range_size())
     return check_strict(run_local(units, options, workers=workers, progress=progress))

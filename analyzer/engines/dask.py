@@ -68,9 +68,11 @@ def connect(scheduler: Any = None) -> Iterator[Any]:
     if scheduler is None:
         from .local import default_workers
 
+        # port 0: the scheduler's HTTP server takes any free port, so that runs side by side
+        # neither collide on 8787 nor warn about it
         cluster = distributed.LocalCluster(
             n_workers=1, threads_per_worker=default_workers(), processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",
         )
         try:
             with distributed.Client(cluster) as client:

@@ -39,6 +39,8 @@ class Detection:
         notes = [x for x in (unnamed(self.format), *self.format.notes) if x]
         if self.format.name.startswith(("inferred", "json_lines")):
             notes.insert(0, f"format inferred from the sample: {self.format.source}")
+        if self.format.origin:
+            notes.insert(0, f"a format of your own, from {self.format.origin}")
         return "; ".join([text, *(f"note: {n}" for n in notes)])
 
 
@@ -48,11 +50,14 @@ def detect_format(
     """The candidate that matches most non-blank sample lines (ties go to the one that fits the
     server's escaping, then to the more specific), and the candidates that fit other lines.
 
-    Raises FormatDetectionError, showing a line that no candidate fits, when all candidates
-    together cover fewer than half the sample.
+    Raises FormatDetectionError, naming the closest candidate and where it stops reading a
+    line, when all candidates together cover fewer than half the sample and no format can be
+    inferred from it. ``sample``: the first lines, blank ones included (for line numbers).
     """
-    lines = [line for line in sample if line.strip()][:SAMPLE_LINES]
-    formats = list(candidates or PRESETS.values())
+    numbered = [(n, line) for n, line in enumerate(sample, start=1) if line.strip()]
+    numbered = numbered[:SAMPLE_LINES]
+    lines = [line for _, line in numbered]
+    formats = list(candidates or default_candidates())
     if not lines:
         return Detection(PRESETS["combined"], 0, 0)
     formats += [x for x in (with_extra_fields(f, lines) for f in formats) if x is not None]
@@ -63,10 +68,11 @@ def detect_format(
     hits = {f.name: hits[f.name] for f in formats}
     server = _server_hint(line for i, line in enumerate(lines)
                           if any(h[i] for h in hits.values()))
+    # a format the user keeps wins over a preset that fits the sample as well
     ranked = sorted(
         formats,
         key=lambda f: (sum(hits[f.name]), server is not None and f.server == server,
-                       -_extras(f), len(f.fields)),
+                       -_extras(f), f.origin is not None, len(f.fields)),
         reverse=True,
     )
     best = ranked[0]
@@ -76,16 +82,20 @@ def detect_format(
         inferred = _inferred(lines, sample)
         if inferred is not None:
             return inferred
-        failing = next(
-            (line for i, line in enumerate(lines) if not any(h[i] for h in hits.values())),
-            lines[0],
-        )
-        raise FormatDetectionError(path, failing, best.name if matched else None, matched,
-                                   len(lines))
+        from .diagnose import explain
+
+        raise FormatDetectionError(path, explain(formats, numbered, hits))
     others = _others(best, ranked, hits)
     by_name = {f.name: f for f in formats}
     return Detection(best, matched, len(lines), others,
                      tuple(by_name[name] for name, _ in others))
+
+
+def default_candidates() -> list[LogFormat]:
+    """The presets, then the formats the user keeps (``~/.config/logscan/formats``)."""
+    from .userformats import user_formats
+
+    return [*PRESETS.values(), *user_formats().values()]
 
 
 # Detection matches with RE2 (Arrow's regex kernels), as the parser does: linear time whatever

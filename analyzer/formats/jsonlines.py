@@ -19,7 +19,7 @@ from .logformat import LogFormat
 _PAIR = re.compile(
     r'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
 )
-_MAX_KEYS = 48
+MAX_KEYS = 48
 
 # key (lowercase, "@", "-" and "." as "_") -> NGINX variable
 _KEYS: dict[str, str] = {}
@@ -71,7 +71,7 @@ def json_format(line: str) -> LogFormat | None:
         key = text[match.start() : match.start(2)]
         parts.append(between + key + (f'"{variable}"' if quoted else variable))
         pos = match.end()
-    if not seen or seen > _MAX_KEYS or not re.fullmatch(r"\s*}", text[pos:]):
+    if not seen or seen > MAX_KEYS or not re.fullmatch(r"\s*}", text[pos:]):
         return None
     fmt = "".join(parts) + text[pos:]
     try:

@@ -35,6 +35,7 @@ class LogFormat:
     escape: str  # how the server escaped values: "apache", "nginx", "json" or "none"
     pieces: tuple[Piece, ...]
     server: str | None = None  # the server that writes it, when the format alone tells
+    origin: str | None = None  # "file:line" of a format a user keeps by name (userformats)
 
     @classmethod
     def apache(cls, fmt: str, name: str = "custom", server: str | None = "apache") -> LogFormat:
@@ -55,20 +56,35 @@ class LogFormat:
 
     @classmethod
     def resolve(cls, value: str | LogFormat) -> LogFormat:
-        """A preset name (``combined``, ``nginx_main``, ...) or a literal format string."""
+        """A preset name (``combined``, ``nginx_main``, ...), the name of a format the user
+        keeps (:mod:`~analyzer.formats.userformats`), or a literal format string."""
         if isinstance(value, LogFormat):
             return value
         key = value.strip()
         if key in PRESETS:
             return PRESETS[key]
+        if "$" in key or "%" in key:
+            return cls.from_string(value)
+        from .userformats import formats_file, user_formats
+
+        mine = user_formats()
+        if key in mine:
+            return mine[key]
+        names = "presets: " + ", ".join(sorted(PRESETS))
+        if mine:
+            names += f"; yours ({formats_file()}): " + ", ".join(sorted(mine))
+        raise UnknownFormatError(value, f"not a preset and not a format string; {names}")
+
+    @classmethod
+    def from_string(cls, value: str, name: str = "custom") -> LogFormat:
+        """A format string, NGINX's when it has ``$variables`` and no ``%`` directive, else
+        Apache's."""
+        key = value.strip()
         if "$" in key and not re.search(r"%[!<>,0-9{]*[a-zA-Z]", key):
-            return cls.nginx(value)
+            return cls.nginx(value, name=name)
         if "%" in key:
-            return cls.apache(value)
-        raise UnknownFormatError(
-            value,
-            "not a preset and not a format string; presets: " + ", ".join(sorted(PRESETS)),
-        )
+            return cls.apache(value, name=name)
+        raise UnknownFormatError(value, "not a format string: no %directive or $variable")
 
     @property
     def fields(self) -> tuple[FieldSpec, ...]:
@@ -106,7 +122,7 @@ class LogFormat:
     def _prefix_pattern(self, *, strong: bool) -> str:
         pieces = self.pieces
         quoted = _quote_states(pieces)
-        full = [self._piece_pattern(p, q) for p, q in zip(pieces, quoted, strict=True)]
+        full = list(self.piece_patterns)
         partial = [_partial(p, q) for p, q in zip(pieces, quoted, strict=True)]
         keep = 0
         if strong:
@@ -118,6 +134,13 @@ class LogFormat:
         for i in range(len(pieces) - 1, keep - 1, -1):
             tail = f"(?:{partial[i]}|{full[i]}{tail})" if tail else partial[i]
         return "^" + "".join(full[:keep]) + (f"(?:{tail})?" if tail else "") + "$"
+
+    @cached_property
+    def piece_patterns(self) -> tuple[str, ...]:
+        """Each piece's pattern on its own (no groups), in order: reading a line piece by piece
+        shows where the format stops fitting it."""
+        quoted = _quote_states(self.pieces)
+        return tuple(self._piece_pattern(p, q) for p, q in zip(self.pieces, quoted, strict=True))
 
     def _piece_pattern(self, piece: Piece, quoted: bool) -> str:
         if isinstance(piece, str):

@@ -22,9 +22,14 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from ..errors import AnalyzerError, UnknownFormatError
 from .logformat import PRESETS, LogFormat
+from .sysroot import resolve, rooted
+
+if TYPE_CHECKING:
+    from .standard import StandardConfigs
 
 _MAX_FILES = 2000  # included files, all configurations together
 _MAX_BYTES = 16 << 20  # bytes of configuration read, all files together
@@ -75,6 +80,7 @@ class ServerFormats:
     configs: tuple[str, ...]
     targets: tuple[LogTarget, ...]
     default: LogFormat | None = None
+    root: str = "/"  # the root of the system the configuration belongs to (see sysroot)
 
     def assign(self, path: str) -> Assignment | None:
         """The format of the directive that writes ``path`` (None when none does)."""
@@ -100,15 +106,15 @@ class ServerFormats:
 
     def _matches(self, path: str) -> tuple[list[LogTarget], str]:
         written = os.path.abspath(path)
-        real = os.path.realpath(path)
+        real = resolve(path, self.root)
         for candidate, how in ((written, ""), (real, "through a symlink")):
-            hits = [t for t in self.targets if _same(t.path, candidate)]
+            hits = [t for t in self.targets if _same(t.path, candidate, self.root)]
             if hits:
                 return hits, how
         for candidate in dict.fromkeys((written, real)):
             live = _ROTATED.sub("", candidate)
             if live != candidate:
-                hits = [t for t in self.targets if _same(t.path, live)]
+                hits = [t for t in self.targets if _same(t.path, live, self.root)]
                 if hits:
                     return hits, "as a rotated copy"
         # a copy of the log elsewhere: its name, when one directive's log has that name
@@ -122,18 +128,26 @@ class ServerFormats:
         return ", ".join(self.configs)
 
 
-def _same(configured: str, path: str) -> bool:
+def _same(configured: str, path: str, root: str) -> bool:
     if any(ch in configured for ch in "*?["):
         return fnmatch.fnmatchcase(path, configured)
-    return configured == path or os.path.realpath(configured) == path
+    return configured == path or resolve(configured, root) == path
 
 
-FormatChoice = str | LogFormat | ServerFormats | None
+# what a front end passes on: None (the standard configuration, else detection), a name or a
+# format string, or formats already chosen
+FormatChoice: TypeAlias = "str | LogFormat | ServerFormats | StandardConfigs | None"
 
 
-def resolve_choice(value: FormatChoice) -> LogFormat | ServerFormats | None:
-    """A preset name or format string compiled; a LogFormat or ServerFormats as it is."""
-    if value is None or isinstance(value, ServerFormats):
+def resolve_choice(value: FormatChoice) -> LogFormat | ServerFormats | StandardConfigs:
+    """A preset name or format string compiled; a LogFormat, ServerFormats or StandardConfigs
+    as it is; None (no format given): the standard configurations of the inputs' directories
+    (:mod:`~analyzer.formats.standard`), detection for the others."""
+    from .standard import StandardConfigs
+
+    if value is None:
+        return StandardConfigs()
+    if isinstance(value, ServerFormats | StandardConfigs):
         return value
     return LogFormat.resolve(value)
 
@@ -146,17 +160,20 @@ def with_server_config(log_format: FormatChoice, server_config: ConfigPaths) -> 
     if not server_config:
         return log_format
     paths = [server_config] if isinstance(server_config, str | os.PathLike) else server_config
-    fallback = resolve_choice(log_format)
-    if isinstance(fallback, ServerFormats):
-        fallback = fallback.default
-    return read_server_config(list(paths), fallback)
+    chosen = resolve_choice(log_format)
+    # a configuration is given: no standard one is looked for
+    fallback = chosen.default if isinstance(chosen, ServerFormats) else chosen
+    return read_server_config(list(paths), fallback if isinstance(fallback, LogFormat) else None)
 
 
 def read_server_config(paths: Sequence[str | os.PathLike[str]],
-                       default: LogFormat | None = None) -> ServerFormats:
+                       default: LogFormat | None = None, *, root: str = "/") -> ServerFormats:
     """The access logs that the configurations at ``paths`` write (each an NGINX or Apache
-    main configuration, an included file, a directory of them, or saved ``nginx -T`` output)."""
-    budget = _Budget()
+    main configuration, an included file, a directory of them, or saved ``nginx -T`` output).
+
+    ``root``: the root of the system the configuration belongs to, when it is not this one:
+    the absolute paths it names (includes, logs, ``ServerRoot``) are read under ``root``."""
+    budget = _Budget(root)
     targets: list[LogTarget] = []
     for path in paths:
         text = budget.read(str(path))
@@ -167,21 +184,22 @@ def read_server_config(paths: Sequence[str | os.PathLike[str]],
     if not targets:
         raise ServerConfigError(", ".join(map(str, paths)), "no access log is configured there "
                                 "(no access_log, CustomLog or TransferLog directive)")
-    return ServerFormats(tuple(map(str, paths)), tuple(targets), default)
+    return ServerFormats(tuple(map(str, paths)), tuple(targets), default, root)
 
 
 class _Budget:
     """What reading configurations may cost, all files together."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str = "/") -> None:
         self.files = 0
         self.bytes = 0
+        self.root = root
 
     def read(self, path: str) -> str:
         self.files += 1
         if self.files > _MAX_FILES:
             raise ServerConfigError(path, f"more than {_MAX_FILES} included files")
-        target = Path(path)
+        target = Path(resolve(path, self.root) if self.root != "/" else path)
         try:
             if target.is_dir():
                 raise ServerConfigError(path, "a directory: name the main configuration file")
@@ -262,7 +280,8 @@ class NginxReader:
         if name not in formats:
             raise ServerConfigError(d.origin, f"access_log uses the unknown format {name!r}")
         shown = " ".join(["access_log", *d.args])
-        return LogTarget(_nginx_path(path, self.prefix), formats[name], d.origin, shown[:200],
+        return LogTarget(_nginx_path(path, self.prefix, self.budget.root), formats[name],
+                         d.origin, shown[:200],
                          condition)
 
     def _directives(self, path: str, text: str, context: tuple[str, ...], *, depth: int
@@ -308,6 +327,7 @@ class NginxReader:
             for name in names:
                 yield from self._directives(name, self.files[name], context, depth=depth + 1)
             return
+        full = _in_root(pattern, self.prefix, self.budget.root)
         names = sorted(glob.glob(full))
         if not names and not glob.has_magic(full):
             raise ServerConfigError(origin, f"include {pattern}: no such file")
@@ -326,9 +346,20 @@ def _nginx_t_files(text: str) -> dict[str, str]:
             for i, m in enumerate(marks)}
 
 
-def _nginx_path(path: str, prefix: str) -> str:
+def _nginx_path(path: str, prefix: str, root: str) -> str:
     path = re.sub(r"\$(?:\{\w+\}|\w+)", "*", path)  # a log per $host: any name
-    return os.path.normpath(os.path.join(prefix, path))
+    return os.path.normpath(os.path.join(prefix, rooted(path, root)))
+
+
+def _in_root(pattern: str, base: str, root: str) -> str:
+    """An include pattern as a glob of this system: relative to ``base``, absolute ones under
+    ``root``, its directory (when it has no wildcard) resolved as the system at ``root``
+    resolves it."""
+    full = os.path.join(base, rooted(pattern, root))
+    folder, name = os.path.split(full)
+    if root != "/" and not glob.has_magic(folder):
+        full = os.path.join(resolve(folder, root), name)
+    return full
 
 
 # -- Apache ---------------------------------------------------------------------------------------
@@ -352,7 +383,7 @@ class ApacheReader:
         logs: list[tuple[str, list[str], str]] = []
         for name, args, origin in self._directives(path, text, depth=0):
             if name == "serverroot" and args:
-                self.root = args[0]
+                self.root = rooted(args[0], self.budget.root)
             elif name == "define" and args:
                 self.variables[args[0]] = args[1] if len(args) > 1 else ""
             elif name == "logformat" and args:
@@ -401,8 +432,7 @@ class ApacheReader:
         return LogTarget(self._path(where), fmt, origin, shown[:200], condition, piped)
 
     def _path(self, where: str) -> str:
-        path = where if os.path.isabs(where) else os.path.join(self.root, where)
-        return os.path.normpath(path)
+        return os.path.normpath(os.path.join(self.root, rooted(where, self.budget.root)))
 
     def _directives(self, path: str, text: str, *, depth: int
                     ) -> Iterator[tuple[str, list[str], str]]:
@@ -423,7 +453,7 @@ class ApacheReader:
 
     def _include(self, pattern: str, origin: str, *, optional: bool, depth: int
                  ) -> Iterator[tuple[str, list[str], str]]:
-        full = pattern if os.path.isabs(pattern) else os.path.join(self.root, pattern)
+        full = _in_root(pattern, self.root, self.budget.root)
         names = [full] if os.path.isdir(full) else sorted(glob.glob(full))
         if os.path.isdir(full):
             names = sorted(str(p) for p in Path(full).rglob("*") if p.is_file())

@@ -13,7 +13,8 @@ Every line of a block ends up in exactly one of the two outputs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,12 +42,24 @@ _REQUEST_PARTS = frozenset({"method", "target", "protocol"})  # from the request
 
 @dataclass(frozen=True)
 class ParsedBlock:
-    """The parsed rows (``line`` plus the format's typed columns) and the rejected lines."""
+    """The parsed rows (``line`` plus the format's typed columns) and the rejected lines.
+
+    ``counted``: Summary parts (by part name) already counted for parsed rows that are not in
+    ``table``, ``counted_rows`` of them (the native kernel counts a block's ordinary rows
+    itself when the caller only summarises them; see parse.native).
+    """
 
     source: str
     lines: int
     table: pa.Table
     rejects: pa.Table
+    counted: Mapping[str, pa.Table] = dataclasses.field(default_factory=dict)
+    counted_rows: int = 0
+
+    @property
+    def parsed(self) -> int:
+        """Parsed lines: the rows of the table and the counted ones."""
+        return int(self.table.num_rows) + self.counted_rows
 
 
 def parse_block(
@@ -56,6 +69,7 @@ def parse_block(
     columns: Collection[str] | None = None,
     *,
     in_line_order: bool = True,
+    counts: bool = False,
 ) -> ParsedBlock:
     """Parse a block with ``fmt``; lines it does not match are tried with ``fallbacks`` in turn
     (a file of mixed formats), through their exact patterns.
@@ -66,12 +80,21 @@ def parse_block(
     ``in_line_order=False``: the rows of the fast path come first and the others after them
     (each in line order), for a caller that does not need line order (a Summary): putting
     every row in line order copies the whole table.
+    ``counts``: the caller only summarises the rows (``columns`` are a Summary's, no time
+    window): the native kernel may count ordinary rows into ``ParsedBlock.counted`` instead.
     """
+    from .native import parse_natively  # (imports this module)
+
+    native = parse_natively(block, fmt, fallbacks, columns, in_line_order, counts=counts)
+    if native is not None:  # the same result, from the native kernel (see parse.native)
+        return native
     fmt_fields = _wanted_fields(fmt, columns)
     lines = _line_array(block.data, block.line_offsets())
     text, not_utf8 = _as_utf8(lines)
     too_long = _lengths(lines) > MAX_LINE
-    fast = _fast_mask(text, fmt) & ~too_long
+    # a line that is not UTF-8 is never tokenized: the tokenizer reads the raw bytes, and a
+    # field that may hold a backslash (a %V host) would match its "\xHH" text but not its bytes
+    fast = _fast_mask(text, fmt) & ~too_long & ~not_utf8
     raw_fast = _tokenized(lines, fast, fmt.token_plan, fmt_fields) if fast.any() else None
     if raw_fast is None:
         fast[:] = False
@@ -160,7 +183,13 @@ def join_blocks(blocks: list[ParsedBlock]) -> ParsedBlock:
     table = (pa.concat_tables(tables, promote_options="permissive") if tables
              else blocks[0].table)
     rejects = pa.concat_tables([b.rejects for b in blocks])
-    return ParsedBlock(blocks[0].source, sum(b.lines for b in blocks), table, rejects)
+    counted: dict[str, list[pa.Table]] = {}
+    for b in blocks:
+        for name, part in b.counted.items():
+            counted.setdefault(name, []).append(part)
+    return ParsedBlock(blocks[0].source, sum(b.lines for b in blocks), table, rejects,
+                       {name: pa.concat_tables(parts) for name, parts in counted.items()},
+                       sum(b.counted_rows for b in blocks))
 
 
 def problem_block(problem: Problem) -> ParsedBlock:

@@ -67,7 +67,7 @@ _SECTIONS = frozenset({
     "schema", "sources", "totals", "requests", "window", "server", "client_field",
     "status_counts", "classes", "verdicts", "protocols", "trends", "rejects", "methods",
     "allow_checks", "history", "run", "comparison", "novelty", "folded", "methods_more",
-    "verdicts_more", "protocols_more",
+    "verdicts_more", "protocols_more", "kernel",
 })  # fmt: skip
 
 _CHARTS: dict[str, Callable[..., Artist]] = {  # an Axes, or the trend's Figure

@@ -269,6 +269,7 @@ def _sources(out: _Out, report: Report) -> None:
               [[s.path, s.format, s.lines, s.parsed, s.rejected] for s in report.sources])
     for s in common.mixed(report):
         out.line(f"{s.path}: {s.detection}")
+    out.line(f"parsing kernel: {report.kernel}")
 
 
 def _evidence(out: _Out, pairs: list[tuple[str, list[str]]]) -> None:

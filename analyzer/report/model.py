@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from ..advice.guidance import Guidance
 from ..advice.reproduce import Command
+from ..parse.kernels import active_kernel
 from ..verdicts.allow_checks import AllowChecks
 from ..verdicts.server import ServerGuess
 from ..verdicts.trends import SPIKE_K
@@ -401,6 +402,8 @@ class Report:
     verdicts_more: More | None = None
     protocols_more: More | None = None
     folds: tuple[Fold, ...] = ()  # keys beyond the lists, one finding per class
+    # the parsing kernel that was active when the report was built (analyzer.parse.kernels)
+    kernel: str = field(default_factory=active_kernel)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -435,6 +438,7 @@ class Report:
         classes.update({name: c.to_dict() for name, c in self.classes.items()})
         return {
             "schema": SCHEMA,
+            "kernel": self.kernel,
             "sources": sources,
             "totals": self.totals,
             "requests": self.requests,

@@ -52,6 +52,12 @@ def line_offsets(data: bytes | bytearray | memoryview, start: int = 0, end: int 
     block-sized comparison result would be a fresh allocation (page faults) for every block.
     """
     end = len(data) if end is None else end
+    from ..parse.kernels import native_module
+
+    native = native_module()
+    if native is not None:  # one SIMD search, in place of a comparison of every byte
+        result: np.ndarray = native.line_offsets(data, start, end)
+        return result
     view = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
     scratch = np.empty(min(_SCAN, len(view)), dtype=bool)
     found = [np.zeros(1, dtype=np.int32)]

@@ -96,7 +96,8 @@ def iter_range_blocks(
     """
     with _open(span.source, opener) as handle:
         start = 0 if span.start == 0 else _line_start_after(handle, span.start, span.size)
-        stop = span.size if span.last else _line_start_after(handle, span.end, span.size)
+        stop = _end_of_last_line(handle, span.size) if span.last else _line_start_after(
+            handle, span.end, span.size)
         line = 1
         now = None
         if stop > start:
@@ -169,6 +170,21 @@ def _line_start_after(handle: BinaryIO, offset: int, size: int) -> int:
             return position + found + 1
         position += len(chunk)
     return size
+
+
+def _end_of_last_line(handle: BinaryIO, size: int) -> int:
+    """Where the last range stops: the planned size, unless that cut a line that was being
+    written (a server appends a line with one write, which a reader can see half done) and the
+    file has grown since: then the end of that line, which the run reads whole."""
+    if size == 0:
+        return size
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return size
+    now = _current_size(handle)
+    if now is None or now <= size:
+        return size
+    return _line_start_after(handle, size, now)
 
 
 class _Bounded(io.RawIOBase):

@@ -5,6 +5,7 @@ per row in Python.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "long_schema",
     "rows_in_window",
     "source_row",
+    "summarize_counted",
     "summarize_rejects",
     "summarize_rows",
     "summary_columns",
@@ -288,6 +290,34 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
         sketches.append(_sketch(at, who, "unregistered_client",
                                 given & (unregistered & refused)[mask]))
     parts["distinct"] = pa.concat_tables(sketches)
+    return parts
+
+
+def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_MAX_KEYS
+                      ) -> dict[str, pa.Table]:
+    """The parts of the rows a parser counted itself (analyzer.parse.block.ParsedBlock.counted:
+    one row per key of ``requests`` and ``firsts``, minutes in ``volume``), bounded and ranked
+    as :func:`summarize_rows` makes them from rows: the same keys give the same ranks and
+    sketches, since neither depends on how often a key occurs."""
+    parts = _Built(max_keys)
+    requests = counted.get("requests")
+    if requests is None or requests.num_rows == 0:
+        parts.update({k: v for k, v in counted.items() if k not in ("requests", "firsts")})
+        return parts
+    parts["requests"] = requests
+    if "volume" in counted:
+        parts["volume"] = counted["volume"]
+    firsts = counted["firsts"]
+    coded = {name: _encoded(_column(firsts, name, _S)) for name in _ENDS}
+    hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
+    rank = pa.array(ranks([hashes[name] for name in _ENDS]))
+    firsts = firsts.append_column("rank", rank)
+    firsts = _sampled(firsts, "status", rank, parts, "firsts")
+    parts["firsts"] = firsts
+    status = _column(counted["requests"], "status", _I16)
+    method = _encoded(_column(counted["requests"], "method", _S))
+    parts["distinct"] = _sketch(status, column_hashes("method", method)[0], "method",
+                                _numpy(pc.is_valid(method)))
     return parts
 
 

@@ -67,6 +67,7 @@ from .parts import (
     long_schema,
     rows_in_window,
     source_row,
+    summarize_counted,
     summarize_rejects,
     summarize_rows,
 )
@@ -224,14 +225,26 @@ class Summary:
         source's position among the inputs (reports list sources in that order).
         """
         table = rows_in_window(block.table, since, until)
+        if block.counted and (since is not None or until is not None):
+            raise ValueError("rows counted by the parser cannot be put in a time window")
         parts = summarize_rows(table, block.source, client_field, max_keys)
         parts["sources"] = source_row(
-            block.source, format, detection, server, block.lines, block.table.num_rows,
+            block.source, format, detection, server, block.lines, block.parsed,
             block.rejects.num_rows, order,
         )
         for name, rows in summarize_rejects(block.rejects, block.source).items():
             parts[name] = rows
-        return cls._built(parts, max_keys)
+        if not block.counted:
+            return cls._built(parts, max_keys)
+        # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
+        # in one go (a merge of two summaries conformed and sorted every part twice)
+        combined = dict(parts)
+        for name, counted in summarize_counted(block.counted, max_keys).items():
+            spec = PARTS[name]
+            held = [conform_part(t, spec) for t in (combined.get(name), counted)
+                    if t is not None]
+            combined[name] = pa.concat_tables(held)
+        return cls(combined, max_keys=max_keys)
 
     @classmethod
     def _built(cls, parts: Mapping[str, pa.Table], max_keys: int) -> Summary:
@@ -282,7 +295,9 @@ class Summary:
         if len(items) == 1:
             return items[0]
         merged = cls.__new__(cls)
-        merged._keys = min(s._keys for s in items) if items else DEFAULT_MAX_KEYS
+        # an empty summary holds no key to bound: its K does not lower the others'
+        voting = [s._keys for s in items if s.num_rows] or [s._keys for s in items]
+        merged._keys = min(voting) if voting else DEFAULT_MAX_KEYS
         merged._parts = {
             name: merge_parts([s._parts[name] for s in items], spec, merged._keys)
             for name, spec in PARTS.items()
