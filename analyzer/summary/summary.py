@@ -238,11 +238,13 @@ class Summary:
             return cls._built(parts, max_keys)
         # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
         # in one go (a merge of two summaries conformed and sorted every part twice)
+        combined = dict(parts)
         for name, counted in summarize_counted(block.counted, max_keys).items():
             spec = PARTS[name]
-            held = [conform_part(t, spec) for t in (parts.get(name), counted) if t is not None]
-            parts[name] = pa.concat_tables(held)
-        return cls(parts, max_keys=max_keys)
+            held = [conform_part(t, spec) for t in (combined.get(name), counted)
+                    if t is not None]
+            combined[name] = pa.concat_tables(held)
+        return cls(combined, max_keys=max_keys)
 
     @classmethod
     def _built(cls, parts: Mapping[str, pa.Table], max_keys: int) -> Summary:
