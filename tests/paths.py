@@ -30,3 +30,17 @@ def real_log(name: str) -> Path:
 def real_log_param(name: str) -> object:
     """A ``pytest.param`` for a real log that is skipped (with the reason) when it is absent."""
     return pytest.param(REAL_LOGS / name, id=name, marks=needs_real_logs)
+
+
+# Debian's server configuration trees (installed by .ci/run), and the NGINX format that wrote
+# sample_logs/nginx_timed.log
+NGINX_ETC = Path("/etc/nginx")
+APACHE_ETC = Path("/etc/apache2")
+needs_nginx = pytest.mark.skipif(not (NGINX_ETC / "nginx.conf").is_file(),
+                                 reason="Debian's nginx package is not installed")
+needs_apache = pytest.mark.skipif(not (APACHE_ETC / "apache2.conf").is_file(),
+                                  reason="Debian's apache2 package is not installed")
+
+TIMED = ("'$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '\n"
+         "        '\"$http_referer\" \"$http_user_agent\" $request_time $host '\n"
+         "        '\"$sent_http_allow\"'")

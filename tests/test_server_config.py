@@ -13,24 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from paths import SAMPLE_LOGS
+from paths import APACHE_ETC, NGINX_ETC, SAMPLE_LOGS, TIMED, needs_apache, needs_nginx
 
 import analyzer
 import analyzer.formats
 import analyzer.frame
 from analyzer.cli.app import main
 from analyzer.formats.serverconfig import ServerConfigError, read_server_config
-
-NGINX_ETC = Path("/etc/nginx")
-APACHE_ETC = Path("/etc/apache2")
-needs_nginx = pytest.mark.skipif(not (NGINX_ETC / "nginx.conf").is_file(),
-                                 reason="Debian's nginx package is not installed")
-needs_apache = pytest.mark.skipif(not (APACHE_ETC / "apache2.conf").is_file(),
-                                  reason="Debian's apache2 package is not installed")
-
-TIMED = ("'$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent '\n"
-         "        '\"$http_referer\" \"$http_user_agent\" $request_time $host '\n"
-         "        '\"$sent_http_allow\"'")
 
 
 def nginx_tree(tmp_path: Path) -> tuple[Path, Path]:
