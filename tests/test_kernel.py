@@ -497,21 +497,22 @@ print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 @needs_native
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_memory_follows_the_block_not_the_input(tmp_path: Path) -> None:
-    """The kernel holds one block and its columns at a time: the same 10,000 lines 16 times
-    over (1.6 -> 26 MB, the same Summary keys) add a few MB of peak RSS, not the input."""
+    """The kernel holds one block and its columns at a time: the same 10,000 lines 40 times
+    over (1.6 -> 64 MB, the same Summary keys) add what the pieces waiting to be merged hold
+    (measured: 17-19 MB, of which a few move from run to run), not the input."""
     sys.path.insert(0, str(SAMPLE_LOGS.parent / "benchmarks"))
     from generate import generate
 
     small, large = tmp_path / "small.log", tmp_path / "large.log"
     generate(small, 10_000, seed=1)
-    large.write_bytes(small.read_bytes() * 16)
+    large.write_bytes(small.read_bytes() * 40)
     peaks = []
     for path in (small, large):
         run = subprocess.run([sys.executable, "-c", _PEAK_RSS, str(path)], check=True,
                              capture_output=True, text=True,
                              env={**os.environ, "LOGSCAN_KERNEL": "native"})
         peaks.append(int(run.stdout) * 1024)
-    assert peaks[1] - peaks[0] < 12 << 20, peaks
+    assert peaks[1] - peaks[0] < 24 << 20, peaks
 
 
 @needs_native

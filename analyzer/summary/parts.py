@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,9 @@ from .bounded import (
     REST,
     SKETCH_SIZE,
     as_int64,
+    coarse,
     column_hashes,
+    folded_whole,
     hash_strings,
     kept_ranks,
     ranks,
@@ -238,14 +241,23 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     rank = pa.array(ranks([hashes[name] for name in _ENDS]))
     time = _column(table, "time", _TS)
     line = _column(table, "line", _I64)
-    grouped = group_rows(
-        {**coded, "status": status, "time": time, "line": line, "rank": rank}, list(keys),
-        [([], "count_all"), ("time", "min"), ("time", "max"), ("line", "min"), ("rank", "min")],
-    )
+    columns = {**coded, "status": status, "time": time, "line": line, "rank": rank}
+    spans = [([], "count_all"), ("time", "min"), ("time", "max")]
+    firsts = [("line", "min"), ("rank", "min")]
+    fold = _folded_whole("requests", columns, max_keys)
+    if fold is None:  # one grouping for both parts
+        grouped = group_rows(columns, list(keys), spans + firsts)
+        requests = grouped.append_column(REST, pa.array(np.zeros(grouped.num_rows, bool)))
+    else:  # the first requests of the keys that part keeps, from their rows alone
+        requests = _grouped_with_rest("requests", columns, list(keys), spans, fold)
+        keep = kept_ranks(status, _numpy(rank), PARTS["firsts"].bound(max_keys))
+        kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
+        grouped = group_rows(kept, list(keys), firsts)
     parts["requests"] = pa.table({
-        **{k: grouped[k] for k in keys},
-        "count": grouped["count_all"], "first": grouped["time_min"], "last": grouped["time_max"],
+        **{k: requests[k] for k in keys}, "count": requests["count_all"],
+        "first": requests["time_min"], "last": requests["time_max"], REST: requests[REST],
     })
+    del requests
     grouped = _sampled(grouped, "status", grouped["rank_min"], parts, "firsts")
     parts["firsts"] = pa.table({
         **{k: grouped[k] for k in keys},
@@ -319,6 +331,40 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
     parts["distinct"] = _sketch(status, column_hashes("method", method)[0], "method",
                                 _numpy(pc.is_valid(method)))
     return parts
+
+
+def _folded_whole(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
+                  max_keys: int) -> np.ndarray | None:
+    """The rows a bounded count part would fold whole (analyzer.summary.bounded.folded_whole)."""
+    spec = PARTS[name]
+    return folded_whole([columns[g] for g in spec.group_names],
+                        [columns[b] for b in spec.bounded], spec.bound(max_keys))
+
+
+def _grouped_with_rest(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
+                       keys: list[str], aggregations: list[Any], fold: np.ndarray) -> pa.Table:
+    """``group_rows`` with a ``rest`` column: the rows ``fold`` names grouped by their coarse
+    keys (as remainder rows), the others by their keys."""
+    bounded = PARTS[name].bounded
+    stay, gone = pa.array(~fold), pa.array(fold)
+    kept = group_rows({c: v.filter(stay) for c, v in columns.items()}, keys, aggregations)
+    folded = group_rows({c: coarse(c, v.filter(gone)) if c in bounded else v.filter(gone)
+                         for c, v in columns.items()}, keys, aggregations)
+    return pa.concat_tables([
+        kept.append_column(REST, pa.array(np.zeros(kept.num_rows, bool))),
+        folded.append_column(REST, pa.array(np.ones(folded.num_rows, bool))),
+    ])
+
+
+def _count_part(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
+                max_keys: int) -> pa.Table:
+    """A count part of rows (one a request) keyed by all of ``columns``."""
+    keys = list(columns)
+    fold = _folded_whole(name, columns, max_keys)
+    if fold is None:
+        return count_rows(pa.table(dict(columns)), keys)
+    return _grouped_with_rest(name, columns, keys, [([], "count_all")], fold).rename_columns(
+        [*keys, "count", REST])
 
 
 def _unregistered(method: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -410,14 +456,16 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
 
     hits = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
             "protocol": ends["protocol"], "client": clients, "user_agent": user_agent}
-    parts["hits"] = count_rows(pa.table(hits), list(hits))
+    parts["hits"] = _count_part("hits", hits, parts.max_keys)
 
     if "time" in rows.column_names:
         minute = _floor_minute(time)
         valid = pc.is_valid(minute)
         minutes = pa.table({"minute": minute, "status": status, "method": ends["method"],
                             "protocol": ends["protocol"]}).filter(valid)
-        parts["minutes"] = count_rows(minutes, minutes.column_names)
+        parts["minutes"] = _count_part("minutes", dict(zip(minutes.column_names,
+                                                           minutes.columns, strict=True)),
+                                       parts.max_keys)
 
     examples = _sampled(pa.table({
         **key,
@@ -443,9 +491,9 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
     parts["resources"] = by_resource.append_column("hash", _stable_hash(by_resource["resource"]))
 
     if "allow" in rows.column_names:
-        allow = pa.table({"vhost": ends["vhost"], "status": status,
-                          "method": ends["method"], "allow": _column(rows, "allow", _S)})
-        parts["allow"] = count_rows(allow, allow.column_names)
+        allow = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
+                 "allow": _column(rows, "allow", _S)}
+        parts["allow"] = _count_part("allow", allow, parts.max_keys)
 
 
 def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:

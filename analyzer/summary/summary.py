@@ -234,7 +234,7 @@ class Summary:
         )
         for name, rows in summarize_rejects(block.rejects, block.source).items():
             parts[name] = rows
-        if not block.counted:
+        if not block.counted_rows:  # (a block of classed rows alone: its counted parts empty)
             return cls._built(parts, max_keys)
         # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
         # in one go (a merge of two summaries conformed and sorted every part twice)
