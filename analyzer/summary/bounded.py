@@ -375,8 +375,8 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     fold = np.zeros(n, bool)
     rows = np.flatnonzero(once & crowded[code])
     if len(np.flatnonzero(crowded)) <= _FEW_GROUPS:
-        for group in np.flatnonzero(crowded):
-            fold[rows[code[rows] == group][k + 1:]] = True  # its first k + 1 stay
+        for crowded_group in np.flatnonzero(crowded):
+            fold[rows[code[rows] == crowded_group][k + 1:]] = True  # its first k + 1 stay
         return fold
     rows = rows[np.argsort(code[rows], kind="stable")]
     group = code[rows]
@@ -389,7 +389,8 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
 def _seen_once(pair: np.ndarray, pairs: int) -> np.ndarray:
     """Whether each row's ``pair`` (a number below ``pairs``) occurs in no other row."""
     if pairs <= max(4 * len(pair), 1 << 16):  # a count per possible pair: no sort
-        return np.bincount(pair, minlength=pairs)[pair] == 1
+        counted: np.ndarray = np.bincount(pair, minlength=pairs)[pair] == 1
+        return counted
     _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
     seen: np.ndarray = counts[inverse.reshape(-1)] == 1
     return seen
