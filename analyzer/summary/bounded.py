@@ -349,7 +349,8 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
                  bounded: Sequence[pa.Array | pa.ChunkedArray], k: int) -> np.ndarray | None:
     """Of rows about to be counted into a part (one row a request), those that
     :func:`fold_counts` would fold whole whatever the other rows hold, found before the rows
-    are counted (None: none).
+    are counted (None: none). A dictionary column's values must be distinct
+    (``pc.dictionary_encode``'s, as :func:`analyzer.summary.table.group_rows` takes them).
 
     A row whose value of some bounded column occurs once in its group is a key of count 1.
     A group with more than ``k + 1`` such rows has more than ``k`` keys, so its threshold is at
@@ -367,7 +368,7 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     size = int(code.max(initial=0)) + 1
     once = np.zeros(n, bool)
     for column in bounded:
-        value, values = _codes(column)
+        value, values = _distinct_codes(column)
         once |= _seen_once(code * values + value, size * values)
     crowded = np.bincount(code[once], minlength=size) > k + 1
     if not crowded.any():
@@ -384,6 +385,16 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     position = np.arange(len(rows)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
     fold[rows[position > k]] = True
     return fold
+
+
+def _distinct_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """:func:`_codes` of a column whose dictionary, if it has one, holds distinct values (as
+    ``pc.dictionary_encode`` makes them): its indices are taken as they are."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(column.type):
+        return _codes(column)
+    size = len(column.dictionary) + 1
+    return _numpy(pc.fill_null(column.indices, size - 1)).astype(np.int64), size
 
 
 def _seen_once(pair: np.ndarray, pairs: int) -> np.ndarray:
