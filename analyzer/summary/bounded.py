@@ -226,13 +226,27 @@ def _coarse_codes(name: str, column: pa.Array | pa.ChunkedArray) -> pa.Dictionar
         codes = pa.array(np.zeros(len(column), np.int32), mask=_numpy(column.is_null()))
         return pa.DictionaryArray.from_arrays(codes, pa.array([FOLDED], _S))
     values = column.dictionary
-    stays = _numpy(pc.not_equal(pc.fill_null(coarse(name, values), ""), FOLDED))
-    kept = np.flatnonzero(stays)
+    kept = np.flatnonzero(_stays(name, values))
     remap = np.full(len(values), len(kept), np.int32)
     remap[kept] = np.arange(len(kept), dtype=np.int32)
     compact = pa.concat_arrays([values.take(pa.array(kept)).cast(_S), pa.array([FOLDED], _S)])
     codes = pc.take(pa.array(remap), column.indices)
     return pa.DictionaryArray.from_arrays(codes, compact)
+
+
+def _stays(name: str, values: pa.Array) -> np.ndarray:
+    """Whether each value keeps its name when folded (see :func:`coarse`), without building
+    the folded strings."""
+    if name == "method":
+        keep = pc.is_in(values, value_set=_METHODS)
+    elif name == "protocol":
+        keep = pc.is_in(values, value_set=_PROTOCOLS)
+    elif name == "allow":
+        keep = pc.equal(values, "")
+    else:
+        return _numpy(values.is_null())
+    stays: np.ndarray = _numpy(pc.or_(values.is_null(), pc.fill_null(keep, False)))
+    return stays
 
 
 def labelled(table: pa.Table, names: Sequence[str] | None = None) -> pa.Table:
