@@ -383,21 +383,17 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     once = np.zeros(n, bool)
     for column in bounded:
         value, values = _distinct_codes(column)
-        once |= _seen_once(code * values + value, size * values)
+        once |= _seen_once(code, size, value, values)
     crowded = np.bincount(code[once], minlength=size) > k + 1
     if not crowded.any():
         return None
     fold = np.zeros(n, bool)
     rows = np.flatnonzero(once & crowded[code])
-    if len(np.flatnonzero(crowded)) <= _FEW_GROUPS:
-        for crowded_group in np.flatnonzero(crowded):
-            fold[rows[code[rows] == crowded_group][k + 1:]] = True  # its first k + 1 stay
-        return fold
     rows = rows[np.argsort(code[rows], kind="stable")]
     group = code[rows]
     starts = np.r_[True, group[1:] != group[:-1]]
     position = np.arange(len(rows)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
-    fold[rows[position > k]] = True
+    fold[rows[position > k]] = True  # positions 0..k: the k + 1 rows that stay
     return fold
 
 
@@ -411,14 +407,20 @@ def _distinct_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int
     return _numpy(pc.fill_null(column.indices, size - 1)).astype(np.int64), size
 
 
-def _seen_once(pair: np.ndarray, pairs: int) -> np.ndarray:
-    """Whether each row's ``pair`` (a number below ``pairs``) occurs in no other row."""
-    if pairs <= max(4 * len(pair), 1 << 16):  # a count per possible pair: no sort
-        counted: np.ndarray = np.bincount(pair, minlength=pairs)[pair] == 1
-        return counted
-    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    seen: np.ndarray = counts[inverse.reshape(-1)] == 1
-    return seen
+def _seen_once(group: np.ndarray, groups: int, value: np.ndarray, values: int) -> np.ndarray:
+    """Whether each row's pair of ``group`` (below ``groups``) and ``value`` (below
+    ``values``) occurs in no other row."""
+    once: np.ndarray = np.bincount(value, minlength=values)[value] == 1  # once at all
+    again = np.flatnonzero(~once)
+    if not len(again):
+        return once
+    pair = group[again] * values + value[again]
+    if groups * values <= max(4 * len(pair), 1 << 16):  # a count per possible pair: no sort
+        once[again] = np.bincount(pair, minlength=groups * values)[pair] == 1
+    else:
+        _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
+        once[again] = counts[inverse.reshape(-1)] == 1
+    return once
 
 
 def _pregrouped(folded: pa.Table, schema: pa.Schema) -> pa.Table:
