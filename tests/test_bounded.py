@@ -16,10 +16,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import SAMPLE_LOGS
 
 import analyzer
 from analyzer.cli import app
 from analyzer.errors import AnalyzerError
+from analyzer.parse.kernels import native_available
 from analyzer.render.csv import render_csv
 from analyzer.render.html import render_html
 from analyzer.render.json import render_json
@@ -293,6 +295,31 @@ def test_text_and_prometheus_stay_short_on_an_adversarial_log(tmp_path: Path) ->
     assert data["totals"] == {"lines": 3000, "parsed": 3000, "rejected": 0}
     assert sum(data["status_counts"].values()) == 3000
     assert all(len(c["by"]) <= 20 for c in data["classes"].values())
+
+
+@pytest.mark.parametrize("name", ["apache_vhost_allow.log", "nginx_combined.log",
+                                  "nginx_timed.log", "nginx_rotated.log.1"])
+@pytest.mark.parametrize("kernel", ["arrow", "native"])
+def test_every_sample_folds_at_a_small_k(name: str, kernel: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real servers' logs read at K=3, where every part folds (requests, clients, Allow
+    values, minutes; a sample's Allow is all null in some groups): totals, statuses and class
+    counts are the exact report's, each class lists at most 3 keys and says how many more it
+    folded."""
+    if kernel == "native" and not native_available():
+        pytest.skip("the native kernel is not built in this install")
+    monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+    path = str(SAMPLE_LOGS / name)
+    exact, folded = (analyzer.analyze(path, max_keys=k).to_dict() for k in (1000, 3))
+    assert (folded["totals"], folded["status_counts"]) == (exact["totals"],
+                                                           exact["status_counts"])
+    for key, cls in exact["classes"].items():
+        shown = folded["classes"][key]
+        assert shown["count"] == cls["count"]
+        assert len(shown["by"]) == min(3, len(cls["by"]))
+        more = shown.get("by_more", {"more": 0, "requests": 0})
+        assert len(shown["by"]) + more["more"] == len(cls["by"])
+        assert sum(shown["by"].values()) + more["requests"] == cls["count"]
 
 
 def test_a_summary_stored_before_the_bounds_reads_back(tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "labelled",
     "column_hashes",
     "ranks",
+    "rows_of_smallest",
     "smallest_per_group",
 ]
 
@@ -114,15 +115,16 @@ def _mix(z: np.ndarray) -> np.ndarray:
         return mixed
 
 
-def hash_strings(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def hash_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None) -> np.ndarray:
     """A 64-bit hash (uint64) of each string, the same in every process and every version: a
     polynomial in an odd constant over the bytes (mod 2**64), mixed with the length. Computed
     from the Arrow buffers with NumPy (a few passes over the bytes); a dictionary array hashes
-    its dictionary once."""
+    its dictionary once. ``stop``: each string is hashed as if cut before its first byte of
+    that value (a target's path: ``ord("?")``), without the cut strings being made."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if pa.types.is_dictionary(values.type):
-        hashed = hash_strings(values.dictionary)
+        hashed = hash_strings(values.dictionary, stop)
         codes = pc.fill_null(values.indices, 0).to_numpy(zero_copy_only=False)
         out = hashed[codes.astype(np.int64)] if len(hashed) else np.zeros(len(values), _U64)
         return np.where(values.is_valid().to_numpy(zero_copy_only=False), out, _NULL_HASH)
@@ -133,21 +135,36 @@ def hash_strings(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return np.zeros(0, _U64)
     buffers = values.buffers()
     kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = np.frombuffer(buffers[1], kind)[values.offset : values.offset + n + 1]
+    offsets: np.ndarray = np.frombuffer(buffers[1], kind)[values.offset : values.offset + n + 1]
     offsets = offsets.astype(np.int64)
     data = (np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None
             else np.zeros(0, np.uint8))
+    ends: np.ndarray = offsets[1:] if stop is None else _stops(data, offsets, stop)
     summed = np.zeros(n, _U64)
     first = 0
     while first < n:  # a batch of strings spans about _SPAN bytes: bounded scratch memory
         last = int(np.searchsorted(offsets, offsets[first] + _SPAN, side="right")) - 1
         last = min(max(last, first + 1), n)
-        summed[first:last] = _sums(data, offsets[first : last + 1])
+        summed[first:last] = _sums(data, offsets[first : last + 1], ends[first:last])
         first = last
-    lengths = np.diff(offsets).astype(_U64)
+    lengths = (ends - offsets[:-1]).astype(_U64)
     with np.errstate(over="ignore"):
         hashed = _mix(summed + lengths * _LENGTH)
     return np.where(values.is_valid().to_numpy(zero_copy_only=False), hashed, _NULL_HASH)
+
+
+def _stops(data: np.ndarray, offsets: np.ndarray, stop: int) -> np.ndarray:
+    """Where each string between consecutive ``offsets`` ends once cut before its first
+    ``stop`` byte."""
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    found = np.flatnonzero(data[lo:hi] == stop) + lo
+    ends = offsets[1:]
+    if not len(found):
+        return ends
+    first = np.searchsorted(found, offsets[:-1], side="left")  # the first at or after a start
+    at = found[np.minimum(first, len(found) - 1)]
+    cut: np.ndarray = np.where(first < len(found), np.minimum(ends, at), ends)
+    return cut
 
 
 _SPAN = 1 << 18
@@ -168,13 +185,13 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
             np.concatenate([np.ones(1, _U64), _powers(_INVERSE, _SPAN - 1)]))
 
 
-def _sums(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per string between consecutive ``offsets``: the sum of its bytes times BASE**(position
-    in the string + 1), mod 2**64 (the batch's sum divided by BASE**start: BASE is odd, so
-    invertible)."""
+def _sums(data: np.ndarray, offsets: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per string from each of ``offsets`` but the last to its ``ends`` (at most the next
+    offset): the sum of its bytes times BASE**(position in the string + 1), mod 2**64 (the
+    batch's sum divided by BASE**start: BASE is odd, so invertible)."""
     lo, hi = int(offsets[0]), int(offsets[-1])
     span = hi - lo
-    starts, ends = offsets[:-1] - lo, offsets[1:] - lo
+    starts, ends = offsets[:-1] - lo, ends - lo
     if span == 0:
         return np.zeros(len(starts), _U64)
     if span <= _SPAN:
@@ -541,6 +558,26 @@ def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
         return None
     keep: np.ndarray = rank <= limit[code]
     return keep
+
+
+def rows_of_smallest(keys: Sequence[pa.Array | pa.ChunkedArray], values: np.ndarray, m: int
+                     ) -> np.ndarray | None:
+    """Which rows hold one of the ``m`` smallest distinct ``values`` of their key (the columns
+    ``keys`` together); None: every row does."""
+    n = len(values)
+    if n <= m:
+        return None
+    code = _group_codes(pa.table({f"k{i}": c for i, c in enumerate(keys)}),
+                        [f"k{i}" for i in range(len(keys))])
+    order = np.lexsort((values, code))
+    key, value = code[order], values[order]
+    starts_key = np.r_[True, key[1:] != key[:-1]]
+    starts_value = starts_key | np.r_[True, value[1:] != value[:-1]]
+    distinct = np.cumsum(starts_value) - 1  # the number of each (key, value), in order
+    first_of_key = distinct[np.flatnonzero(starts_key)][np.cumsum(starts_key) - 1]
+    keep = np.empty(n, bool)
+    keep[order] = distinct - first_of_key < m
+    return None if keep.all() else keep
 
 
 def smallest_per_group(code: np.ndarray, values: np.ndarray, m: int

@@ -28,6 +28,7 @@ from .bounded import (
     hash_strings,
     kept_ranks,
     ranks,
+    rows_of_smallest,
     smallest_per_group,
 )
 from .table import Part, bound_part, canonical_part, conform_part, count_rows, group_rows
@@ -350,10 +351,22 @@ def _grouped_with_rest(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArr
     kept = group_rows({c: v.filter(stay) for c, v in columns.items()}, keys, aggregations)
     folded = group_rows({c: coarse(c, v.filter(gone)) if c in bounded else v.filter(gone)
                          for c, v in columns.items()}, keys, aggregations)
+    for name in keys:  # a key all null in one of them comes back undecoded (group_rows)
+        if kept[name].type != folded[name].type:
+            kept, folded = (_dictionary_key(t, name) for t in (kept, folded))
     return pa.concat_tables([
         kept.append_column(REST, pa.array(np.zeros(kept.num_rows, bool))),
         folded.append_column(REST, pa.array(np.ones(folded.num_rows, bool))),
     ])
+
+
+def _dictionary_key(table: pa.Table, name: str) -> pa.Table:
+    """``table`` with its string column ``name`` dictionary-encoded (as group_rows gives it)."""
+    column = table[name]
+    if pa.types.is_dictionary(column.type):
+        return table
+    return table.set_column(table.schema.get_field_index(name), name,
+                            pc.dictionary_encode(column.cast(_S)))
 
 
 def _count_part(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
@@ -482,6 +495,13 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
                                  "method": ends["method"], "target": target,
                                  "rank": resource_rank}), "status", resource_rank, parts,
                        "resources")
+    # the rows of the resources each key keeps, found from hashes of the targets' paths (the
+    # part keeps the smallest hashes), before the paths themselves are cut and counted
+    path_hash = hash_strings(located["target"], ord("?")).view(np.int64)
+    keep = rows_of_smallest([located["vhost"], located["status"], located["method"]], path_hash,
+                            RESOURCES_PER_GROUP)
+    if keep is not None:
+        located = located.filter(keep)
     resource = pc.replace_substring_regex(located["target"], r"(?s)\?.*$", "")
     by_resource = group_rows(
         {"vhost": located["vhost"], "status": located["status"], "method": located["method"],
