@@ -383,12 +383,13 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     are counted (None: none). A dictionary column's values must be distinct
     (``pc.dictionary_encode``'s, as :func:`analyzer.summary.table.group_rows` takes them).
 
-    A row whose value of some bounded column occurs once in its group is a key of count 1.
-    A group with more than ``k + 1`` such rows has more than ``k`` keys, so its threshold is at
-    least 1 and each of them folds whole; folding all but ``k + 1`` of them at once leaves the
-    group's threshold, and so every other row's outcome, as it was. On a hostile log (random
-    methods, clients, vhosts) that is nearly every row, and counting them key by key was most
-    of the time a block took to summarise.
+    A row whose key occurs in no other row is a key of count 1 (found first from each bounded
+    value alone: a value that occurs once in its group makes its key occur once). A group with
+    more than ``k + 1`` such rows has more than ``k`` keys, so its threshold is at least 1 and
+    each of them folds whole; folding all but ``k + 1`` of them at once leaves the group's
+    threshold, and so every other row's outcome, as it was. On a hostile log (random methods,
+    protocols, clients, vhosts) that is nearly every row, and counting them key by key was
+    most of the time a block took to summarise.
     """
     n = len(bounded[0]) if bounded else 0
     if n <= k + 1:
@@ -397,10 +398,13 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     code = (_group_codes(table, table.column_names) if table is not None
             else np.zeros(n, np.int64))
     size = int(code.max(initial=0)) + 1
+    coded = [_distinct_codes(column) for column in bounded]
     once = np.zeros(n, bool)
-    for column in bounded:
-        value, values = _distinct_codes(column)
+    for value, values in coded:
         once |= _seen_once(code, size, value, values)
+    others = np.flatnonzero(~once)
+    if len(others) > k + 1:  # their keys may still occur once (random protocols, few values)
+        once[others] = _keys_once(code[others], [(v[others], size) for v, size in coded])
     crowded = np.bincount(code[once], minlength=size) > k + 1
     if not crowded.any():
         return None
@@ -412,6 +416,22 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     position = np.arange(len(rows)) - np.flatnonzero(starts)[np.cumsum(starts) - 1]
     fold[rows[position > k]] = True  # positions 0..k: the k + 1 rows that stay
     return fold
+
+
+def _keys_once(group: np.ndarray, values: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Whether each row's key (its ``group`` and its ``values``, each a code below its size)
+    occurs in no other row."""
+    key = group.astype(np.int64)
+    top = int(key.max(initial=0)) + 1
+    for value, size in values:
+        if top * size >= 1 << 62:  # renumbered: the keys there are, from 0
+            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            top = int(key.max(initial=0)) + 1
+        key = key * size + value
+        top *= size
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    once: np.ndarray = counts[inverse.reshape(-1)] == 1
+    return once
 
 
 def _distinct_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
