@@ -351,9 +351,9 @@ def _grouped_with_rest(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArr
     kept = group_rows({c: v.filter(stay) for c, v in columns.items()}, keys, aggregations)
     folded = group_rows({c: coarse(c, v.filter(gone)) if c in bounded else v.filter(gone)
                          for c, v in columns.items()}, keys, aggregations)
-    for name in keys:  # a key all null in one of them comes back undecoded (group_rows)
-        if kept[name].type != folded[name].type:
-            kept, folded = (_dictionary_key(t, name) for t in (kept, folded))
+    for key in keys:  # a key all null in one of them comes back undecoded (group_rows)
+        if kept[key].type != folded[key].type:
+            kept, folded = (_dictionary_key(t, key) for t in (kept, folded))
     return pa.concat_tables([
         kept.append_column(REST, pa.array(np.zeros(kept.num_rows, bool))),
         folded.append_column(REST, pa.array(np.ones(folded.num_rows, bool))),
