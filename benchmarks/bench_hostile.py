@@ -16,6 +16,9 @@ made random on every line (so the sizes, times and targets stay comparable):
 For each log, in fresh processes: ``logscan LOG --format json`` (wall time, peak RSS of the
 process tree, JSON size), ``--format text`` (lines and size) and ``logscan report LOG --prometheus``
 (lines of the textfile). A run that takes longer than ``--timeout`` is stopped and shown as such.
+A last table sets each hostile log beside the ordinary log of its format, against the targets
+(time within 1.5x, peak RSS within +50 MB, JSON within 2 MB, text within 200 lines, Prometheus
+within 500 lines).
 
     python benchmarks/bench_hostile.py                      # 1,000,000 lines each
     python benchmarks/bench_hostile.py --lines 30000 --only ordinary methods
@@ -298,6 +301,45 @@ def main() -> None:
                     print(_show(best[key]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(list(best.values()), indent=2))
+    print()
+    for lines in args.lines:
+        for line in against_targets({name: best[(name, lines)] for name in args.only
+                                     if (name, lines) in best}):
+            print(line)
+
+
+#: What each hostile log must stay within, against the ordinary log of its format: time (wall
+#: and CPU) and peak RSS of ``--format json``, and the size of each output.
+TARGETS = {"time": 1.5, "rss_mb": 50, "json_bytes": 2 << 20, "text_lines": 200,
+           "prometheus_lines": 500}
+
+
+def against_targets(rows: dict[str, dict[str, object]]) -> list[str]:
+    """A line per hostile log: its ratios to the ordinary log of its format, and whether each
+    target is met."""
+    out = []
+    for name, row in rows.items():
+        base_name = "ordinary-vhost" if VARIANTS[name][0] == "vhost" else "ordinary"
+        if name.startswith("ordinary") or base_name not in rows:
+            continue
+        j, b = row["json"], rows[base_name]["json"]
+        t, p = row["text"], row["prometheus"]
+        assert isinstance(j, dict) and isinstance(b, dict)
+        assert isinstance(t, dict) and isinstance(p, dict)
+        wall = j["seconds"] / b["seconds"]
+        cpu = j["cpu_seconds"] / b["cpu_seconds"] if "cpu_seconds" in j else float("nan")
+        rss = j["peak_rss_mb"] - b["peak_rss_mb"]
+        checks = {
+            f"wall {wall:.2f}x": wall <= TARGETS["time"],
+            f"cpu {cpu:.2f}x": cpu <= TARGETS["time"],
+            f"rss {rss:+.0f} MB": rss <= TARGETS["rss_mb"],
+            f"json {_kb(j['bytes'])}": (j["bytes"] or 0) <= TARGETS["json_bytes"],
+            f"text {_n(t['lines'])} lines": (t["lines"] or 0) <= TARGETS["text_lines"],
+            f"prom {_n(p['lines'])} lines": (p["lines"] or 0) <= TARGETS["prometheus_lines"],
+        }
+        verdict = "  ".join(f"{k} {'ok' if v else 'OVER'}" for k, v in checks.items())
+        out.append(f"{name:<10} vs {base_name:<15} {verdict}")
+    return out
 
 
 def _better(old: dict[str, object], new: dict[str, object]) -> dict[str, object]:
