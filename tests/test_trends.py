@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 import analyzer
+from analyzer.errors import AnalyzerError
 from analyzer.summary.summary import Summary
 from analyzer.verdicts.trends import choose_bucket, find_spikes, seen_table, trend_table
 
@@ -25,7 +28,8 @@ def log(times: list[str], statuses: list[int], methods: list[str]) -> pd.DataFra
 
 @pytest.mark.parametrize(
     ("span", "bucket"),
-    [("30min", "minute"), ("6h", "minute"), ("7h", "hour"), ("14D", "hour"), ("15D", "day")],
+    [("30min", "minute"), ("6h", "minute"), ("7h", "hour"), ("14D", "hour"), ("15D", "day"),
+     ("1499D", "day"), ("1500D", "2 days"), ("3000D", "3 days"), ("100000D", "67 days")],
 )
 def test_bucket_follows_the_span(span, bucket):
     start = pd.Timestamp("2025-10-01", tz="UTC")
@@ -93,3 +97,31 @@ def test_report_trends_section():
         ("not_implemented", "FOO", "2025-10-01T06:00:00Z"),
     ]
     assert sum(trends.totals) == len(times)
+
+
+def test_a_line_from_another_millennium_widens_the_buckets(tmp_path):
+    """One damaged or forged timestamp a thousand years early: the report's trends cut the
+    span into at most 1,500 buckets of whole days (it cut it into 365,000 daily buckets, took
+    17 s and grew the JSON by tens of MB), and the plots draw it; a bucket asked for that
+    would cut the span into more than 100,000 is a clear error."""
+    lines = [f'192.0.2.{i} - - [22/Nov/2026:12:{i:02d}:00 +0000] "FOO / HTTP/1.1" 501 0 "-" "x"'
+             for i in range(20)]
+    lines[3] = lines[3].replace("2026", "1026")
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(lines) + "\n")
+    report = analyzer.analyze(str(path), log_format="combined")
+    trends = report.to_dict()["trends"]
+    assert trends["bucket"] == "244 days"
+    assert len(trends["buckets"]) == 1498
+    assert trends["buckets"][0] == "1026-09-19T00:00:00Z"
+    assert sum(trends["totals"]) == 20
+    assert len(json.dumps(trends)) < 200_000
+    frame = analyzer.read_log(str(path), log_format="combined")
+    for data in (report, frame):
+        figure = analyzer.plots.trend_plot(data)
+        assert "requests per 244 days" in [text.get_text() for text in figure.texts]
+    with pytest.raises(AnalyzerError, match="cuts the span of these requests .* into "
+                                            "8,765,833 buckets, more than 100,000"):
+        trend_table(frame, bucket="hour")
+    with pytest.raises(ValueError, match="more than 100,000 buckets: choose a wider one"):
+        analyzer.plots.trend_plot(frame, bucket="minute")

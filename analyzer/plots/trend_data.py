@@ -12,8 +12,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
-from ..verdicts.trends import BUCKETS, SPIKE_K, choose_bucket, spike_threshold
+from ..verdicts.trends import (
+    BUCKETS,
+    MAX_ASKED_BUCKETS,
+    SPIKE_K,
+    bucket_step,
+    choose_bucket,
+    spike_threshold,
+)
 from .common import NO_VALUE, request_class, require, text_column
 
 __all__ = ["Panel", "Trend", "spike_rule", "trend_from_frame", "trend_from_report"]
@@ -60,18 +68,16 @@ def _pick_bucket(start: pd.Timestamp, end: pd.Timestamp, bucket: str | None) -> 
     """A pandas frequency: as analyzer.verdicts.trends chooses from the span, or the ``bucket``
     asked for (``minute``, ``hour``, ``day`` or a fixed span such as ``15min``)."""
     bucket = bucket or choose_bucket(start, end)
+    step = bucket_step(bucket)
+    if (end - start) / step >= MAX_ASKED_BUCKETS:
+        raise ValueError(
+            f"bucket {bucket!r} cuts the span of these requests ({start} to {end}) into more "
+            f"than {MAX_ASKED_BUCKETS:,} buckets: choose a wider one"
+        )
     if bucket in BUCKETS:
         return _FREQ[bucket]
-    try:
-        step = pd.Timedelta(bucket)
-    except ValueError:
-        step = pd.Timedelta(0)
-    if step <= pd.Timedelta(0):
-        raise ValueError(
-            f"bucket {bucket!r} is not a fixed time span (try 'minute', 'hour', 'day', '5min' "
-            "or '6h')"
-        )
-    return bucket
+    # a span written in words ("3 days", as chosen for a long log) as a pandas frequency
+    return bucket if " " not in bucket else to_offset(step).freqstr
 
 
 def _spikes(values: np.ndarray, k: float) -> set[int]:
@@ -122,7 +128,7 @@ def trend_from_frame(
     freq = _pick_bucket(first, last, bucket)
     start = first.tz_convert("UTC").tz_localize(None).floor(freq)
     end = last.tz_convert("UTC").tz_localize(None).floor(freq)
-    index = pd.date_range(start, end, freq=freq).as_unit("ns")
+    index = pd.date_range(start, end, freq=freq).as_unit("us")
     times = rows["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.floor(freq)
     classes_of = cls[keep]
     keys = np.where(
@@ -162,12 +168,15 @@ def trend_from_report(
         )
     trends = report.get("trends") or {}
     bucket = str(trends.get("bucket") or "hour")
-    step = BUCKETS.get(bucket, pd.Timedelta(hours=1))
+    try:
+        step = bucket_step(bucket)
+    except ValueError:  # not a span this version writes
+        step = pd.Timedelta(hours=1)
     stamps = list(trends.get("buckets") or [])
     for item in trends.get("series") or []:  # a Report written before "buckets" was kept
         stamps += [point[0] for point in item.get("points") or []]
     index = pd.DatetimeIndex(sorted(set(pd.to_datetime(stamps, utc=True).tz_localize(None))))
-    index = index.as_unit("ns")  # as a frame's, so that both draw the very same values
+    index = index.as_unit("us")  # as a frame's (any year), so that both draw the same values
     per_class: dict[str, dict[str, np.ndarray]] = {}
     for item in trends.get("series") or []:
         name = item.get("class")

@@ -1,7 +1,10 @@
 """Time: counts per bucket for each class and method, first and last seen, and spikes.
 
 The Summary keeps minute counts; a report re-buckets them by the span of the log: ``minute`` up
-to 6 hours, ``hour`` up to 14 days, ``day`` beyond. A bucket is a spike when its count is above
+to 6 hours, ``hour`` up to 14 days, ``day`` up to :data:`MAX_BUCKETS` days, and beyond that a
+whole number of days that cuts the span into at most :data:`MAX_BUCKETS` buckets (``"3 days"``):
+a log whose timestamps span centuries (one damaged or forged line is enough) gets wider buckets,
+not millions of them. A bucket is a spike when its count is above
 ``median + k * max(1.4826 * MAD, 1)`` of all the buckets of the span (zeros included), with
 ``k = 5``: the MAD is scaled to a standard deviation, and floored at 1 so that a series that is
 mostly zero does not call every single request a spike.
@@ -18,15 +21,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import AnalyzerError
 from ..summary.bounded import FOLDED, FOLDED_LABELS
 from ..summary.summary import Summary
 from ..vocabulary import CLASS_BY_STATUS, STATUS_OF_CLASS, class_key
 
 __all__ = [
     "BUCKETS",
+    "MAX_ASKED_BUCKETS",
+    "MAX_BUCKETS",
     "SPIKE_K",
     "BucketSeries",
     "bucket_series",
+    "bucket_step",
     "choose_bucket",
     "find_spikes",
     "seen_table",
@@ -41,11 +48,17 @@ BUCKETS: dict[str, pd.Timedelta] = {
     "day": pd.Timedelta(days=1),
 }
 SPIKE_K = 5.0
+#: The most buckets a span is cut into when the bucket is chosen from it.
+MAX_BUCKETS = 1500
+#: The most buckets a bucket that is asked for may cut a span into.
+MAX_ASKED_BUCKETS = 100_000
 _FREQ = {"minute": "min", "hour": "h", "day": "D"}
 
 
 def choose_bucket(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
-    """``minute`` for spans up to 6 hours, ``hour`` up to 14 days, else ``day``."""
+    """``minute`` for spans up to 6 hours, ``hour`` up to 14 days, ``day`` up to
+    :data:`MAX_BUCKETS` days, else ``"N days"``, the fewest days that keep the buckets within
+    :data:`MAX_BUCKETS`."""
     if start is None or end is None or pd.isna(start) or pd.isna(end):
         return "hour"
     span = end - start
@@ -53,7 +66,26 @@ def choose_bucket(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
         return "minute"
     if span <= timedelta(days=14):
         return "hour"
-    return "day"
+    if span < timedelta(days=MAX_BUCKETS):
+        return "day"
+    return f"{span // timedelta(days=MAX_BUCKETS) + 1} days"
+
+
+def bucket_step(bucket: str) -> pd.Timedelta:
+    """How long a bucket is: ``minute``, ``hour``, ``day`` or a fixed span (``"3 days"``,
+    ``"15min"``)."""
+    if bucket in BUCKETS:
+        return BUCKETS[bucket]
+    try:
+        step = pd.Timedelta(bucket)
+    except ValueError:
+        step = pd.Timedelta(0)
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        raise ValueError(
+            f"bucket {bucket!r} is not a fixed time span (try 'minute', 'hour', 'day', '5min' "
+            "or '6h')"
+        )
+    return step
 
 
 def span(summary: Summary) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -115,14 +147,20 @@ def bucket_series(summary: Summary, bucket: str | None = None, *,
         return None
     start, end = span(summary)
     bucket = bucket or choose_bucket(start, end)
-    step = int(BUCKETS[bucket] / pd.Timedelta(microseconds=1))
+    step = int(bucket_step(bucket) / pd.Timedelta(microseconds=1))
     micros = volume["minute"].cast(pa.int64()).to_numpy()
     first = int(micros.min()) // step * step
     n = (int(micros.max()) - first) // step + 1
+    if n > MAX_ASKED_BUCKETS:
+        raise AnalyzerError(
+            f"bucket {bucket!r} cuts the span of these requests ({start} to {end}) into {n:,} "
+            f"buckets, more than {MAX_ASKED_BUCKETS:,}: choose a wider one"
+        )
     totals = np.bincount((micros - first) // step, weights=volume["count"].to_numpy(),
                          minlength=n).astype("int64")
     index = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=n,
-                          freq=_FREQ[bucket], name="bucket")
+                          freq=_FREQ.get(bucket) or pd.Timedelta(step, unit="us"),
+                          name="bucket")
     minutes = summary.part("minutes")
     if minutes.num_rows == 0:
         return BucketSeries(bucket, index, totals)
