@@ -421,14 +421,7 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
 def _keys_once(group: np.ndarray, values: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
     """Whether each row's key (its ``group`` and its ``values``, each a code below its size)
     occurs in no other row."""
-    key = group.astype(np.int64)
-    top = int(key.max(initial=0)) + 1
-    for value, size in values:
-        if top * size >= 1 << 62:  # renumbered: the keys there are, from 0
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
-            top = int(key.max(initial=0)) + 1
-        key = key * size + value
-        top *= size
+    key = _combined([(group, int(group.max(initial=0)) + 1), *values], len(group))
     _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     once: np.ndarray = counts[inverse.reshape(-1)] == 1
     return once
@@ -488,10 +481,15 @@ _VALUES = frozenset({"count", "first", "last"})
 def _group_codes(table: pa.Table, groups: Sequence[str]) -> np.ndarray:
     """A number per row for its group of ``groups`` (null is a value), from 0. A dictionary
     column is numbered by its dictionary's values (which may repeat), not re-hashed."""
-    code = np.zeros(table.num_rows, np.int64)
+    return _combined([_codes(table[name]) for name in groups], table.num_rows)
+
+
+def _combined(codes: Sequence[tuple[np.ndarray, int]], n: int) -> np.ndarray:
+    """A number per row (of ``n``) for its combination of ``codes`` (each a code per row and
+    how many codes there are), from 0."""
+    code = np.zeros(n, np.int64)
     stride = 1
-    for name in groups:
-        index, size = _codes(table[name])
+    for index, size in codes:
         if stride * size >= 1 << 62:  # renumber what there is so far: the codes stay dense
             code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
             stride = int(code.max(initial=0)) + 1
