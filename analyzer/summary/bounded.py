@@ -214,24 +214,14 @@ def as_int64(hashed: np.ndarray) -> pa.Array:
 
 # -- coarse keys ------------------------------------------------------------------------------
 
-def _keep_if(column: pa.Array | pa.ChunkedArray, keep: pa.Array | pa.ChunkedArray
-             ) -> pa.Array | pa.ChunkedArray:
-    """``column`` where ``keep`` (or null), :data:`FOLDED` elsewhere."""
-    return pc.if_else(pc.or_(pc.is_null(column), pc.fill_null(keep, False)), column, FOLDED)
-
-
 def coarse(name: str, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """What a bounded column's values read as once folded: a registered method, a known
     protocol, null and an empty ``Allow`` stay; any other value is :data:`FOLDED`."""
     if pa.types.is_dictionary(column.type):
         return _coarse_codes(name, column)
-    if name == "method":
-        return _keep_if(column, pc.is_in(column, value_set=_METHODS))
-    if name == "protocol":
-        return _keep_if(column, pc.is_in(column, value_set=_PROTOCOLS))
-    if name == "allow":
-        return _keep_if(column, pc.equal(column, ""))
-    return _keep_if(column, pc.is_null(column))
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pc.if_else(pa.array(_stays(name, column)), column, FOLDED)
 
 
 def _coarse_codes(name: str, column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
