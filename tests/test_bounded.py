@@ -11,6 +11,8 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from click.testing import CliRunner
@@ -28,7 +30,7 @@ from analyzer.render.json import render_json
 from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
 from analyzer.report.build import build_report
-from analyzer.summary.bounded import KNOWN_PROTOCOLS
+from analyzer.summary.bounded import KNOWN_PROTOCOLS, hash_strings
 from analyzer.summary.summary import Summary
 from analyzer.vocabulary import IANA_METHODS
 
@@ -320,6 +322,46 @@ def test_every_sample_folds_at_a_small_k(name: str, kernel: str,
         more = shown.get("by_more", {"more": 0, "requests": 0})
         assert len(shown["by"]) + more["more"] == len(cls["by"])
         assert sum(shown["by"].values()) + more["requests"] == cls["count"]
+
+
+# Hashes are stored (a state's sketches and sample ranks) and read by later runs, which may
+# use the other kernel: both give these values, and the same for any strings.
+_KNOWN_HASHES = [0, 11871767932945958225, 15334976672235116190, 7640891576956012808,
+                 9828926580538638345]
+
+
+@pytest.mark.parametrize("kernel", ["arrow", "native"])
+def test_string_hashes_are_the_stored_ones(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if kernel == "native" and not native_available():
+        pytest.skip("the native kernel is not built in this install")
+    monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+    hashed = hash_strings(pa.array(["", "GET", "/a?b", None, "\u00e9"]))
+    assert hashed.dtype == np.uint64
+    assert [int(h) for h in hashed] == _KNOWN_HASHES
+    assert [int(h) for h in hash_strings(pa.array(["/a?b", "/a"]), ord("?"))] == [
+        6754683538780471189, 6754683538780471189]
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.none() | st.text(alphabet="ab?/\u00e9\x00 ", max_size=30),
+                       max_size=60),
+       start=st.integers(0, 5), stop=st.sampled_from([None, ord("?"), ord("/")]),
+       kind=st.sampled_from(["string", "large_string", "dictionary"]))
+def test_either_kernel_hashes_any_strings_alike(values: list[str | None], start: int,
+                                                stop: int | None, kind: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    array = pa.array(values, pa.large_string() if kind == "large_string" else pa.string())
+    array = array.slice(min(start, len(array)))
+    if kind == "dictionary":
+        array = pc.dictionary_encode(array)
+    hashed = {}
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        hashed[kernel] = hash_strings(array, stop)
+    assert hashed["native"].tolist() == hashed["arrow"].tolist()
+    assert len(hashed["native"]) == len(array)
 
 
 def test_a_summary_stored_before_the_bounds_reads_back(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..parse.kernels import native_module
 from ..vocabulary import IANA_METHODS
 
 __all__ = [
@@ -118,9 +119,10 @@ def _mix(z: np.ndarray) -> np.ndarray:
 def hash_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None) -> np.ndarray:
     """A 64-bit hash (uint64) of each string, the same in every process and every version: a
     polynomial in an odd constant over the bytes (mod 2**64), mixed with the length. Computed
-    from the Arrow buffers with NumPy (a few passes over the bytes); a dictionary array hashes
-    its dictionary once. ``stop``: each string is hashed as if cut before its first byte of
-    that value (a target's path: ``ord("?")``), without the cut strings being made."""
+    from the Arrow buffers, in one pass by the native kernel when it runs, else with NumPy (a
+    few passes over the bytes); a dictionary array hashes its dictionary once. ``stop``: each
+    string is hashed as if cut before its first byte of that value (a target's path:
+    ``ord("?")``), without the cut strings being made."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if pa.types.is_dictionary(values.type):
@@ -139,6 +141,18 @@ def hash_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None) ->
     offsets = offsets.astype(np.int64)
     data = (np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None
             else np.zeros(0, np.uint8))
+    native = native_module()
+    hashed = (native.hash_strings(data, offsets, stop) if native is not None
+              else _hashed(data, offsets, stop))
+    if values.null_count == 0:
+        return hashed
+    return np.where(values.is_valid().to_numpy(zero_copy_only=False), hashed, _NULL_HASH)
+
+
+def _hashed(data: np.ndarray, offsets: np.ndarray, stop: int | None) -> np.ndarray:
+    """:func:`hash_strings` of the strings between consecutive ``offsets`` of ``data``, nulls
+    aside, with NumPy (the native kernel computes the same values in one pass)."""
+    n = len(offsets) - 1
     ends: np.ndarray = offsets[1:] if stop is None else _stops(data, offsets, stop)
     summed = np.zeros(n, _U64)
     first = 0
@@ -149,8 +163,8 @@ def hash_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None) ->
         first = last
     lengths = (ends - offsets[:-1]).astype(_U64)
     with np.errstate(over="ignore"):
-        hashed = _mix(summed + lengths * _LENGTH)
-    return np.where(values.is_valid().to_numpy(zero_copy_only=False), hashed, _NULL_HASH)
+        hashed: np.ndarray = _mix(summed + lengths * _LENGTH)
+    return hashed
 
 
 def _stops(data: np.ndarray, offsets: np.ndarray, stop: int) -> np.ndarray:

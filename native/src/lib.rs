@@ -4,6 +4,7 @@
 
 mod columns;
 mod counts;
+mod hashing;
 mod matcher;
 mod text;
 
@@ -632,11 +633,41 @@ fn line_offsets<'py>(
     Ok(offsets.into_pyarray(py))
 }
 
+/// The hash of each string of an Arrow string array's `data` between consecutive `offsets`
+/// (int64), each cut before its first `stop` byte when `stop` is given (uint64, as
+/// analyzer.summary.bounded.hash_strings defines them; nulls are the caller's).
+#[pyfunction]
+#[pyo3(signature = (data, offsets, stop=None))]
+fn hash_strings<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    offsets: PyReadonlyArray1<'py, i64>,
+    stop: Option<u8>,
+) -> PyResult<Bound<'py, numpy::PyArray1<u64>>> {
+    let buffer = PyBuffer::<u8>::get(data)?;
+    if !buffer.is_c_contiguous() {
+        return Err(PyValueError::new_err("data must be contiguous"));
+    }
+    // SAFETY: as in scan_block: the buffer is held until the end of this function, read only
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
+    let offsets = offsets.as_slice()?;
+    let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
+    let inside = offsets.first().is_none_or(|&o| o >= 0)
+        && offsets.last().is_none_or(|&o| o as u64 <= bytes.len() as u64);
+    if !(ordered && inside) {
+        return Err(PyValueError::new_err("offsets must grow within the data"));
+    }
+    let hashes = guarded(py, || hashing::hash_all(bytes, offsets, stop))?;
+    Ok(hashes.into_pyarray(py))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
     m.add_function(wrap_pyfunction!(scan_block, m)?)?;
     m.add_function(wrap_pyfunction!(line_offsets, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
     // this library's own: each Rust library has its own standard library)
