@@ -17,6 +17,10 @@ by libFuzzer. Python's coverage of ``analyzer`` guides the search.
 
     pip install -e '.[fuzz]'
     python fuzz/atheris_library.py -max_total_time=3600 -rss_limit_mb=2048 -timeout=60 corpus/
+
+The run's memory grows by about 65 KB an input, with nothing leaked by the library: atheris
+keeps alive every comparison result its tracing sees that is not a bool (the pandas Series of
+``column == value``). Give a run of more than about 20,000 inputs a larger ``-rss_limit_mb``.
 """
 
 from __future__ import annotations
