@@ -107,7 +107,10 @@ _PAGES: tuple[StatusPage, ...] = (
             ("NGINX", "Status line \"405 Not Allowed\" and never an Allow header. The static "
                       "module answers 405 to every method but GET, HEAD and POST, unknown ones "
                       "like FOO and PROPFIND and OPTIONS included, before looking at the file; "
-                      "POST to an existing file is 405 too. TRACE and CONNECT are always 405. "
+                      "POST to an existing file is 405 too. TRACE is always 405. CONNECT is "
+                      "405 only with a path (CONNECT /x): its usual target, host:port, fails "
+                      "the request-line parser and is logged 400 (1.22, 1.26; later versions "
+                      "accept it when allow_connect is on). "
                       "On NGINX a method that only ever gets 405 is not implemented at all."),
             ("Others", "Caddy's file_server answers 405 with Allow: GET, HEAD once the file is "
                        "found (404 otherwise). Tomcat answers known methods without a doX "
