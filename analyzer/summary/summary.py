@@ -236,15 +236,17 @@ class Summary:
             parts[name] = rows
         if not block.counted_rows:  # (a block of classed rows alone: its counted parts empty)
             return cls._built(parts, max_keys)
-        # the rows the parser counted itself (ParsedBlock.counted), aggregated with the others
-        # in one go (a merge of two summaries conformed and sorted every part twice)
+        # the rows the parser counted itself (ParsedBlock.counted): a part that both hold is
+        # merged, the others are taken as built (aggregating and bounding every part again
+        # was a fifth of summarising a block of random virtual hosts)
         combined = dict(parts)
         for name, counted in summarize_counted(block.counted, max_keys).items():
             spec = PARTS[name]
             held = [conform_part(t, spec) for t in (combined.get(name), counted)
-                    if t is not None]
-            combined[name] = pa.concat_tables(held)
-        return cls(combined, max_keys=max_keys)
+                    if t is not None and t.num_rows]
+            combined[name] = (merge_parts(held, spec, max_keys) if len(held) > 1
+                              else held[0] if held else spec.held_schema.empty_table())
+        return cls._built(combined, max_keys)
 
     @classmethod
     def _built(cls, parts: Mapping[str, pa.Table], max_keys: int) -> Summary:
