@@ -1,6 +1,6 @@
-"""Formats a user keeps by name in $XDG_CONFIG_HOME/logscan/formats: tried by detection beside
-the presets, taken by --log-format NAME, named in the report; a broken file is a one-line
-error naming the file and the line."""
+"""Formats a user keeps by name in $XDG_CONFIG_HOME/logscan/formats (and a machine in
+$XDG_CONFIG_DIRS): tried by detection beside the presets, taken by --log-format NAME, named in
+the report; a broken file is a one-line error naming the file and the line."""
 
 from __future__ import annotations
 
@@ -154,3 +154,49 @@ def test_a_preset_given_by_name_does_not_read_the_file(formats_file):
     formats_file.write_text("broken = \n")
     report = analyzer.analyze(SAMPLE_LOGS / "nginx_combined.log", log_format="nginx_combined")
     assert report.sources[0].parsed == 380
+
+
+# -- the machine's formats files ($XDG_CONFIG_DIRS) -------------------------------------------
+
+def _system_file(root: Path, text: str) -> Path:
+    path = root / "logscan" / "formats"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return path
+
+
+def test_the_machines_formats_are_detected_and_named(tmp_path, monkeypatch):
+    system = _system_file(tmp_path / "xdg", TIMED)
+    monkeypatch.setenv("XDG_CONFIG_DIRS", f"relative/dir:{tmp_path / 'none'}:{tmp_path / 'xdg'}")
+    log = timed_log(tmp_path)
+    report = run_json(str(log))
+    assert [(s["format"], s["parsed"], s["detection"]) for s in report["sources"]] == [
+        ("timed_apache", 300, "timed_apache (200/200 sample lines matched); note: a format of "
+                              f"your own, from {system}:2")]
+    report = run_json(str(log), "--log-format", "timed_apache")
+    assert report["sources"][0]["detection"] == f"a format of your own, from {system}:2"
+
+
+def test_the_users_file_wins_then_the_earlier_directory(tmp_path, monkeypatch, formats_file):
+    first = _system_file(tmp_path / "first", "timed_apache = '%h %t'\nedge = '%h %l %t'\n")
+    second = _system_file(tmp_path / "second", "edge = '%h %t'\nlast = '%h %u %t'\n")
+    monkeypatch.setenv("XDG_CONFIG_DIRS", f"{tmp_path / 'first'}:{tmp_path / 'second'}")
+    origins = {name: analyzer.LogFormat.resolve(name).origin
+               for name in ("timed_apache", "shop", "edge", "last")}
+    assert origins == {"timed_apache": f"{formats_file}:2", "shop": f"{formats_file}:4",
+                       "edge": f"{first}:2", "last": f"{second}:2"}
+    result = CliRunner().invoke(main, [str(SAMPLE_LOGS / "nginx_combined.log"),
+                                       "--log-format", "egde"])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"; yours ({formats_file}): shop, timed_apache; this machine's ({first}): edge; "
+        f"this machine's ({second}): last\n")
+
+
+def test_more_than_64_formats_in_all_is_a_one_line_error(tmp_path, monkeypatch, formats_file):
+    formats_file.write_text("".join(f"mine{i} = '%h %t'\n" for i in range(40)))
+    system = _system_file(tmp_path / "xdg", "".join(f"ours{i} = '%h %t'\n" for i in range(30)))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg"))
+    result = CliRunner().invoke(main, [str(SAMPLE_LOGS / "nginx_combined.log")])
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {system}: more than 64 formats in all, with the files read before it\n")

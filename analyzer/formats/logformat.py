@@ -65,14 +65,14 @@ class LogFormat:
             return PRESETS[key]
         if "$" in key or "%" in key:
             return cls.from_string(value)
-        from .userformats import formats_file, user_formats
+        from .userformats import kept_names, user_formats
 
         mine = user_formats()
         if key in mine:
             return mine[key]
         names = "presets: " + ", ".join(sorted(PRESETS))
-        if mine:
-            names += f"; yours ({formats_file()}): " + ", ".join(sorted(mine))
+        for whose, file, kept in kept_names():
+            names += f"; {whose} ({file}): " + ", ".join(kept)
         raise UnknownFormatError(value, f"not a preset and not a format string; {names}")
 
     @classmethod

@@ -8,8 +8,12 @@ that also name the server whose syntax the string is written in::
     format = '$remote_addr [$time_local] "$request" $status $request_time'
     server = "nginx"
 
+Formats kept for every user of a machine go in ``logscan/formats`` under each directory of
+``$XDG_CONFIG_DIRS`` (by default ``/etc/xdg``), in the same syntax; on a name that several
+files define, the user's file wins, then the earlier directory.
+
 Detection tries them beside the presets, ``--log-format NAME`` takes their names, and the
-report says which file and line a format came from. The file is read again when it changes;
+report says which file and line a format came from. A file is read again when it changes;
 a file that cannot be used is an error naming the file and the line.
 """
 
@@ -54,9 +58,47 @@ def formats_file() -> Path:
     return base / "logscan" / "formats"
 
 
+def system_formats_files() -> list[Path]:
+    """The machine's formats files: ``logscan/formats`` under each absolute directory of
+    ``$XDG_CONFIG_DIRS`` (``/etc/xdg`` when it is unset or empty), in order."""
+    dirs = [d for d in os.environ.get("XDG_CONFIG_DIRS", "").split(":") if os.path.isabs(d)]
+    return [Path(d) / "logscan" / "formats" for d in dirs or ["/etc/xdg"]]
+
+
 def user_formats() -> dict[str, LogFormat]:
-    """The user's formats by name (empty when there is no file); read again when it changes."""
-    path = formats_file()
+    """The formats kept by name: the user's file, then the machine's (:func:`formats_files`),
+    the first definition of a name winning; empty when there is no file. A file is read again
+    when it changes."""
+    formats: dict[str, LogFormat] = {}
+    for path in formats_files():
+        for name, fmt in _file_formats(path).items():
+            formats.setdefault(name, fmt)
+        if len(formats) > _MAX_FORMATS:
+            raise UserFormatsError(str(path), 0, f"more than {_MAX_FORMATS} formats in all, "
+                                   "with the files read before it")
+    return formats
+
+
+def kept_names() -> list[tuple[str, Path, list[str]]]:
+    """Per formats file that has any, in reading order: whose it is ("yours", "this
+    machine's"), the file, and the sorted names it defines that are in effect."""
+    seen: set[str] = set()
+    out = []
+    for path in formats_files():
+        names = sorted(set(_file_formats(path)) - seen)
+        seen.update(names)
+        if names:
+            out.append(("yours" if path == formats_file() else "this machine's", path, names))
+    return out
+
+
+def formats_files() -> list[Path]:
+    """Every formats file, the first winning: the user's, then the machine's."""
+    return [formats_file(), *system_formats_files()]
+
+
+def _file_formats(path: Path) -> dict[str, LogFormat]:
+    """The formats of one file (empty when there is none), read again when it changes."""
     try:
         info = path.stat()
     except OSError:
@@ -65,11 +107,11 @@ def user_formats() -> dict[str, LogFormat]:
     with _LOCK:
         cached = _CACHE.get(str(path))
         if cached is not None and cached[0] == signature:
-            return dict(cached[1])
+            return cached[1]
     formats = read_formats(path)
     with _LOCK:
         _CACHE[str(path)] = (signature, formats)
-    return dict(formats)
+    return formats
 
 
 def read_formats(path: Path) -> dict[str, LogFormat]:
