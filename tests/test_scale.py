@@ -117,6 +117,23 @@ def test_tiny_ranges_and_blocks(tmp_path):
     assert _report(got)["totals"] == {"lines": 60, "parsed": 60, "rejected": 0}
 
 
+def test_a_group_of_k_keys_stays_exact_over_many_blocks(tmp_path):
+    """The native kernel counts each block's keys, and a batch holds a key once per block: a
+    group of 3 keys read in dozens of 600-byte blocks is still 3 keys at K=3, counted exactly
+    (it had been bounded as 3 keys times the blocks, and folded)."""
+    log = tmp_path / "access.log"
+    log.write_text("".join(
+        f'192.0.2.{n % 5} - - [01/Mar/2026:10:{n // 60:02d}:{n % 60:02d} +0000] '
+        f'"{("GET", "POST", "HEAD")[n % 3]} /r{n % 4} HTTP/1.1" 200 12\n' for n in range(400)))
+    exact = stream_summarize(str(log))
+    got = summarize_with(str(log), block_size=600, workers=1, max_keys=3, range_size=1 << 30)
+    requests = got.part("requests")
+    assert requests.equals(exact.part("requests"))
+    assert requests.column("method").to_pylist() == ["GET", "HEAD", "POST"]
+    assert requests.column("count").to_pylist() == [134, 133, 133]
+    assert not any(requests.column("rest").to_pylist())
+
+
 def test_engines_agree_on_a_generated_corpus(corpus, dask_client):
     # K above the corpus' 1,973 client keys of status 405: the engines agree exactly while no
     # group holds more than K keys (test_bounded.py: within the stated bound beyond)

@@ -31,7 +31,15 @@ from .bounded import (
     rows_of_smallest,
     smallest_per_group,
 )
-from .table import Part, bound_part, canonical_part, conform_part, count_rows, group_rows
+from .table import (
+    Part,
+    aggregate_part,
+    bound_part,
+    canonical_part,
+    conform_part,
+    count_rows,
+    group_rows,
+)
 
 __all__ = [
     "EXAMPLES_PER_GROUP",
@@ -314,12 +322,13 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
     sketches, since neither depends on how often a key occurs."""
     parts = _Built(max_keys)
     requests = counted.get("requests")
-    if requests is None or requests.num_rows == 0:
-        parts.update({k: v for k, v in counted.items() if k not in ("requests", "firsts")})
-        return parts
-    parts["requests"] = requests
     if "volume" in counted:
-        parts["volume"] = counted["volume"]
+        parts["volume"] = _aggregated("volume", counted["volume"])
+    if requests is None or requests.num_rows == 0:
+        return parts
+    # a batch's blocks each counted their own keys: a key of several blocks is one row here,
+    # so that a group is bounded by its keys, not by its keys times the blocks
+    parts["requests"] = _aggregated("requests", requests)
     firsts = counted["firsts"]
     coded = {name: _encoded(_column(firsts, name, _S)) for name in _ENDS}
     hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
@@ -332,6 +341,12 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
     parts["distinct"] = _sketch(status, column_hashes("method", method)[0], "method",
                                 _numpy(pc.is_valid(method)))
     return parts
+
+
+def _aggregated(name: str, table: pa.Table) -> pa.Table:
+    """A count part's rows with one row per key (rows of equal keys summed)."""
+    spec = PARTS[name]
+    return aggregate_part(conform_part(table, spec), spec)
 
 
 def _folded_whole(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
