@@ -543,14 +543,8 @@ fn scan_block<'py>(
     max_line: usize,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
     let buffer = PyBuffer::<u8>::get(data)?;
-    if !buffer.is_c_contiguous() {
-        return Err(PyValueError::new_err("block data must be contiguous"));
-    }
+    let bytes = contiguous(&buffer)?;
     let offsets = offsets.as_slice()?;
-    // SAFETY: the buffer is held (and the object alive) until the end of this function, and it
-    // is only read
-    let bytes: &[u8] =
-        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
     check_offsets(offsets, bytes.len())?;
     let Some(scanned) = guarded(py, || scan(plan, bytes, offsets, max_line))? else {
         return Ok(None);
@@ -569,16 +563,25 @@ fn scan_block<'py>(
     Ok(Some(result))
 }
 
-fn check_offsets(offsets: &[i32], len: usize) -> PyResult<()> {
-    let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
-    let inside = offsets.first().is_none_or(|&o| o >= 0)
-        && offsets.last().is_none_or(|&o| o as usize <= len);
+/// The bytes of a buffer, which must be contiguous; read only, for as long as the caller holds
+/// the buffer (and so its object).
+fn contiguous(buffer: &PyBuffer<u8>) -> PyResult<&[u8]> {
+    if !buffer.is_c_contiguous() {
+        return Err(PyValueError::new_err("data must be contiguous"));
+    }
+    // SAFETY: the slice borrows `buffer`, which keeps the exported memory alive and unmoved;
+    // it is only read
+    Ok(unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) })
+}
+
+fn check_offsets<T: Copy + Into<i64>>(offsets: &[T], len: usize) -> PyResult<()> {
+    let ordered = offsets.windows(2).all(|w| w[0].into() <= w[1].into());
+    let inside = offsets.first().is_none_or(|&o| o.into() >= 0)
+        && offsets.last().is_none_or(|&o| o.into() as u64 <= len as u64);
     if ordered && inside {
         Ok(())
     } else {
-        Err(PyValueError::new_err(
-            "line offsets must grow within the data",
-        ))
+        Err(PyValueError::new_err("offsets must grow within the data"))
     }
 }
 
@@ -612,12 +615,7 @@ fn line_offsets<'py>(
     end: usize,
 ) -> PyResult<Bound<'py, numpy::PyArray1<i32>>> {
     let buffer = PyBuffer::<u8>::get(data)?;
-    if !buffer.is_c_contiguous() {
-        return Err(PyValueError::new_err("data must be contiguous"));
-    }
-    // SAFETY: as in scan_block: the buffer is held until the end of this function, read only
-    let bytes: &[u8] =
-        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
+    let bytes = contiguous(&buffer)?;
     if start > end || end > bytes.len() || end - start > i32::MAX as usize {
         return Err(PyValueError::new_err(
             "start and end must lie within the data",
@@ -645,19 +643,9 @@ fn hash_strings<'py>(
     stop: Option<u8>,
 ) -> PyResult<Bound<'py, numpy::PyArray1<u64>>> {
     let buffer = PyBuffer::<u8>::get(data)?;
-    if !buffer.is_c_contiguous() {
-        return Err(PyValueError::new_err("data must be contiguous"));
-    }
-    // SAFETY: as in scan_block: the buffer is held until the end of this function, read only
-    let bytes: &[u8] =
-        unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) };
+    let bytes = contiguous(&buffer)?;
     let offsets = offsets.as_slice()?;
-    let ordered = offsets.windows(2).all(|w| w[0] <= w[1]);
-    let inside = offsets.first().is_none_or(|&o| o >= 0)
-        && offsets.last().is_none_or(|&o| o as u64 <= bytes.len() as u64);
-    if !(ordered && inside) {
-        return Err(PyValueError::new_err("offsets must grow within the data"));
-    }
+    check_offsets(offsets, bytes.len())?;
     let hashes = guarded(py, || hashing::hash_all(bytes, offsets, stop))?;
     Ok(hashes.into_pyarray(py))
 }
