@@ -69,26 +69,27 @@ def user_formats() -> dict[str, LogFormat]:
     """The formats kept by name: the user's file, then the machine's (:func:`formats_files`),
     the first definition of a name winning; empty when there is no file. A file is read again
     when it changes."""
-    formats: dict[str, LogFormat] = {}
-    for path in formats_files():
-        for name, fmt in _file_formats(path).items():
-            formats.setdefault(name, fmt)
-        if len(formats) > _MAX_FORMATS:
-            raise UserFormatsError(str(path), 0, f"more than {_MAX_FORMATS} formats in all, "
-                                   "with the files read before it")
-    return formats
+    return {name: fmt for _, formats in _in_effect() for name, fmt in formats.items()}
 
 
 def kept_names() -> list[tuple[str, Path, list[str]]]:
     """Per formats file that has any, in reading order: whose it is ("yours", "this
     machine's"), the file, and the sorted names it defines that are in effect."""
+    return [("yours" if i == 0 else "this machine's", path, sorted(formats))
+            for i, (path, formats) in enumerate(_in_effect()) if formats]
+
+
+def _in_effect() -> list[tuple[Path, dict[str, LogFormat]]]:
+    """Per formats file, in reading order, its formats whose names no earlier file defines."""
     seen: set[str] = set()
     out = []
     for path in formats_files():
-        names = sorted(set(_file_formats(path)) - seen)
-        seen.update(names)
-        if names:
-            out.append(("yours" if path == formats_file() else "this machine's", path, names))
+        formats = {n: f for n, f in _file_formats(path).items() if n not in seen}
+        seen.update(formats)
+        if len(seen) > _MAX_FORMATS:
+            raise UserFormatsError(str(path), 0, f"more than {_MAX_FORMATS} formats in all, "
+                                   "with the files read before it")
+        out.append((path, formats))
     return out
 
 

@@ -241,11 +241,11 @@ class Summary:
         # was a fifth of summarising a block of random virtual hosts)
         combined = dict(parts)
         for name, counted in summarize_counted(block.counted, max_keys).items():
-            spec = PARTS[name]
-            held = [conform_part(t, spec) for t in (combined.get(name), counted)
-                    if t is not None and t.num_rows]
-            combined[name] = (merge_parts(held, spec, max_keys) if len(held) > 1
-                              else held[0] if held else spec.held_schema.empty_table())
+            mine = combined.get(name)
+            if mine is not None and mine.num_rows and counted.num_rows:
+                combined[name] = merge_parts([mine, counted], PARTS[name], max_keys)
+            elif mine is None or counted.num_rows:
+                combined[name] = counted
         return cls._built(combined, max_keys)
 
     @classmethod
