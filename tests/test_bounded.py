@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -379,3 +380,36 @@ def test_a_summary_stored_before_the_bounds_reads_back(tmp_path: Path) -> None:
     again = Summary.from_arrow(pa.table(old))
     assert again.parts["requests"].equals(summary.parts["requests"])
     assert build_report(again).to_dict() == build_report(summary).to_dict()
+
+
+# rows with few values (groups of at most K keys, exact) or many (folded), nulls included
+_value = st.one_of(st.none(), st.sampled_from(["GET", "PATCH", "HTTP/1.1", "a", ""]),
+                   st.text(alphabet="ABCxy/.", min_size=1, max_size=3))
+_rows = st.lists(st.fixed_dictionaries({
+    "method": _value, "protocol": _value, "vhost": _value, "client": _value,
+    "user_agent": _value, "allow": _value, "target": st.sampled_from(["/", "/a?x", "/b", None]),
+    "status": st.sampled_from([200, 404, *CLASSED]),
+    "time": st.none() | st.integers(0, 600),
+}), min_size=1, max_size=80)
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows, keys=st.sampled_from([1, 2, 3, 1000]))
+def test_either_kernel_summarises_any_rows_alike(rows: list[dict], keys: int,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native kernel counts and folds a block's count parts (requests, hits, minutes,
+    Allow) in one pass; the NumPy path gets the same Summary from its grouped aggregations."""
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    frame["status"] = frame["status"].astype("int16")
+    frame["request"] = frame["method"].fillna("-") + " " + frame["target"].fillna("-")
+    summaries = {}
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        summaries[kernel] = Summary.from_frame(frame, max_keys=keys)
+    for name in ("requests", "hits", "minutes", "allow", "firsts"):
+        assert summaries["native"].part(name).to_pylist() == \
+            summaries["arrow"].part(name).to_pylist(), name
+    assert summaries["native"] == summaries["arrow"]

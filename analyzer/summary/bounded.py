@@ -38,7 +38,7 @@ from their Arrow buffers (:func:`hash_strings`): no Python object per key and no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 import numpy as np
@@ -56,6 +56,7 @@ __all__ = [
     "REST",
     "SKETCH_SIZE",
     "bound_samples",
+    "bounded_counts",
     "coarse",
     "distinct",
     "fold_counts",
@@ -356,6 +357,59 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
     remainder = regroup(pa.concat_tables([rest.cast(folded.schema), folded]))
     return pa.concat_tables([out.select(remainder.schema.names).cast(remainder.schema),
                              remainder])
+
+
+def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Sequence[str],
+                   bounded: Sequence[str], k: int, time: pa.Array | None = None
+                   ) -> pa.Table | None:
+    """Rows (one a request) counted by their key columns (``groups``, then ``bounded``) into a
+    count part of at most ``k`` keys per group, as :func:`fold_counts` bounds the counted rows,
+    by the native kernel in a few passes (None when it does not run: the caller counts the
+    rows and folds them). Key columns come back as plain strings (a few rows of a large
+    dictionary), with ``count``, ``first`` and ``last`` (of ``time``, when given) and ``rest``.
+    A dictionary column's values must be distinct (``pc.dictionary_encode``'s)."""
+    native = native_module()
+    if native is None:
+        return None
+    names = [*groups, *bounded]
+    codes = [_distinct_codes(columns[name])[0] for name in names]
+    folds = [_folds(name, columns[name]) for name in bounded]
+    times = None if time is None else _numpy(pc.fill_null(time.cast(pa.int64()), _NO_TIME))
+    row, count, first, last, rest = native.bounded_counts(codes, len(groups), folds, k, times)
+    out = {}
+    for name in names:
+        column = columns[name]
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        taken = column.take(pa.array(row))
+        if pa.types.is_dictionary(taken.type):
+            taken = taken.cast(taken.type.value_type)
+        out[name] = pc.if_else(pa.array(rest), coarse(name, taken), taken) \
+            if name in bounded and rest.any() else taken
+    out["count"] = pa.array(count)
+    if time is not None:
+        out["first"] = pa.array(first, mask=first == _NONE_FIRST).cast(time.type)
+        out["last"] = pa.array(last, mask=last == _NO_TIME).cast(time.type)
+    out[REST] = pa.array(rest)
+    return pa.table(out)
+
+
+_NO_TIME = np.iinfo(np.int64).min  # the kernel's null time, and its last time of none
+_NONE_FIRST = np.iinfo(np.int64).max  # the kernel's first time of none
+
+
+def _folds(name: str, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Whether each row's value of a bounded column folds (reads as :data:`FOLDED` once
+    folded: see :func:`coarse`), computed on a dictionary column's values."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(column.type):
+        folds: np.ndarray = ~_stays(name, column)
+        return folds
+    by_value = ~_stays(name, column.dictionary)
+    codes = _numpy(pc.fill_null(column.indices, 0)).astype(np.int64)
+    if not len(by_value):
+        return np.zeros(len(column), bool)
+    folds = by_value[codes] & _numpy(column.is_valid())
+    return folds
 
 
 def _thresholds(code: np.ndarray, count: np.ndarray, keyed: np.ndarray, k: int) -> np.ndarray:

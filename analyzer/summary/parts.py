@@ -22,6 +22,7 @@ from .bounded import (
     REST,
     SKETCH_SIZE,
     as_int64,
+    bounded_counts,
     coarse,
     column_hashes,
     folded_whole,
@@ -230,6 +231,20 @@ class _Built(dict[str, pa.Table]):
                                    keys=self.max_keys)
         super().__setitem__(name, table)
 
+    def count(self, name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> None:
+        """The count part ``name`` of rows (one a request) keyed by all of ``columns``."""
+        spec = PARTS[name]
+        counted = bounded_counts(columns, spec.group_names, spec.bounded,
+                                 spec.bound(self.max_keys))
+        if counted is None:
+            self[name] = _count_part(name, columns, self.max_keys)
+        else:
+            self.bounded(name, counted)
+
+    def bounded(self, name: str, table: pa.Table) -> None:
+        """Holds a count part that is bounded already (analyzer.summary.bounded.bounded_counts)."""
+        super().__setitem__(name, conform_part(table, PARTS[name]))
+
 
 def summarize_rows(table: pa.Table, source: str, client_field: str,
                    max_keys: int = DEFAULT_MAX_KEYS) -> dict[str, pa.Table]:
@@ -251,22 +266,7 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     time = _column(table, "time", _TS)
     line = _column(table, "line", _I64)
     columns = {**coded, "status": status, "time": time, "line": line, "rank": rank}
-    spans = [([], "count_all"), ("time", "min"), ("time", "max")]
-    firsts = [("line", "min"), ("rank", "min")]
-    fold = _folded_whole("requests", columns, max_keys)
-    if fold is None:  # one grouping for both parts
-        grouped = group_rows(columns, list(keys), spans + firsts)
-        requests = grouped.append_column(REST, pa.array(np.zeros(grouped.num_rows, bool)))
-    else:  # the first requests of the keys that part keeps, from their rows alone
-        requests = _grouped_with_rest("requests", columns, list(keys), spans, fold)
-        keep = kept_ranks(status, _numpy(rank), PARTS["firsts"].bound(max_keys))
-        kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
-        grouped = group_rows(kept, list(keys), firsts)
-    parts["requests"] = pa.table({
-        **{k: requests[k] for k in keys}, "count": requests["count_all"],
-        "first": requests["time_min"], "last": requests["time_max"], REST: requests[REST],
-    })
-    del requests
+    grouped = _requests(parts, columns, list(keys))
     grouped = _sampled(grouped, "status", grouped["rank_min"], parts, "firsts")
     parts["firsts"] = pa.table({
         **{k: grouped[k] for k in keys},
@@ -312,6 +312,41 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
                                 given & (unregistered & refused)[mask]))
     parts["distinct"] = pa.concat_tables(sketches)
     return parts
+
+
+def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str]
+              ) -> pa.Table:
+    """The requests part of rows, into ``parts``; returns the smallest line and rank of each
+    key's rows (its first request), for the keys that part keeps at least."""
+    spans = [([], "count_all"), ("time", "min"), ("time", "max")]
+    firsts = [("line", "min"), ("rank", "min")]
+    spec = PARTS["requests"]
+    requests = bounded_counts({k: columns[k] for k in keys}, spec.group_names, spec.bounded,
+                              spec.bound(parts.max_keys), columns["time"])
+    if requests is not None:
+        parts.bounded("requests", requests)
+    else:
+        fold = _folded_whole("requests", columns, parts.max_keys)
+        if fold is None:  # one grouping for both parts
+            grouped = group_rows(columns, keys, spans + firsts)
+            parts["requests"] = _spans(grouped.append_column(
+                REST, pa.array(np.zeros(grouped.num_rows, bool))), keys)
+            return grouped
+        parts["requests"] = _spans(_grouped_with_rest("requests", columns, keys, spans, fold),
+                                   keys)
+    # the first requests of the keys that part keeps, from their rows alone
+    keep = kept_ranks(columns["status"], _numpy(columns["rank"]),
+                      PARTS["firsts"].bound(parts.max_keys))
+    kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
+    return group_rows(kept, keys, firsts)
+
+
+def _spans(grouped: pa.Table, keys: list[str]) -> pa.Table:
+    """The requests part of rows grouped with count, first and last times."""
+    return pa.table({
+        **{k: grouped[k] for k in keys}, "count": grouped["count_all"],
+        "first": grouped["time_min"], "last": grouped["time_max"], REST: grouped[REST],
+    })
 
 
 def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_MAX_KEYS
@@ -484,16 +519,14 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
 
     hits = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
             "protocol": ends["protocol"], "client": clients, "user_agent": user_agent}
-    parts["hits"] = _count_part("hits", hits, parts.max_keys)
+    parts.count("hits", hits)
 
     if "time" in rows.column_names:
         minute = _floor_minute(time)
         valid = pc.is_valid(minute)
         minutes = pa.table({"minute": minute, "status": status, "method": ends["method"],
                             "protocol": ends["protocol"]}).filter(valid)
-        parts["minutes"] = _count_part("minutes", dict(zip(minutes.column_names,
-                                                           minutes.columns, strict=True)),
-                                       parts.max_keys)
+        parts.count("minutes", dict(zip(minutes.column_names, minutes.columns, strict=True)))
 
     examples = _sampled(pa.table({
         **key,
@@ -528,7 +561,7 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
     if "allow" in rows.column_names:
         allow = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
                  "allow": _column(rows, "allow", _S)}
-        parts["allow"] = _count_part("allow", allow, parts.max_keys)
+        parts.count("allow", allow)
 
 
 def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:

@@ -5,7 +5,7 @@ const LENGTH: u64 = 0x9E37_79B9_7F4A_7C15;
 const BASE: u64 = 0x0000_0100_0000_01B3;
 
 /// splitmix64's finaliser.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -15,10 +15,9 @@ fn mix(mut z: u64) -> u64 {
 /// its length times LENGTH, mixed.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
     // Horner's rule from the last byte: (((b[n-1]) * B + b[n-2]) * B + ...) * B
-    let summed = bytes
-        .iter()
-        .rev()
-        .fold(0u64, |acc, &b| acc.wrapping_add(u64::from(b)).wrapping_mul(BASE));
+    let summed = bytes.iter().rev().fold(0u64, |acc, &b| {
+        acc.wrapping_add(u64::from(b)).wrapping_mul(BASE)
+    });
     mix(summed.wrapping_add((bytes.len() as u64).wrapping_mul(LENGTH)))
 }
 

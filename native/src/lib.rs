@@ -4,6 +4,7 @@
 
 mod columns;
 mod counts;
+mod folding;
 mod hashing;
 mod matcher;
 mod text;
@@ -577,7 +578,9 @@ fn contiguous(buffer: &PyBuffer<u8>) -> PyResult<&[u8]> {
 fn check_offsets<T: Copy + Into<i64>>(offsets: &[T], len: usize) -> PyResult<()> {
     let ordered = offsets.windows(2).all(|w| w[0].into() <= w[1].into());
     let inside = offsets.first().is_none_or(|&o| o.into() >= 0)
-        && offsets.last().is_none_or(|&o| o.into() as u64 <= len as u64);
+        && offsets
+            .last()
+            .is_none_or(|&o| o.into() as u64 <= len as u64);
     if ordered && inside {
         Ok(())
     } else {
@@ -650,12 +653,84 @@ fn hash_strings<'py>(
     Ok(hashes.into_pyarray(py))
 }
 
+/// A count part of rows with at most `k` keys per group (analyzer/summary/bounded.py's
+/// `fold_counts`): `columns` are the key columns as codes (int64, never negative), the
+/// `groups` first forming the groups; `folds` say, per bounded column, whether each row's value
+/// folds; `times` (int64, `NO_TIME` for none) give first and last times. Returns the part's
+/// rows: an input row holding each key, count, first, last (int64) and whether it is a
+/// remainder row.
+#[pyfunction]
+#[pyo3(signature = (columns, groups, folds, k, times=None))]
+fn bounded_counts<'py>(
+    py: Python<'py>,
+    columns: Vec<PyReadonlyArray1<'py, i64>>,
+    groups: usize,
+    folds: Vec<PyReadonlyArray1<'py, bool>>,
+    k: usize,
+    times: Option<PyReadonlyArray1<'py, i64>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let columns = columns
+        .iter()
+        .map(|c| c.as_slice())
+        .collect::<Result<Vec<_>, _>>()?;
+    let folds = folds
+        .iter()
+        .map(|c| c.as_slice())
+        .collect::<Result<Vec<_>, _>>()?;
+    let times = times.as_ref().map(|t| t.as_slice()).transpose()?;
+    check_keys(&columns, groups, &folds, times, k)?;
+    let keys = folding::Keys {
+        columns: &columns,
+        groups,
+        folds: &folds,
+    };
+    let out = guarded(py, || folding::bounded_counts(&keys, times, k))?;
+    PyTuple::new(
+        py,
+        [
+            out.row.into_pyarray(py).into_any(),
+            out.count.into_pyarray(py).into_any(),
+            out.first.into_pyarray(py).into_any(),
+            out.last.into_pyarray(py).into_any(),
+            out.rest.into_pyarray(py).into_any(),
+        ],
+    )
+}
+
+fn check_keys(
+    columns: &[&[i64]],
+    groups: usize,
+    folds: &[&[bool]],
+    times: Option<&[i64]>,
+    k: usize,
+) -> PyResult<()> {
+    let n = columns.first().map_or(0, |c| c.len());
+    let lengths_agree = columns.iter().all(|c| c.len() == n)
+        && folds.iter().all(|f| f.len() == n)
+        && times.is_none_or(|t| t.len() == n);
+    if k < 1 || groups > columns.len() || folds.len() != columns.len() - groups {
+        return Err(PyValueError::new_err(
+            "k must be at least 1, with one folds array per bounded column",
+        ));
+    }
+    if !lengths_agree || n >= u32::MAX as usize {
+        return Err(PyValueError::new_err(
+            "key columns, folds and times must have one value per row",
+        ));
+    }
+    if columns.iter().any(|c| c.iter().any(|&code| code < 0)) {
+        return Err(PyValueError::new_err("key codes must not be negative"));
+    }
+    Ok(())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
     m.add_function(wrap_pyfunction!(scan_block, m)?)?;
     m.add_function(wrap_pyfunction!(line_offsets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(bounded_counts, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
     // this library's own: each Rust library has its own standard library)
