@@ -31,7 +31,7 @@ from analyzer.render.json import render_json
 from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
 from analyzer.report.build import build_report
-from analyzer.summary.bounded import KNOWN_PROTOCOLS, hash_strings
+from analyzer.summary.bounded import KNOWN_PROTOCOLS, hash_strings, smallest_per_group
 from analyzer.summary.summary import Summary
 from analyzer.vocabulary import IANA_METHODS
 
@@ -413,3 +413,25 @@ def test_either_kernel_summarises_any_rows_alike(rows: list[dict], keys: int,
         assert summaries["native"].part(name).to_pylist() == \
             summaries["arrow"].part(name).to_pylist(), name
     assert summaries["native"] == summaries["arrow"]
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from([-1, 0, 3, 405, 501]),
+                               st.integers(-2**63, 2**63 - 1) | st.integers(0, 5)),
+                     max_size=200),
+       m=st.integers(1, 12))
+def test_either_kernel_keeps_the_same_smallest_values(rows: list[tuple[int, int]], m: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sketches and sample bounds read each group's m smallest distinct values: the same from
+    either kernel, repeats and signs included."""
+    code = np.array([c for c, _ in rows], np.int64)
+    values = np.array([v for _, v in rows], np.int64)
+    found = {}
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        found[kernel] = [(g, v.tolist()) for g, v in smallest_per_group(code, values, m)]
+    expected = [(g, sorted({v for c, v in rows if c == g})[:m])
+                for g in sorted({c for c, _ in rows})]
+    assert found["native"] == found["arrow"] == expected

@@ -7,6 +7,7 @@ mod counts;
 mod folding;
 mod hashing;
 mod matcher;
+mod smallest;
 mod text;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -724,6 +725,29 @@ fn check_keys(
     Ok(())
 }
 
+/// Per group `code`, in increasing order: the group and its `m` smallest distinct `values`
+/// (int64, sorted), as analyzer/summary/bounded.py's `smallest_per_group` gives them.
+#[pyfunction]
+fn smallest_per_group<'py>(
+    py: Python<'py>,
+    code: PyReadonlyArray1<'py, i64>,
+    values: PyReadonlyArray1<'py, i64>,
+    m: usize,
+) -> PyResult<Bound<'py, PyList>> {
+    let (code, values) = (code.as_slice()?, values.as_slice()?);
+    if code.len() != values.len() || m < 1 {
+        return Err(PyValueError::new_err(
+            "one group code per value, and m at least 1",
+        ));
+    }
+    let groups = guarded(py, || smallest::smallest_per_group(code, values, m))?;
+    let items = groups
+        .into_iter()
+        .map(|(group, smallest)| (group, smallest.into_pyarray(py)))
+        .collect::<Vec<_>>();
+    PyList::new(py, items)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
@@ -731,6 +755,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(line_offsets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(bounded_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(smallest_per_group, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
     // this library's own: each Rust library has its own standard library)
