@@ -338,7 +338,20 @@ def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], 
     keep = kept_ranks(columns["status"], _numpy(columns["rank"]),
                       PARTS["firsts"].bound(parts.max_keys))
     kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
-    return group_rows(kept, keys, firsts)
+    # a key's first request is its row of smallest line (its rank is the key's): the row is
+    # picked, not the rows grouped (a few keys of thousands of rows each, on a hostile log)
+    key = [_plain(kept[k]) for k in keys]
+    first = rows_of_smallest(key, _numpy(kept["line"]), 1)
+    picked = {name: kept[name] if first is None else kept[name].filter(first)
+              for name in [*keys, "line", "rank"]}
+    return pa.table({**{k: picked[k] for k in keys}, "line_min": picked["line"],
+                     "rank_min": picked["rank"]})
+
+
+def _plain(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A dictionary column's rows as plain values (a few rows of a large dictionary)."""
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) \
+        else column
 
 
 def _spans(grouped: pa.Table, keys: list[str]) -> pa.Table:
@@ -534,6 +547,11 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
         "time": time, "client": clients, "target": target,
         "request": _column(rows, "request", _S), "rank": rank,
     }), "status", rank, parts, "examples")
+    # the part keeps a key's first rows: the others go before the rows are sorted
+    first = rows_of_smallest([examples[name] for name, _ in _KEY], _numpy(examples["line"]),
+                             EXAMPLES_PER_GROUP)
+    if first is not None:
+        examples = examples.filter(first)
     parts["examples"] = examples.append_column(
         "source", pa.array([source] * examples.num_rows, _S)).set_column(
         examples.schema.get_field_index("client"), "client", examples["client"].cast(_S))

@@ -277,22 +277,32 @@ def protocol_table(
     ranked = per.reset_index().sort_values(["n505", "findings", "requests", "protocol"],
                                            ascending=[False, False, False, True], kind="stable")
     listed = ranked if limit is None else ranked.head(limit)
-    rows = []
     chosen = counts[counts["protocol"].isin(set(listed["protocol"]))]
-    groups = dict(list(chosen.groupby("protocol", sort=False)))
+    # each listed protocol's figures from one grouping each, not a grouping per protocol
+    # (a hostile log lists a hundred of them)
+    statuses: dict[str, dict[str, int]] = {}
+    # statuses are floats when some request had none (logged "-"): 200, not "200.0"
+    by_status = chosen.groupby(["protocol", "status"])["count"].sum()
+    for protocol, status, count in zip(by_status.index.get_level_values(0),
+                                       by_status.index.get_level_values(1), by_status,
+                                       strict=True):
+        statuses.setdefault(protocol, {})[str(int(status))] = int(count)
+    requests = chosen.groupby("protocol")["count"].sum()
+    findings_of: dict[str, set[str]] = {}
+    for protocol, finding in chosen.loc[chosen["finding"] != "", ["protocol", "finding"]
+                                        ].drop_duplicates().itertuples(index=False):
+        findings_of.setdefault(protocol, set()).add(finding)
+    major_of = chosen.drop_duplicates("protocol").set_index("protocol")["major"]
+    rows = []
     for protocol in listed["protocol"]:  # at most ``limit`` of them
-        group = groups[protocol]
-        findings = sorted({f for f in group["finding"] if f})
-        by_status = group.groupby("status")["count"].sum()
-        # statuses are floats when some request had none (logged "-"): 200, not "200.0"
-        counts_by_status = {str(s): int(c) for s, c in by_status.rename(index=int).items()}
-        major = group["major"].iloc[0]
-        n505 = int(group.loc[group["status"] == 505, "count"].sum())
+        findings = sorted(findings_of.get(protocol, ()))
+        counts_by_status = statuses.get(protocol, {})
+        major = major_of[protocol]
         rows.append({
             "protocol": protocol,
-            "requests": int(group["count"].sum()),
+            "requests": int(requests[protocol]),
             "counts": counts_by_status,
-            "version_not_supported": n505,
+            "version_not_supported": counts_by_status.get("505", 0),
             "findings": findings,
             "explanation": explain_protocol(
                 str(protocol), None if pd.isna(major) else int(major), counts_by_status,
