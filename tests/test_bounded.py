@@ -435,3 +435,27 @@ def test_either_kernel_keeps_the_same_smallest_values(rows: list[tuple[int, int]
     expected = [(g, sorted({v for c, v in rows if c == g})[:m])
                 for g in sorted({c for c, _ in rows})]
     assert found["native"] == found["arrow"] == expected
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@pytest.mark.parametrize("keys", [1, 3, 1000])
+@pytest.mark.parametrize("name", ["apache_vhost_allow.log", "nginx_combined.log", "many vhosts"])
+def test_either_kernel_gives_the_same_summary(name: str, keys: int, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The native kernel counts a log's ordinary lines itself and bounds the keys it counted;
+    the Arrow kernel parses every line into rows: the Summaries are the same, folded or not."""
+    if name == "many vhosts":  # ordinary statuses on many hosts: the counted keys fold
+        rng = random.Random(7)
+        lines = [f"h{rng.randrange(40)}.example:80 " + _line(i, rng.choice(["GET", "QUUX"]),
+                                                             rng.choice([200, 404, 501]))
+                 for i in range(600)]
+        path, fmt = _write(tmp_path / "vhosts.log", lines), "vhost_combined"
+    else:
+        path, fmt = SAMPLE_LOGS / name, None
+    summaries = {}
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        summaries[kernel] = analyzer.summarize(str(path), log_format=fmt, max_keys=keys)
+    folded = summaries["native"].part("requests")["rest"].to_pylist()
+    assert any(folded) == (keys < 1000)
+    assert summaries["native"] == summaries["arrow"]

@@ -359,23 +359,32 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
                              remainder])
 
 
+_Spans = tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]
+
+
 def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Sequence[str],
-                   bounded: Sequence[str], k: int, time: pa.Array | None = None
-                   ) -> pa.Table | None:
-    """Rows (one a request) counted by their key columns (``groups``, then ``bounded``) into a
-    count part of at most ``k`` keys per group, as :func:`fold_counts` bounds the counted rows,
-    by the native kernel in a few passes (None when it does not run: the caller counts the
-    rows and folds them). Key columns come back as plain strings (a few rows of a large
-    dictionary), with ``count``, ``first`` and ``last`` (of ``time``, when given) and ``rest``.
-    A dictionary column's values must be distinct (``pc.dictionary_encode``'s)."""
+                   bounded: Sequence[str], k: int, time: pa.Array | None = None,
+                   spans: _Spans | None = None) -> pa.Table | None:
+    """Rows counted by their key columns (``groups``, then ``bounded``) into a count part of
+    at most ``k`` keys per group, as :func:`fold_counts` bounds the counted rows, by the native
+    kernel in a few passes (None when it does not run: the caller counts the rows and folds
+    them). Each row is a request at its ``time`` (when given), or with ``spans`` (count, first
+    and last columns) a key counted already. Key columns come back as plain strings (a few
+    rows of a large dictionary), with ``count``, ``first`` and ``last`` (of the times, when
+    given) and ``rest``. A dictionary column's values must be distinct
+    (``pc.dictionary_encode``'s)."""
     native = native_module()
     if native is None:
         return None
     names = [*groups, *bounded]
     codes = [_distinct_codes(columns[name])[0] for name in names]
     folds = [_folds(name, columns[name]) for name in bounded]
-    times = None if time is None else _numpy(pc.fill_null(time.cast(pa.int64()), _NO_TIME))
-    row, count, first, last, rest = native.bounded_counts(codes, len(groups), folds, k, times)
+    times = None if time is None else _times(time)
+    counts = None if spans is None else (_numpy(spans[0]).astype(np.int64),
+                                         _times(spans[1]), _times(spans[2]))
+    row, count, first, last, rest = native.bounded_counts(codes, len(groups), folds, k, times,
+                                                          counts)
+    time = time if spans is None else spans[1]
     out = {}
     for name in names:
         column = columns[name]
@@ -391,6 +400,11 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
         out["last"] = pa.array(last, mask=last == _NO_TIME).cast(time.type)
     out[REST] = pa.array(rest)
     return pa.table(out)
+
+
+def _times(time: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Times as the kernel takes them (int64, null as _NO_TIME)."""
+    return _numpy(pc.fill_null(time.cast(pa.int64()), _NO_TIME))
 
 
 _NO_TIME = np.iinfo(np.int64).min  # the kernel's null time, and its last time of none

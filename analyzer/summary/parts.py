@@ -376,7 +376,14 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
         return parts
     # a batch's blocks each counted their own keys: a key of several blocks is one row here,
     # so that a group is bounded by its keys, not by its keys times the blocks
-    parts["requests"] = _aggregated("requests", requests)
+    spec = PARTS["requests"]
+    kept = bounded_counts({name: _column(requests, name, kind) for name, kind in _KEY},
+                          spec.group_names, spec.bounded, spec.bound(max_keys),
+                          spans=(requests["count"], requests["first"], requests["last"]))
+    if kept is None:
+        parts["requests"] = _aggregated("requests", requests)
+    else:
+        parts.bounded("requests", kept)
     firsts = counted["firsts"]
     coded = {name: _encoded(_column(firsts, name, _S)) for name in _ENDS}
     hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}

@@ -145,9 +145,33 @@ fn thresholds(group: &[u32], groups: usize, count: &[i64], k: usize) -> Vec<i64>
         .collect()
 }
 
-/// The rows of `keys` counted, with at most `k` keys per group (`k` at least 1); `times`
-/// (`NO_TIME` for none) give the first and last times of each row of the part.
-pub fn bounded_counts(keys: &Keys, times: Option<&[i64]>, k: usize) -> Counted {
+/// Each row's count and first and last times: one request at its time (`rows`), or the
+/// counts and spans of keys counted already (a parser's counted keys).
+pub enum Weights<'a> {
+    Rows(Option<&'a [i64]>),
+    Counted {
+        count: &'a [i64],
+        first: &'a [i64],
+        last: &'a [i64],
+    },
+}
+
+impl Weights<'_> {
+    fn of(&self, row: usize) -> (i64, i64, i64) {
+        let (count, first, last) = match self {
+            Weights::Rows(times) => {
+                let time = times.map_or(NO_TIME, |t| t[row]);
+                (1, time, time)
+            }
+            Weights::Counted { count, first, last } => (count[row], first[row], last[row]),
+        };
+        (count, if first == NO_TIME { i64::MAX } else { first }, last)
+    }
+}
+
+/// The rows of `keys` counted, with at most `k` keys per group (`k` at least 1); `weights`
+/// give each row's count and times (`NO_TIME` for none).
+pub fn bounded_counts(keys: &Keys, weights: &Weights, k: usize) -> Counted {
     let n = keys.rows();
     let every = 0..keys.columns.len();
     let (key_of, key_rows) = intern(
@@ -157,13 +181,8 @@ pub fn bounded_counts(keys: &Keys, times: Option<&[i64]>, k: usize) -> Counted {
     );
     let mut tally = Tally::new(key_rows.len());
     for (row, &key) in key_of.iter().enumerate() {
-        let time = times.map_or(NO_TIME, |t| t[row]);
-        let (first, last) = if time == NO_TIME {
-            (i64::MAX, i64::MIN)
-        } else {
-            (time, time)
-        };
-        tally.add(key as usize, 1, first, last);
+        let (count, first, last) = weights.of(row);
+        tally.add(key as usize, count, first, last);
     }
     let grouping = 0..keys.groups;
     let (group_of, group_keys) = intern(
@@ -228,7 +247,7 @@ mod tests {
                 groups,
                 folds,
             },
-            None,
+            &Weights::Rows(None),
             k,
         )
     }
@@ -265,10 +284,33 @@ mod tests {
                 groups: 0,
                 folds: &[&[true; 3]],
             },
-            Some(&times),
+            &Weights::Rows(Some(&times)),
             1,
         );
         assert_eq!(out.count, vec![3]);
         assert_eq!((out.first[0], out.last[0]), (10, 30));
+    }
+
+    #[test]
+    fn counted_keys_add_their_counts_and_spans() {
+        let method: &[i64] = &[1, 2, 1];
+        let (count, first, last) = ([4, 1, 2], [20, NO_TIME, 5], [30, NO_TIME, 9]);
+        let weights = Weights::Counted {
+            count: &count,
+            first: &first,
+            last: &last,
+        };
+        let out = bounded_counts(
+            &Keys {
+                columns: &[method],
+                groups: 0,
+                folds: &[&[true; 3]],
+            },
+            &weights,
+            2,
+        );
+        assert_eq!(out.count, vec![6, 1]);
+        assert_eq!((out.first[0], out.last[0]), (5, 30));
+        assert_eq!((out.first[1], out.last[1]), (i64::MAX, i64::MIN));
     }
 }

@@ -657,11 +657,11 @@ fn hash_strings<'py>(
 /// A count part of rows with at most `k` keys per group (analyzer/summary/bounded.py's
 /// `fold_counts`): `columns` are the key columns as codes (int64, never negative), the
 /// `groups` first forming the groups; `folds` say, per bounded column, whether each row's value
-/// folds; `times` (int64, `NO_TIME` for none) give first and last times. Returns the part's
-/// rows: an input row holding each key, count, first, last (int64) and whether it is a
-/// remainder row.
+/// folds. Each row is one request at its `times` (int64, `NO_TIME` for none), or when `counts`
+/// are given, a key counted already with its `firsts` and `lasts`. Returns the part's rows: an
+/// input row holding each key, count, first, last (int64) and whether it is a remainder row.
 #[pyfunction]
-#[pyo3(signature = (columns, groups, folds, k, times=None))]
+#[pyo3(signature = (columns, groups, folds, k, times=None, counts=None))]
 fn bounded_counts<'py>(
     py: Python<'py>,
     columns: Vec<PyReadonlyArray1<'py, i64>>,
@@ -669,6 +669,11 @@ fn bounded_counts<'py>(
     folds: Vec<PyReadonlyArray1<'py, bool>>,
     k: usize,
     times: Option<PyReadonlyArray1<'py, i64>>,
+    counts: Option<(
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, i64>,
+    )>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let columns = columns
         .iter()
@@ -679,13 +684,21 @@ fn bounded_counts<'py>(
         .map(|c| c.as_slice())
         .collect::<Result<Vec<_>, _>>()?;
     let times = times.as_ref().map(|t| t.as_slice()).transpose()?;
-    check_keys(&columns, groups, &folds, times, k)?;
+    let weights = match &counts {
+        None => folding::Weights::Rows(times),
+        Some((count, first, last)) => folding::Weights::Counted {
+            count: count.as_slice()?,
+            first: first.as_slice()?,
+            last: last.as_slice()?,
+        },
+    };
+    check_keys(&columns, groups, &folds, &weights, k)?;
     let keys = folding::Keys {
         columns: &columns,
         groups,
         folds: &folds,
     };
-    let out = guarded(py, || folding::bounded_counts(&keys, times, k))?;
+    let out = guarded(py, || folding::bounded_counts(&keys, &weights, k))?;
     PyTuple::new(
         py,
         [
@@ -702,13 +715,18 @@ fn check_keys(
     columns: &[&[i64]],
     groups: usize,
     folds: &[&[bool]],
-    times: Option<&[i64]>,
+    weights: &folding::Weights,
     k: usize,
 ) -> PyResult<()> {
     let n = columns.first().map_or(0, |c| c.len());
-    let lengths_agree = columns.iter().all(|c| c.len() == n)
-        && folds.iter().all(|f| f.len() == n)
-        && times.is_none_or(|t| t.len() == n);
+    let weighed = match weights {
+        folding::Weights::Rows(times) => times.is_none_or(|t| t.len() == n),
+        folding::Weights::Counted { count, first, last } => {
+            count.len() == n && first.len() == n && last.len() == n
+        }
+    };
+    let lengths_agree =
+        columns.iter().all(|c| c.len() == n) && folds.iter().all(|f| f.len() == n) && weighed;
     if k < 1 || groups > columns.len() || folds.len() != columns.len() - groups {
         return Err(PyValueError::new_err(
             "k must be at least 1, with one folds array per bounded column",
@@ -716,7 +734,7 @@ fn check_keys(
     }
     if !lengths_agree || n >= u32::MAX as usize {
         return Err(PyValueError::new_err(
-            "key columns, folds and times must have one value per row",
+            "key columns, folds, times and counts must have one value per row",
         ));
     }
     if columns.iter().any(|c| c.iter().any(|&code| code < 0)) {
