@@ -68,6 +68,7 @@ __all__ = [
     "ranks",
     "rows_of_smallest",
     "smallest_per_group",
+    "smallest_per_key",
 ]
 
 #: Keys kept per group unless told otherwise, chosen by measurement (the README's hostile-volume
@@ -690,6 +691,27 @@ def smallest_per_group(code: np.ndarray, values: np.ndarray, m: int
             unique = np.partition(unique, m - 1)[:m]
         out.append((int(value), np.sort(unique)))
     return out
+
+
+def smallest_per_key(table: pa.Table, keys: Sequence[str], value: str, m: int) -> pa.Table:
+    """Per distinct combination of the ``keys`` columns, the rows of its ``m`` smallest
+    distinct ``value``s (an int64 column), one row each, sorted by keys (as ``sort_by`` sorts
+    them, nulls last) and value: a sketch part's canonical rows, found without sorting its
+    strings."""
+    if table.num_rows == 0:
+        return table
+    code = _group_codes(table, keys)
+    _, first = np.unique(code, return_index=True)
+    combos = table.select(list(keys)).take(pa.array(first))
+    order = pc.sort_indices(combos, sort_keys=[(k, "ascending") for k in keys]).to_numpy()
+    position = np.empty(len(order), np.int64)
+    position[order] = np.arange(len(order))  # each combination's rank in key order
+    values = _numpy(table[value]).astype(np.int64)
+    picked = smallest_per_group(position[np.searchsorted(code[first], code)], values, m)
+    rows = np.concatenate([np.full(len(v), first[order[g]]) for g, v in picked])
+    out = table.take(pa.array(rows))
+    column = pa.array(np.concatenate([v for _, v in picked]), table.schema.field(value).type)
+    return out.set_column(out.schema.get_field_index(value), value, column)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .bounded import REST, bound_samples, column_hashes, fold_counts, ranks
+from .bounded import REST, bound_samples, column_hashes, fold_counts, ranks, smallest_per_key
 
 __all__ = [
     "Part",
@@ -345,9 +345,9 @@ def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
     bounded, sorted by keys, cut to k rows per key."""
     if aggregate and spec.counts:
         table = aggregate_part(table, spec)
-    if spec.unique and table.num_rows:
-        table = table.group_by(table.column_names, use_threads=False).aggregate([]).select(
-            spec.schema.names)
+    if spec.unique and spec.k is not None:  # rows of distinct values: the k smallest
+        (value,) = spec.order_names
+        return smallest_per_key(table, spec.key_names, value, spec.k)
     if spec.bounded and keys is not None:
         (group,) = spec.group_names  # bounded samples are grouped by status
         table = bound_samples(table, group, spec.bound(keys))
