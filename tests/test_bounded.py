@@ -396,23 +396,32 @@ _rows = st.lists(st.fixed_dictionaries({
 @pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
 @settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=_rows, keys=st.sampled_from([1, 2, 3, 1000]))
-def test_either_kernel_summarises_any_rows_alike(rows: list[dict], keys: int,
+@given(rows=_rows, keys=st.sampled_from([1, 2, 3, 1000]),
+       cuts=st.lists(st.integers(1, 79), max_size=4))
+def test_either_kernel_summarises_any_rows_alike(rows: list[dict], keys: int, cuts: list[int],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The native kernel counts and folds a block's count parts (requests, hits, minutes,
-    Allow) in one pass; the NumPy path gets the same Summary from its grouped aggregations."""
+    Allow) in one pass, and merges them (remainder rows included) in another; the NumPy path
+    gets the same Summaries from its grouped aggregations."""
     frame = pd.DataFrame(rows)
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
     frame["status"] = frame["status"].astype("int16")
     frame["request"] = frame["method"].fillna("-") + " " + frame["target"].fillna("-")
-    summaries = {}
+    bounds = sorted({0, len(frame), *(c for c in cuts if c < len(frame))})
+    summaries, merged = {}, {}
     for kernel in ("arrow", "native"):
         monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
         summaries[kernel] = Summary.from_frame(frame, max_keys=keys)
+        merged[kernel] = Summary.merge_all([
+            Summary.from_frame(frame.iloc[a:b], max_keys=keys)
+            for a, b in zip(bounds, bounds[1:], strict=False)])
     for name in ("requests", "hits", "minutes", "allow", "firsts"):
         assert summaries["native"].part(name).to_pylist() == \
             summaries["arrow"].part(name).to_pylist(), name
+        assert merged["native"].part(name).to_pylist() == \
+            merged["arrow"].part(name).to_pylist(), name
     assert summaries["native"] == summaries["arrow"]
+    assert merged["native"] == merged["arrow"]
 
 
 @pytest.mark.skipif(not native_available(), reason="the native kernel is not built")

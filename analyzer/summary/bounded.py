@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -96,6 +97,7 @@ KNOWN_PROTOCOLS: frozenset[str] = frozenset(
     {"HTTP/0.9", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0", "HTTP/3", "HTTP/3.0"})
 
 _S = pa.string()
+_Column: TypeAlias = pa.Array | pa.ChunkedArray
 _METHODS = pa.array(sorted(IANA_METHODS), _S)
 _PROTOCOLS = pa.array(sorted(KNOWN_PROTOCOLS), _S)
 _U64 = np.uint64
@@ -360,32 +362,35 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
                              remainder])
 
 
-_Spans = tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]
-
-
 def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Sequence[str],
-                   bounded: Sequence[str], k: int, time: pa.Array | None = None,
-                   spans: _Spans | None = None) -> pa.Table | None:
+                   bounded: Sequence[str], k: int, *, time: _Column | None = None,
+                   count: _Column | None = None, first: _Column | None = None,
+                   last: _Column | None = None, rest: _Column | None = None
+                   ) -> pa.Table | None:
     """Rows counted by their key columns (``groups``, then ``bounded``) into a count part of
     at most ``k`` keys per group, as :func:`fold_counts` bounds the counted rows, by the native
     kernel in a few passes (None when it does not run: the caller counts the rows and folds
-    them). Each row is a request at its ``time`` (when given), or with ``spans`` (count, first
-    and last columns) a key counted already. Key columns come back as plain strings (a few
-    rows of a large dictionary), with ``count``, ``first`` and ``last`` (of the times, when
-    given) and ``rest``. A dictionary column's values must be distinct
-    (``pc.dictionary_encode``'s)."""
+    them). Each row is a request at its ``time``, or with ``count`` (and ``first`` and
+    ``last`` times) a key counted already; rows that ``rest`` marks are remainder rows already
+    (the parts of Summaries merged). Key columns come back as plain strings (a few rows of a
+    large dictionary), with ``count``, ``first`` and ``last`` (when times are given) and
+    ``rest``. A dictionary column's values must be distinct (``pc.dictionary_encode``'s)."""
     native = native_module()
     if native is None:
         return None
     names = [*groups, *bounded]
+    n = len(columns[names[0]])
     codes = [_distinct_codes(columns[name])[0] for name in names]
     folds = [_folds(name, columns[name]) for name in bounded]
     times = None if time is None else _times(time)
-    counts = None if spans is None else (_numpy(spans[0]).astype(np.int64),
-                                         _times(spans[1]), _times(spans[2]))
-    row, count, first, last, rest = native.bounded_counts(codes, len(groups), folds, k, times,
-                                                          counts)
-    time = time if spans is None else spans[1]
+    none = np.full(n, _NO_TIME)
+    counts = None if count is None else (
+        _numpy(count).astype(np.int64), none if first is None else _times(first),
+        none if last is None else _times(last))
+    marked = None if rest is None else _numpy(pc.fill_null(rest, False)).astype(bool)
+    row, count_, first_, last_, rest_ = native.bounded_counts(codes, len(groups), folds, k,
+                                                              times, counts, marked)
+    time = time if first is None else first
     out = {}
     for name in names:
         column = columns[name]
@@ -393,14 +398,15 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
         taken = column.take(pa.array(row))
         if pa.types.is_dictionary(taken.type):
             taken = taken.cast(taken.type.value_type)
-        out[name] = pc.if_else(pa.array(rest), coarse(name, taken), taken) \
-            if name in bounded and rest.any() else taken
-    out["count"] = pa.array(count)
+        out[name] = pc.if_else(pa.array(rest_), coarse(name, taken), taken) \
+            if name in bounded and rest_.any() else taken
+    out["count"] = pa.array(count_)
     if time is not None:
-        out["first"] = pa.array(first, mask=first == _NONE_FIRST).cast(time.type)
-        out["last"] = pa.array(last, mask=last == _NO_TIME).cast(time.type)
-    out[REST] = pa.array(rest)
+        out["first"] = pa.array(first_, mask=first_ == _NONE_FIRST).cast(time.type)
+        out["last"] = pa.array(last_, mask=last_ == _NO_TIME).cast(time.type)
+    out[REST] = pa.array(rest_)
     return pa.table(out)
+
 
 
 def _times(time: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -654,12 +660,12 @@ def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
 def rows_of_smallest(keys: Sequence[pa.Array | pa.ChunkedArray], values: np.ndarray, m: int
                      ) -> np.ndarray | None:
     """Which rows hold one of the ``m`` smallest distinct ``values`` of their key (the columns
-    ``keys`` together); None: every row does."""
+    ``keys`` together); None: every row does. A dictionary column's values must be distinct
+    (``pc.dictionary_encode``'s): its codes are taken as they are."""
     n = len(values)
     if n <= m:
         return None
-    code = _group_codes(pa.table({f"k{i}": c for i, c in enumerate(keys)}),
-                        [f"k{i}" for i in range(len(keys))])
+    code = _combined([_distinct_codes(column) for column in keys], n)
     order = np.lexsort((values, code))
     key, value = code[order], values[order]
     starts_key = np.r_[True, key[1:] != key[:-1]]

@@ -322,7 +322,7 @@ def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], 
     firsts = [("line", "min"), ("rank", "min")]
     spec = PARTS["requests"]
     requests = bounded_counts({k: columns[k] for k in keys}, spec.group_names, spec.bounded,
-                              spec.bound(parts.max_keys), columns["time"])
+                              spec.bound(parts.max_keys), time=columns["time"])
     if requests is not None:
         parts.bounded("requests", requests)
     else:
@@ -340,18 +340,11 @@ def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], 
     kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
     # a key's first request is its row of smallest line (its rank is the key's): the row is
     # picked, not the rows grouped (a few keys of thousands of rows each, on a hostile log)
-    key = [_plain(kept[k]) for k in keys]
-    first = rows_of_smallest(key, _numpy(kept["line"]), 1)
+    first = rows_of_smallest([kept[k] for k in keys], _numpy(kept["line"]), 1)
     picked = {name: kept[name] if first is None else kept[name].filter(first)
               for name in [*keys, "line", "rank"]}
     return pa.table({**{k: picked[k] for k in keys}, "line_min": picked["line"],
                      "rank_min": picked["rank"]})
-
-
-def _plain(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """A dictionary column's rows as plain values (a few rows of a large dictionary)."""
-    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) \
-        else column
 
 
 def _spans(grouped: pa.Table, keys: list[str]) -> pa.Table:
@@ -379,7 +372,8 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
     spec = PARTS["requests"]
     kept = bounded_counts({name: _column(requests, name, kind) for name, kind in _KEY},
                           spec.group_names, spec.bounded, spec.bound(max_keys),
-                          spans=(requests["count"], requests["first"], requests["last"]))
+                          count=requests["count"], first=requests["first"],
+                          last=requests["last"])
     if kept is None:
         parts["requests"] = _aggregated("requests", requests)
     else:

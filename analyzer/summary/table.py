@@ -17,7 +17,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .bounded import REST, bound_samples, column_hashes, fold_counts, ranks, smallest_per_key
+from .bounded import (
+    REST,
+    bound_samples,
+    bounded_counts,
+    column_hashes,
+    fold_counts,
+    ranks,
+    smallest_per_key,
+)
 
 __all__ = [
     "Part",
@@ -225,8 +233,31 @@ def merge_parts(tables: list[pa.Table], spec: Part, keys: int) -> pa.Table:
     if len(tables) == 1:
         return bound_part(tables[0], spec, keys)
     if spec.k is None:
+        merged = _merged_counts(pa.concat_tables(tables), spec, keys) if spec.bounded else None
+        if merged is not None:
+            return merged
         return bound_part(aggregate_part(pa.concat_tables(tables), spec), spec, keys)
     return canonical_part(pa.concat_tables(tables), spec, keys=keys)
+
+
+def _merged_counts(table: pa.Table, spec: Part, keys: int) -> pa.Table | None:
+    """The rows of a bounded count part summed by key and bounded, by the native kernel in
+    one pass (None when it does not run)."""
+    names = [*spec.group_names, *spec.bounded]
+    columns = {name: _plain(table[name]) for name in names}
+    times = {name: table[name] for name, _ in (*spec.mins, *spec.maxs)}
+    if not set(times) <= {"first", "last"}:  # the kernel keeps those two alone
+        return None
+    counted = bounded_counts(columns, spec.group_names, spec.bounded, spec.bound(keys),
+                             count=table["count"], first=times.get("first"),
+                             last=times.get("last"), rest=table[REST])
+    return None if counted is None else conform_part(counted, spec)
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A held column with its dictionaries (one per merged Summary) decoded."""
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) \
+        else column
 
 
 def bound_part(table: pa.Table, spec: Part, keys: int) -> pa.Table:

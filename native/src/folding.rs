@@ -169,18 +169,30 @@ impl Weights<'_> {
     }
 }
 
+/// A row's count and times, as they go to a remainder row.
+struct Folded {
+    row: usize,
+    count: i64,
+    first: i64,
+    last: i64,
+}
+
 /// The rows of `keys` counted, with at most `k` keys per group (`k` at least 1); `weights`
-/// give each row's count and times (`NO_TIME` for none).
-pub fn bounded_counts(keys: &Keys, weights: &Weights, k: usize) -> Counted {
-    let n = keys.rows();
+/// give each row's count and times (`NO_TIME` for none). Rows that `rest` marks are remainder
+/// rows already (a merge of bounded parts): they count towards their coarse key's remainder,
+/// never as keys.
+pub fn bounded_counts(keys: &Keys, weights: &Weights, rest: Option<&[bool]>, k: usize) -> Counted {
+    let is_rest = |row: usize| rest.is_some_and(|r| r[row]);
+    let keyed: Vec<usize> = (0..keys.rows()).filter(|&row| !is_rest(row)).collect();
     let every = 0..keys.columns.len();
-    let (key_of, key_rows) = intern(
-        n,
-        |row| hash_codes(every.clone().map(|c| keys.code(c, row))),
-        |a, b| keys.same(every.clone(), a, b, |c, r| keys.code(c, r)),
+    let (key_of, firsts) = intern(
+        keyed.len(),
+        |i| hash_codes(every.clone().map(|c| keys.code(c, keyed[i]))),
+        |a, b| keys.same(every.clone(), keyed[a], keyed[b], |c, r| keys.code(c, r)),
     );
+    let key_rows: Vec<usize> = firsts.iter().map(|&i| keyed[i]).collect();
     let mut tally = Tally::new(key_rows.len());
-    for (row, &key) in key_of.iter().enumerate() {
+    for (&row, &key) in keyed.iter().zip(&key_of) {
         let (count, first, last) = weights.of(row);
         tally.add(key as usize, count, first, last);
     }
@@ -196,44 +208,64 @@ pub fn bounded_counts(keys: &Keys, weights: &Weights, k: usize) -> Counted {
     );
     let threshold = thresholds(&group_of, group_keys.len(), &tally.count, k);
     let mut out = Counted::default();
-    let mut moved = Vec::new(); // (key, count taken from it)
+    let mut folded = Vec::new();
     for (key, &row) in key_rows.iter().enumerate() {
         let taken = threshold[group_of[key] as usize].min(tally.count[key]);
         if tally.count[key] > taken {
-            out.row.push(row as i64);
-            out.count.push(tally.count[key] - taken);
-            out.first.push(tally.first[key]);
-            out.last.push(tally.last[key]);
-            out.rest.push(false);
+            out.push(
+                row,
+                tally.count[key] - taken,
+                tally.first[key],
+                tally.last[key],
+                false,
+            );
         }
         if taken > 0 {
-            moved.push((key, taken));
+            folded.push(Folded {
+                row,
+                count: taken,
+                first: tally.first[key],
+                last: tally.last[key],
+            });
         }
     }
+    for row in (0..keys.rows()).filter(|&row| is_rest(row)) {
+        let (count, first, last) = weights.of(row);
+        folded.push(Folded {
+            row,
+            count,
+            first,
+            last,
+        });
+    }
     let (rest_of, rest_keys) = intern(
-        moved.len(),
-        |i| hash_codes(every.clone().map(|c| keys.coarse(c, key_rows[moved[i].0]))),
+        folded.len(),
+        |i| hash_codes(every.clone().map(|c| keys.coarse(c, folded[i].row))),
         |a, b| {
-            keys.same(
-                every.clone(),
-                key_rows[moved[a].0],
-                key_rows[moved[b].0],
-                |c, r| keys.coarse(c, r),
-            )
+            keys.same(every.clone(), folded[a].row, folded[b].row, |c, r| {
+                keys.coarse(c, r)
+            })
         },
     );
-    let mut rest = Tally::new(rest_keys.len());
-    for (&(key, taken), &r) in moved.iter().zip(&rest_of) {
-        rest.add(r as usize, taken, tally.first[key], tally.last[key]);
+    let mut remainder = Tally::new(rest_keys.len());
+    for (f, &r) in folded.iter().zip(&rest_of) {
+        remainder.add(r as usize, f.count, f.first, f.last);
     }
     for (r, &i) in rest_keys.iter().enumerate() {
-        out.row.push(key_rows[moved[i].0] as i64);
-        out.count.push(rest.count[r]);
-        out.first.push(rest.first[r]);
-        out.last.push(rest.last[r]);
-        out.rest.push(true);
+        let (count, first, last) = (remainder.count[r], remainder.first[r], remainder.last[r]);
+        out.push(folded[i].row, count, first, last, true);
     }
     out
+}
+
+impl Counted {
+    fn push(&mut self, row: usize, count: i64, first: i64, last: i64, rest: bool) {
+        self.row.push(row as i64);
+        self.count.push(count);
+        self.first.push(first);
+        self.last.push(last);
+        self.rest.push(rest);
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +280,7 @@ mod tests {
                 folds,
             },
             &Weights::Rows(None),
+            None,
             k,
         )
     }
@@ -285,6 +318,7 @@ mod tests {
                 folds: &[&[true; 3]],
             },
             &Weights::Rows(Some(&times)),
+            None,
             1,
         );
         assert_eq!(out.count, vec![3]);
@@ -307,10 +341,39 @@ mod tests {
                 folds: &[&[true; 3]],
             },
             &weights,
+            None,
             2,
         );
         assert_eq!(out.count, vec![6, 1]);
         assert_eq!((out.first[0], out.last[0]), (5, 30));
         assert_eq!((out.first[1], out.last[1]), (i64::MAX, i64::MIN));
+    }
+
+    #[test]
+    fn remainder_rows_merge_into_their_coarse_key_and_are_never_keys() {
+        // key 1 twice, key 2 once; a remainder row (folded value) of 5 and one that kept
+        // its name (code 3) of 2; k = 1 folds key 2 into the folded remainder
+        let method: &[i64] = &[1, 2, 1, 9, 3];
+        let folds: &[bool] = &[true, true, true, true, false];
+        let (count, times) = ([1, 1, 1, 5, 2], [NO_TIME; 5]);
+        let weights = Weights::Counted {
+            count: &count,
+            first: &times,
+            last: &times,
+        };
+        let rest = [false, false, false, true, true];
+        let out = bounded_counts(
+            &Keys {
+                columns: &[method],
+                groups: 0,
+                folds: &[folds],
+            },
+            &weights,
+            Some(&rest),
+            1,
+        );
+        assert_eq!(out.count, vec![1, 7, 2]);
+        assert_eq!(out.rest, vec![false, true, true]);
+        assert_eq!(out.row, vec![0, 0, 4]);
     }
 }

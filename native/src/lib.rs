@@ -658,10 +658,11 @@ fn hash_strings<'py>(
 /// `fold_counts`): `columns` are the key columns as codes (int64, never negative), the
 /// `groups` first forming the groups; `folds` say, per bounded column, whether each row's value
 /// folds. Each row is one request at its `times` (int64, `NO_TIME` for none), or when `counts`
-/// are given, a key counted already with its `firsts` and `lasts`. Returns the part's rows: an
-/// input row holding each key, count, first, last (int64) and whether it is a remainder row.
+/// are given, a key counted already with its `firsts` and `lasts`; rows that `rest` marks are
+/// remainder rows already (Summaries merged). Returns the part's rows: an input row holding
+/// each key, count, first, last (int64) and whether it is a remainder row.
 #[pyfunction]
-#[pyo3(signature = (columns, groups, folds, k, times=None, counts=None))]
+#[pyo3(signature = (columns, groups, folds, k, times=None, counts=None, rest=None))]
 fn bounded_counts<'py>(
     py: Python<'py>,
     columns: Vec<PyReadonlyArray1<'py, i64>>,
@@ -674,6 +675,7 @@ fn bounded_counts<'py>(
         PyReadonlyArray1<'py, i64>,
         PyReadonlyArray1<'py, i64>,
     )>,
+    rest: Option<PyReadonlyArray1<'py, bool>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let columns = columns
         .iter()
@@ -692,13 +694,17 @@ fn bounded_counts<'py>(
             last: last.as_slice()?,
         },
     };
+    let rest = rest.as_ref().map(|r| r.as_slice()).transpose()?;
     check_keys(&columns, groups, &folds, &weights, k)?;
+    if rest.is_some_and(|r| r.len() != columns.first().map_or(0, |c| c.len())) {
+        return Err(PyValueError::new_err("rest must have one value per row"));
+    }
     let keys = folding::Keys {
         columns: &columns,
         groups,
         folds: &folds,
     };
-    let out = guarded(py, || folding::bounded_counts(&keys, &weights, k))?;
+    let out = guarded(py, || folding::bounded_counts(&keys, &weights, rest, k))?;
     PyTuple::new(
         py,
         [
