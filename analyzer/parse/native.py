@@ -286,7 +286,8 @@ def _assembled(
 def _counted_parts(groups: tuple[Any, ...], source: str, first_line: int, has_time: bool
                    ) -> dict[str, pa.Table]:
     """The Summary parts of the rows the kernel counted (analyzer.summary.parts: requests,
-    firsts and, when the format logs a time, volume)."""
+    firsts and, when the format logs a time, volume); requests and firsts hold the same keys,
+    row for row."""
     vhost, method, protocol, status, count, first, last, row, target, minute, per_minute = groups
     n = len(count)
     keys = {"vhost": _strings(n, vhost), "method": _strings(n, method),

@@ -369,26 +369,24 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
         return parts
     # a batch's blocks each counted their own keys: a key of several blocks is one row here,
     # so that a group is bounded by its keys, not by its keys times the blocks
+    # the firsts part holds the same keys, row for row (analyzer.parse.native): encoded and
+    # hashed once for both
+    coded = {name: _encoded(_column(requests, name, _S)) for name in _ENDS}
+    status = _column(requests, "status", _I16)
     spec = PARTS["requests"]
-    kept = bounded_counts({name: _column(requests, name, kind) for name, kind in _KEY},
-                          spec.group_names, spec.bounded, spec.bound(max_keys),
-                          count=requests["count"], first=requests["first"],
-                          last=requests["last"])
+    kept = bounded_counts({**coded, "status": status}, spec.group_names, spec.bounded,
+                          spec.bound(max_keys), count=requests["count"],
+                          first=requests["first"], last=requests["last"])
     if kept is None:
         parts["requests"] = _aggregated("requests", requests)
     else:
         parts.bounded("requests", kept)
-    firsts = counted["firsts"]
-    coded = {name: _encoded(_column(firsts, name, _S)) for name in _ENDS}
     hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
     rank = pa.array(ranks([hashes[name] for name in _ENDS]))
-    firsts = firsts.append_column("rank", rank)
-    firsts = _sampled(firsts, "status", rank, parts, "firsts")
-    parts["firsts"] = firsts
-    status = _column(counted["requests"], "status", _I16)
-    method = _encoded(_column(counted["requests"], "method", _S))
-    parts["distinct"] = _sketch(status, column_hashes("method", method)[0], "method",
-                                _numpy(pc.is_valid(method)))
+    firsts = counted["firsts"].append_column("rank", rank)
+    parts["firsts"] = _sampled(firsts, "status", rank, parts, "firsts")
+    parts["distinct"] = _sketch(status, hashes["method"][0], "method",
+                                _numpy(pc.is_valid(coded["method"])))
     return parts
 
 
