@@ -31,7 +31,12 @@ from analyzer.render.json import render_json
 from analyzer.render.markdown import render_markdown
 from analyzer.render.text import render_text
 from analyzer.report.build import build_report
-from analyzer.summary.bounded import KNOWN_PROTOCOLS, hash_strings, smallest_per_group
+from analyzer.summary.bounded import (
+    KNOWN_PROTOCOLS,
+    encode_strings,
+    hash_strings,
+    smallest_per_group,
+)
 from analyzer.summary.summary import Summary
 from analyzer.vocabulary import IANA_METHODS
 
@@ -468,3 +473,19 @@ def test_either_kernel_gives_the_same_summary(name: str, keys: int, tmp_path: Pa
     folded = summaries["native"].part("requests")["rest"].to_pylist()
     assert any(folded) == (keys < 1000)
     assert summaries["native"] == summaries["arrow"]
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.none() | st.text(alphabet="ab\u00e9\x00 ", max_size=20), max_size=60),
+       start=st.integers(0, 5), large=st.booleans())
+def test_strings_are_encoded_as_arrow_encodes_them(values: list[str | None], start: int,
+                                                   large: bool,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summaries group by dictionary codes: the native kernel numbers a column's strings as
+    Arrow's dictionary_encode does (first appearance, nulls left null)."""
+    monkeypatch.setenv("LOGSCAN_KERNEL", "native")
+    array = pa.array(values, pa.large_string() if large else pa.string())
+    array = array.slice(min(start, len(array)))
+    assert encode_strings(array).equals(pc.dictionary_encode(array))

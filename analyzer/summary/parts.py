@@ -25,6 +25,7 @@ from .bounded import (
     bounded_counts,
     coarse,
     column_hashes,
+    encode_strings,
     folded_whole,
     hash_strings,
     kept_ranks,
@@ -458,9 +459,7 @@ def _sampled(table: pa.Table, group: str, rank: pa.Array | pa.ChunkedArray, part
 
 def _encoded(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     """A string column dictionary-encoded, in one chunk (one dictionary of distinct values)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return pc.dictionary_encode(column)
+    return encode_strings(column)
 
 
 def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

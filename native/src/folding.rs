@@ -38,7 +38,7 @@ fn hash_codes(codes: impl Iterator<Item = i64>) -> u64 {
 
 /// Numbers the items `0..n` by their value (equal items, equal numbers, from 0 in order of
 /// first appearance): returns each item's number and the first item of each number.
-fn intern(
+pub(crate) fn intern(
     n: usize,
     hash: impl Fn(usize) -> u64,
     same: impl Fn(usize, usize) -> bool,

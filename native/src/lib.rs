@@ -4,6 +4,7 @@
 
 mod columns;
 mod counts;
+mod encoding;
 mod folding;
 mod hashing;
 mod matcher;
@@ -772,6 +773,40 @@ fn smallest_per_group<'py>(
     PyList::new(py, items)
 }
 
+/// The strings of an Arrow string array's `data` between consecutive `offsets` (int64)
+/// dictionary-encoded: each one's code (int32, -1 where `valid` is false), numbered in order
+/// of first appearance, and the first row of each code (int64), as Arrow's
+/// `dictionary_encode` numbers them.
+#[pyfunction]
+#[pyo3(signature = (data, offsets, valid=None))]
+fn encode_strings<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    offsets: PyReadonlyArray1<'py, i64>,
+    valid: Option<PyReadonlyArray1<'py, bool>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let buffer = PyBuffer::<u8>::get(data)?;
+    let bytes = contiguous(&buffer)?;
+    let offsets = offsets.as_slice()?;
+    check_offsets(offsets, bytes.len())?;
+    let valid = valid.as_ref().map(|v| v.as_slice()).transpose()?;
+    if valid.is_some_and(|v| v.len() + 1 != offsets.len().max(1))
+        || offsets.len() > i32::MAX as usize
+    {
+        return Err(PyValueError::new_err(
+            "valid must have one value per string",
+        ));
+    }
+    let (codes, firsts) = guarded(py, || encoding::encode(bytes, offsets, valid))?;
+    PyTuple::new(
+        py,
+        [
+            codes.into_pyarray(py).into_any(),
+            firsts.into_pyarray(py).into_any(),
+        ],
+    )
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Plan>()?;
@@ -780,6 +815,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(bounded_counts, m)?)?;
     m.add_function(wrap_pyfunction!(smallest_per_group, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_strings, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
     // this library's own: each Rust library has its own standard library)

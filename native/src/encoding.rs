@@ -1,0 +1,60 @@
+//! Strings dictionary-encoded as Arrow's `dictionary_encode` encodes them (codes in order of
+//! first appearance, nulls left out), hashing each string once with a word-at-a-time hash.
+
+use crate::folding::intern;
+
+/// A fast hash of a string, for interning only (not stored: see hashing.rs for that one).
+fn word_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517C_C1B7_2722_0A95;
+    let mut words = bytes.chunks_exact(8);
+    let mut h = bytes.len() as u64;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let tail = words
+        .remainder()
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    crate::hashing::mix((h.rotate_left(5) ^ tail).wrapping_mul(K))
+}
+
+/// The code of each string `data[offsets[i]..offsets[i + 1]]` (-1 where `valid` says null),
+/// numbered from 0 in order of first appearance, and the first row of each code.
+pub fn encode(data: &[u8], offsets: &[i64], valid: Option<&[bool]>) -> (Vec<i32>, Vec<i64>) {
+    let n = offsets.len().saturating_sub(1);
+    let string = |row: usize| &data[offsets[row] as usize..offsets[row + 1] as usize];
+    let rows: Vec<usize> = (0..n).filter(|&r| valid.is_none_or(|v| v[r])).collect();
+    let (ids, firsts) = intern(
+        rows.len(),
+        |i| word_hash(string(rows[i])),
+        |a, b| string(rows[a]) == string(rows[b]),
+    );
+    let mut codes = vec![-1i32; n];
+    for (&row, &id) in rows.iter().zip(&ids) {
+        codes[row] = id as i32;
+    }
+    (codes, firsts.iter().map(|&i| rows[i] as i64).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_first_appearance_and_nulls_stay_out() {
+        let data = b"GETPOSTGETxGET";
+        let offsets = [0, 3, 7, 10, 11, 14, 14];
+        let valid = [true, true, true, false, true, true];
+        let (codes, firsts) = encode(data, &offsets, Some(&valid));
+        assert_eq!(codes, vec![0, 1, 0, -1, 0, 2]);
+        assert_eq!(firsts, vec![0, 1, 5]);
+    }
+
+    #[test]
+    fn strings_that_share_a_prefix_are_told_apart() {
+        let data = b"abcdefghiabcdefghj";
+        let (codes, _) = encode(data, &[0, 9, 18], None);
+        assert_eq!(codes, vec![0, 1]);
+    }
+}
