@@ -607,12 +607,12 @@ def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
     """A number per row for its value (null the last), and how many numbers there are."""
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_dictionary(column.type):
-        values = pc.dictionary_encode(column.dictionary)  # its values may repeat
+        values = encode_strings(column.dictionary)  # its values may repeat
         size = len(values.dictionary) + 1
         remap = np.append(_numpy(values.indices).astype(np.int64), size - 1)
         index = _numpy(pc.fill_null(column.indices, len(remap) - 1)).astype(np.int64)
         return remap[index], size
-    encoded = pc.dictionary_encode(column)
+    encoded = encode_strings(column)
     size = len(encoded.dictionary) + 1
     return _numpy(pc.fill_null(encoded.indices, size - 1)).astype(np.int64), size
 
@@ -626,7 +626,7 @@ def column_hashes(name: str, column: pa.Array | pa.ChunkedArray
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
+        column = encode_strings(column)
     hashed = hash_strings(column)
     folds_value = _numpy(pc.equal(pc.fill_null(coarse(name, column.dictionary), ""), FOLDED))
     codes = _numpy(pc.fill_null(column.indices, 0)).astype(np.int64)

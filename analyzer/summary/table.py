@@ -22,6 +22,7 @@ from .bounded import (
     bound_samples,
     bounded_counts,
     column_hashes,
+    encode_strings,
     fold_counts,
     ranks,
     smallest_per_key,
@@ -172,7 +173,7 @@ def _combined_codes(table: pa.Table, keys: list[str]
             column = column.combine_chunks()  # dictionaries of the chunks unified
         # a dictionary column is taken as it is: callers pass pc.dictionary_encode's, whose
         # values are distinct (one encoding shared by every grouping of a block)
-        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+        encoded = column if pa.types.is_dictionary(column.type) else encode_strings(column)
         dictionary = encoded.dictionary
         size = len(dictionary)
         if stride * (size + 1) >= 1 << 62:
@@ -287,7 +288,7 @@ def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS
     for name in group:
         if pa.types.is_string(table.schema.field(name).type):
             index = coded.schema.get_field_index(name)
-            coded = coded.set_column(index, name, pc.dictionary_encode(coded[name]))
+            coded = coded.set_column(index, name, encode_strings(coded[name]))
     table = pa.concat_tables([
         group_rows({name: part[name] for name in part.column_names}, group, aggregations)
         for part in _partitions(coded, group, piece_rows)
