@@ -478,14 +478,19 @@ def test_either_kernel_gives_the_same_summary(name: str, keys: int, tmp_path: Pa
 @pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.lists(st.none() | st.text(alphabet="ab\u00e9\x00 ", max_size=20), max_size=60),
-       start=st.integers(0, 5), large=st.booleans())
+@given(values=st.lists(st.none() | st.text(alphabet="ab?\u00e9\x00\n ", max_size=20),
+                       max_size=60),
+       start=st.integers(0, 5), large=st.booleans(), stop=st.sampled_from([None, ord("?")]))
 def test_strings_are_encoded_as_arrow_encodes_them(values: list[str | None], start: int,
-                                                   large: bool,
+                                                   large: bool, stop: int | None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Summaries group by dictionary codes: the native kernel numbers a column's strings as
-    Arrow's dictionary_encode does (first appearance, nulls left null)."""
-    monkeypatch.setenv("LOGSCAN_KERNEL", "native")
+    """Summaries group by dictionary codes: the native kernel numbers a column's strings (or
+    their paths, cut at "?") as Arrow's dictionary_encode does (first appearance, nulls left
+    null), and so does the Arrow kernel."""
     array = pa.array(values, pa.large_string() if large else pa.string())
     array = array.slice(min(start, len(array)))
-    assert encode_strings(array).equals(pc.dictionary_encode(array))
+    cut = array if stop is None else pa.array(
+        [None if v is None else v.split("?")[0] for v in array.to_pylist()], array.type)
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        assert encode_strings(array, stop).equals(pc.dictionary_encode(cut)), kernel

@@ -38,6 +38,7 @@ from their Arrow buffers (:func:`hash_strings`): no Python object per key and no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import TypeAlias
@@ -160,23 +161,35 @@ def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets.astype(np.int64)
 
 
-def encode_strings(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+def encode_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None
+                   ) -> pa.DictionaryArray:
     """``pc.dictionary_encode`` of a column, in one chunk: its distinct values in order of
-    first appearance and each row's code (nulls stay null). The native kernel, when it runs,
-    encodes strings in one pass with a hash of whole words (Arrow's was a tenth of summarising
-    a block of random virtual hosts, methods, clients and user agents)."""
+    first appearance and each row's code (nulls stay null); ``stop``: of each string cut
+    before its first byte of that value (a target's path: ``ord("?")``), only the distinct
+    ones cut. The native kernel, when it runs, encodes strings in one pass with a hash of whole
+    words (Arrow's was a tenth of summarising a block of random virtual hosts, methods, clients
+    and user agents)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     native = native_module()
     if native is None or not (pa.types.is_string(values.type)
                               or pa.types.is_large_string(values.type)):
-        encoded: pa.DictionaryArray = pc.dictionary_encode(values)
+        encoded: pa.DictionaryArray = pc.dictionary_encode(
+            values if stop is None else _cut(values, stop))
         return encoded
     data, offsets = _string_buffers(values)
     valid = None if values.null_count == 0 else _numpy(values.is_valid())
-    codes, firsts = native.encode_strings(data, offsets, valid)
+    codes, firsts = native.encode_strings(data, offsets, valid, stop)
     indices = pa.array(codes, pa.int32(), mask=None if valid is None else ~valid)
-    return pa.DictionaryArray.from_arrays(indices, values.take(pa.array(firsts)))
+    dictionary = values.take(pa.array(firsts))
+    return pa.DictionaryArray.from_arrays(
+        indices, dictionary if stop is None else _cut(dictionary, stop))
+
+
+def _cut(values: pa.Array, stop: int) -> pa.Array:
+    """Each string cut before its first ``stop`` byte (an ASCII character)."""
+    cut: pa.Array = pc.replace_substring_regex(values, f"(?s){re.escape(chr(stop))}.*$", "")
+    return cut
 
 
 def _hashed(data: np.ndarray, offsets: np.ndarray, stop: int | None) -> np.ndarray:

@@ -560,13 +560,13 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
                                  "rank": resource_rank}), "status", resource_rank, parts,
                        "resources")
     # the rows of the resources each key keeps, found from hashes of the targets' paths (the
-    # part keeps the smallest hashes), before the paths themselves are cut and counted
-    path_hash = hash_strings(located["target"], ord("?")).view(np.int64)
+    # part keeps the smallest hashes): the paths encoded, each distinct one cut and hashed once
+    resource = encode_strings(located["target"], ord("?"))
+    path_hash = hash_strings(resource).view(np.int64)
     keep = rows_of_smallest([located["vhost"], located["status"], located["method"]], path_hash,
                             RESOURCES_PER_GROUP)
     if keep is not None:
-        located = located.filter(keep)
-    resource = pc.replace_substring_regex(located["target"], r"(?s)\?.*$", "")
+        located, resource = located.filter(keep), resource.filter(keep)
     by_resource = group_rows(
         {"vhost": located["vhost"], "status": located["status"], "method": located["method"],
          "resource": resource, "rank": located["rank"]},

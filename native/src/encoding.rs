@@ -20,10 +20,22 @@ fn word_hash(bytes: &[u8]) -> u64 {
 }
 
 /// The code of each string `data[offsets[i]..offsets[i + 1]]` (-1 where `valid` says null),
-/// numbered from 0 in order of first appearance, and the first row of each code.
-pub fn encode(data: &[u8], offsets: &[i64], valid: Option<&[bool]>) -> (Vec<i32>, Vec<i64>) {
+/// each cut before its first `stop` byte when one is given, numbered from 0 in order of first
+/// appearance, and the first row of each code.
+pub fn encode(
+    data: &[u8],
+    offsets: &[i64],
+    valid: Option<&[bool]>,
+    stop: Option<u8>,
+) -> (Vec<i32>, Vec<i64>) {
     let n = offsets.len().saturating_sub(1);
-    let string = |row: usize| &data[offsets[row] as usize..offsets[row + 1] as usize];
+    let string = |row: usize| {
+        let whole = &data[offsets[row] as usize..offsets[row + 1] as usize];
+        match stop {
+            Some(byte) => memchr::memchr(byte, whole).map_or(whole, |at| &whole[..at]),
+            None => whole,
+        }
+    };
     let rows: Vec<usize> = (0..n).filter(|&r| valid.is_none_or(|v| v[r])).collect();
     let (ids, firsts) = intern(
         rows.len(),
@@ -46,7 +58,7 @@ mod tests {
         let data = b"GETPOSTGETxGET";
         let offsets = [0, 3, 7, 10, 11, 14, 14];
         let valid = [true, true, true, false, true, true];
-        let (codes, firsts) = encode(data, &offsets, Some(&valid));
+        let (codes, firsts) = encode(data, &offsets, Some(&valid), None);
         assert_eq!(codes, vec![0, 1, 0, -1, 0, 2]);
         assert_eq!(firsts, vec![0, 1, 5]);
     }
@@ -54,7 +66,15 @@ mod tests {
     #[test]
     fn strings_that_share_a_prefix_are_told_apart() {
         let data = b"abcdefghiabcdefghj";
-        let (codes, _) = encode(data, &[0, 9, 18], None);
+        let (codes, _) = encode(data, &[0, 9, 18], None, None);
         assert_eq!(codes, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_stop_byte_cuts_each_string() {
+        let data = b"/a?x/a/a?y/b";
+        let (codes, firsts) = encode(data, &[0, 4, 6, 10, 12], None, Some(b'?'));
+        assert_eq!(codes, vec![0, 0, 0, 1]);
+        assert_eq!(firsts, vec![0, 3]);
     }
 }

@@ -776,14 +776,15 @@ fn smallest_per_group<'py>(
 /// The strings of an Arrow string array's `data` between consecutive `offsets` (int64)
 /// dictionary-encoded: each one's code (int32, -1 where `valid` is false), numbered in order
 /// of first appearance, and the first row of each code (int64), as Arrow's
-/// `dictionary_encode` numbers them.
+/// `dictionary_encode` numbers them; each string cut before its first `stop` byte when given.
 #[pyfunction]
-#[pyo3(signature = (data, offsets, valid=None))]
+#[pyo3(signature = (data, offsets, valid=None, stop=None))]
 fn encode_strings<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     offsets: PyReadonlyArray1<'py, i64>,
     valid: Option<PyReadonlyArray1<'py, bool>>,
+    stop: Option<u8>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let buffer = PyBuffer::<u8>::get(data)?;
     let bytes = contiguous(&buffer)?;
@@ -797,7 +798,7 @@ fn encode_strings<'py>(
             "valid must have one value per string",
         ));
     }
-    let (codes, firsts) = guarded(py, || encoding::encode(bytes, offsets, valid))?;
+    let (codes, firsts) = guarded(py, || encoding::encode(bytes, offsets, valid, stop))?;
     PyTuple::new(
         py,
         [
