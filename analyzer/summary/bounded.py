@@ -179,11 +179,15 @@ def encode_strings(values: pa.Array | pa.ChunkedArray, stop: int | None = None
         return encoded
     data, offsets = _string_buffers(values)
     valid = None if values.null_count == 0 else _numpy(values.is_valid())
-    codes, firsts = native.encode_strings(data, offsets, valid, stop)
+    codes, firsts, cut = native.encode_strings(data, offsets, valid, stop)
     indices = pa.array(codes, pa.int32(), mask=None if valid is None else ~valid)
-    dictionary = values.take(pa.array(firsts))
-    return pa.DictionaryArray.from_arrays(
-        indices, dictionary if stop is None else _cut(dictionary, stop))
+    if cut is None:
+        dictionary = values.take(pa.array(firsts))
+    else:  # the distinct strings, cut by the kernel (a cut at an ASCII byte keeps UTF-8 whole)
+        chars, ends = cut
+        dictionary = pa.LargeStringArray.from_buffers(
+            len(ends) - 1, pa.py_buffer(ends), pa.py_buffer(chars)).cast(values.type)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _cut(values: pa.Array, stop: int) -> pa.Array:

@@ -776,7 +776,8 @@ fn smallest_per_group<'py>(
 /// The strings of an Arrow string array's `data` between consecutive `offsets` (int64)
 /// dictionary-encoded: each one's code (int32, -1 where `valid` is false), numbered in order
 /// of first appearance, and the first row of each code (int64), as Arrow's
-/// `dictionary_encode` numbers them; each string cut before its first `stop` byte when given.
+/// `dictionary_encode` numbers them; each string cut before its first `stop` byte when given,
+/// and then the distinct cut strings too (bytes and int64 offsets; else None).
 #[pyfunction]
 #[pyo3(signature = (data, offsets, valid=None, stop=None))]
 fn encode_strings<'py>(
@@ -798,12 +799,24 @@ fn encode_strings<'py>(
             "valid must have one value per string",
         ));
     }
-    let (codes, firsts) = guarded(py, || encoding::encode(bytes, offsets, valid, stop))?;
+    let out = guarded(py, || encoding::encode(bytes, offsets, valid, stop))?;
+    let values = match out.values {
+        Some((bytes, ends)) => PyTuple::new(
+            py,
+            [
+                bytes.into_pyarray(py).into_any(),
+                ends.into_pyarray(py).into_any(),
+            ],
+        )?
+        .into_any(),
+        None => py.None().into_bound(py),
+    };
     PyTuple::new(
         py,
         [
-            codes.into_pyarray(py).into_any(),
-            firsts.into_pyarray(py).into_any(),
+            out.codes.into_pyarray(py).into_any(),
+            out.firsts.into_pyarray(py).into_any(),
+            values,
         ],
     )
 }
