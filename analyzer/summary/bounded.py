@@ -408,8 +408,8 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
 def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Sequence[str],
                    bounded: Sequence[str], k: int, *, time: _Column | None = None,
                    count: _Column | None = None, first: _Column | None = None,
-                   last: _Column | None = None, rest: _Column | None = None
-                   ) -> pa.Table | None:
+                   last: _Column | None = None, rest: _Column | None = None,
+                   known: Mapping[str, np.ndarray] | None = None) -> pa.Table | None:
     """Rows counted by their key columns (``groups``, then ``bounded``) into a count part of
     at most ``k`` keys per group, as :func:`fold_counts` bounds the counted rows, by the native
     kernel in a few passes (None when it does not run: the caller counts the rows and folds
@@ -417,14 +417,17 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
     ``last`` times) a key counted already; rows that ``rest`` marks are remainder rows already
     (the parts of Summaries merged). Key columns come back as plain strings (a few rows of a
     large dictionary), with ``count``, ``first`` and ``last`` (when times are given) and
-    ``rest``. A dictionary column's values must be distinct (``pc.dictionary_encode``'s)."""
+    ``rest``. A dictionary column's values must be distinct (``pc.dictionary_encode``'s);
+    ``known``: whether each row's value folds, for the bounded columns it names (from
+    :func:`column_hashes`)."""
     native = native_module()
     if native is None:
         return None
     names = [*groups, *bounded]
     n = len(columns[names[0]])
-    codes = [_distinct_codes(columns[name])[0] for name in names]
-    folds = [_folds(name, columns[name]) for name in bounded]
+    codes = [_key_codes(columns[name]) for name in names]
+    given = known or {}
+    folds = [given[name] if name in given else _folds(name, columns[name]) for name in bounded]
     times = None if time is None else _times(time)
     none = np.full(n, _NO_TIME)
     counts = None if count is None else (
@@ -450,6 +453,22 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
     out[REST] = pa.array(rest_)
     return pa.table(out)
 
+
+
+def _key_codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A number per row for its value, never negative (the kernel's key codes need not be
+    dense): integers and times as they are, shifted; strings encoded."""
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_timestamp(kind)):
+        return _distinct_codes(column)[0]
+    values = _numpy(pc.fill_null(column.cast(pa.int64()), 0))
+    low, high = (int(values.min(initial=0)), int(values.max(initial=0)))
+    if high - low >= 2**62:  # too wide to shift: numbered instead
+        return _distinct_codes(column)[0]
+    codes: np.ndarray = values - low
+    if column.null_count:
+        codes[~_numpy(column.is_valid())] = high - low + 1
+    return codes
 
 
 def _times(time: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -644,11 +663,7 @@ def column_hashes(name: str, column: pa.Array | pa.ChunkedArray
         column = column.combine_chunks()
     if not pa.types.is_dictionary(column.type):
         column = encode_strings(column)
-    hashed = hash_strings(column)
-    folds_value = _numpy(pc.equal(pc.fill_null(coarse(name, column.dictionary), ""), FOLDED))
-    codes = _numpy(pc.fill_null(column.indices, 0)).astype(np.int64)
-    folds = folds_value[codes] if len(folds_value) else np.zeros(len(column), bool)
-    return hashed, folds & _numpy(column.is_valid())
+    return hash_strings(column), _folds(name, column)
 
 
 def ranks(hashes: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -232,11 +232,13 @@ class _Built(dict[str, pa.Table]):
                                    keys=self.max_keys)
         super().__setitem__(name, table)
 
-    def count(self, name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> None:
-        """The count part ``name`` of rows (one a request) keyed by all of ``columns``."""
+    def count(self, name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
+              folds: Mapping[str, np.ndarray]) -> None:
+        """The count part ``name`` of rows (one a request) keyed by all of ``columns``;
+        ``folds``: whether each row's value folds, for some of them (column_hashes')."""
         spec = PARTS[name]
         counted = bounded_counts(columns, spec.group_names, spec.bounded,
-                                 spec.bound(self.max_keys))
+                                 spec.bound(self.max_keys), known=folds)
         if counted is None:
             self[name] = _count_part(name, columns, self.max_keys)
         else:
@@ -267,7 +269,8 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     time = _column(table, "time", _TS)
     line = _column(table, "line", _I64)
     columns = {**coded, "status": status, "time": time, "line": line, "rank": rank}
-    grouped = _requests(parts, columns, list(keys))
+    folds = {name: hashes[name][1] for name in _ENDS}
+    grouped = _requests(parts, columns, list(keys), folds)
     grouped = _sampled(grouped, "status", grouped["rank_min"], parts, "firsts")
     parts["firsts"] = pa.table({
         **{k: grouped[k] for k in keys},
@@ -304,7 +307,8 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
         encoded = {name: coded[name].filter(classed) for name in _ENDS}
         encoded["client"] = _encoded(clients)
         _summarize_classed(parts, rows, source, encoded, rank.filter(classed),
-                           pa.array(resource_rank))
+                           pa.array(resource_rank),
+                           {name: fold[mask] for name, fold in folds.items()})
         who = hash_strings(encoded["client"])
         given = _numpy(pc.is_valid(clients))
         at = _column(rows, "status", _I16)
@@ -315,15 +319,15 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     return parts
 
 
-def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str]
-              ) -> pa.Table:
+def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str],
+              folds: Mapping[str, np.ndarray]) -> pa.Table:
     """The requests part of rows, into ``parts``; returns the smallest line and rank of each
     key's rows (its first request), for the keys that part keeps at least."""
     spans = [([], "count_all"), ("time", "min"), ("time", "max")]
     firsts = [("line", "min"), ("rank", "min")]
     spec = PARTS["requests"]
     requests = bounded_counts({k: columns[k] for k in keys}, spec.group_names, spec.bounded,
-                              spec.bound(parts.max_keys), time=columns["time"])
+                              spec.bound(parts.max_keys), time=columns["time"], known=folds)
     if requests is not None:
         parts.bounded("requests", requests)
     else:
@@ -375,14 +379,15 @@ def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_M
     coded = {name: _encoded(_column(requests, name, _S)) for name in _ENDS}
     status = _column(requests, "status", _I16)
     spec = PARTS["requests"]
+    hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
     kept = bounded_counts({**coded, "status": status}, spec.group_names, spec.bounded,
                           spec.bound(max_keys), count=requests["count"],
-                          first=requests["first"], last=requests["last"])
+                          first=requests["first"], last=requests["last"],
+                          known={name: hashes[name][1] for name in _ENDS})
     if kept is None:
         parts["requests"] = _aggregated("requests", requests)
     else:
         parts.bounded("requests", kept)
-    hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
     rank = pa.array(ranks([hashes[name] for name in _ENDS]))
     firsts = counted["firsts"].append_column("rank", rank)
     parts["firsts"] = _sampled(firsts, "status", rank, parts, "firsts")
@@ -517,9 +522,10 @@ def _clients(table: pa.Table, client_field: str) -> pa.Array:
 
 def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
                        coded: dict[str, pa.DictionaryArray], rank: pa.Array,
-                       resource_rank: pa.Array) -> None:
+                       resource_rank: pa.Array, folds: Mapping[str, np.ndarray]) -> None:
     """The parts of the classed rows, into ``parts``; ``coded``: the rows' vhost, method,
-    protocol and client, dictionary-encoded once."""
+    protocol and client, dictionary-encoded once; ``folds``: whether the vhost, method and
+    protocol of each row fold."""
     key = {name: _column(rows, name, kind) for name, kind in _KEY}
     clients = coded["client"]
     user_agent = _encoded(_column(rows, "user_agent", _S))
@@ -530,14 +536,16 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
 
     hits = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
             "protocol": ends["protocol"], "client": clients, "user_agent": user_agent}
-    parts.count("hits", hits)
+    parts.count("hits", hits, folds)
 
     if "time" in rows.column_names:
         minute = _floor_minute(time)
         valid = pc.is_valid(minute)
         minutes = pa.table({"minute": minute, "status": status, "method": ends["method"],
                             "protocol": ends["protocol"]}).filter(valid)
-        parts.count("minutes", dict(zip(minutes.column_names, minutes.columns, strict=True)))
+        valid_folds = {name: folds[name][_numpy(valid)] for name in ("method", "protocol")}
+        parts.count("minutes", dict(zip(minutes.column_names, minutes.columns, strict=True)),
+                    valid_folds)
 
     examples = _sampled(pa.table({
         **key,
@@ -577,7 +585,7 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
     if "allow" in rows.column_names:
         allow = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
                  "allow": _column(rows, "allow", _S)}
-        parts.count("allow", allow)
+        parts.count("allow", allow, folds)
 
 
 def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:
