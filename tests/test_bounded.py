@@ -399,7 +399,7 @@ _rows = st.lists(st.fixed_dictionaries({
 
 
 @pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=50, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=_rows, keys=st.sampled_from([1, 2, 3, 1000]),
        cuts=st.lists(st.integers(1, 79), max_size=4))

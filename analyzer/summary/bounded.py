@@ -434,25 +434,27 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
         _numpy(count).astype(np.int64), none if first is None else _times(first),
         none if last is None else _times(last))
     marked = None if rest is None else _numpy(pc.fill_null(rest, False)).astype(bool)
-    row, count_, first_, last_, rest_ = native.bounded_counts(codes, len(groups), folds, k,
-                                                              times, counts, marked)
-    time = time if first is None else first
-    out = {}
-    for name in names:
-        column = columns[name]
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        taken = column.take(pa.array(row))
-        if pa.types.is_dictionary(taken.type):
-            taken = taken.cast(taken.type.value_type)
-        out[name] = pc.if_else(pa.array(rest_), coarse(name, taken), taken) \
-            if name in bounded and rest_.any() else taken
-    out["count"] = pa.array(count_)
-    if time is not None:
-        out["first"] = pa.array(first_, mask=first_ == _NONE_FIRST).cast(time.type)
-        out["last"] = pa.array(last_, mask=last_ == _NO_TIME).cast(time.type)
-    out[REST] = pa.array(rest_)
+    row, summed, earliest, latest, remainder = native.bounded_counts(
+        codes, len(groups), folds, k, times, counts, marked)
+    out = {name: _rows_of(columns[name], row) for name in names}
+    if remainder.any():  # a remainder row's bounded values read as folded
+        for name in bounded:
+            out[name] = pc.if_else(pa.array(remainder), coarse(name, out[name]), out[name])
+    out["count"] = pa.array(summed)
+    given_times = time if first is None else first
+    if given_times is not None:
+        kind = given_times.type
+        out["first"] = pa.array(earliest, mask=earliest == _NONE_FIRST).cast(kind)
+        out["last"] = pa.array(latest, mask=latest == _NO_TIME).cast(kind)
+    out[REST] = pa.array(remainder)
     return pa.table(out)
 
+
+def _rows_of(column: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """The given rows of a column, a dictionary's decoded (a few rows of a large one)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    taken = column.take(pa.array(rows))
+    return taken.cast(taken.type.value_type) if pa.types.is_dictionary(taken.type) else taken
 
 
 def _key_codes(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
