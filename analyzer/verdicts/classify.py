@@ -287,7 +287,6 @@ def protocol_table(
                                        by_status.index.get_level_values(1), by_status,
                                        strict=True):
         statuses.setdefault(protocol, {})[str(int(status))] = int(count)
-    requests = chosen.groupby("protocol")["count"].sum()
     findings_of: dict[str, set[str]] = {}
     for protocol, finding in chosen.loc[chosen["finding"] != "", ["protocol", "finding"]
                                         ].drop_duplicates().itertuples(index=False):
@@ -300,7 +299,7 @@ def protocol_table(
         major = major_of[protocol]
         rows.append({
             "protocol": protocol,
-            "requests": int(requests[protocol]),
+            "requests": int(per["requests"][protocol]),
             "counts": counts_by_status,
             "version_not_supported": counts_by_status.get("505", 0),
             "findings": findings,
