@@ -35,6 +35,7 @@ from analyzer.summary.bounded import (
     KNOWN_PROTOCOLS,
     encode_strings,
     hash_strings,
+    rows_of_smallest,
     smallest_per_group,
 )
 from analyzer.summary.summary import Summary
@@ -449,6 +450,29 @@ def test_either_kernel_keeps_the_same_smallest_values(rows: list[tuple[int, int]
     expected = [(g, sorted({v for c, v in rows if c == g})[:m])
                 for g in sorted({c for c, _ in rows})]
     assert found["native"] == found["arrow"] == expected
+
+
+@pytest.mark.skipif(not native_available(), reason="the native kernel is not built")
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from(["GET", "QUUX", None]), st.sampled_from([0, 505]),
+                               st.integers(-2**63, 2**63 - 1) | st.integers(0, 5)),
+                     max_size=300),
+       m=st.integers(1, 70))
+def test_either_kernel_keeps_the_rows_of_the_same_smallest_values(
+        rows: list[tuple[str | None, int, int]], m: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sample part keeps the rows of each key's m smallest distinct values (first lines,
+    path hashes): the same rows from either kernel, and exactly those."""
+    keys = [pa.array([k for k, _, _ in rows], pa.string()), pa.array([s for _, s, _ in rows])]
+    values = np.array([v for _, _, v in rows], np.int64)
+    found = {}
+    for kernel in ("arrow", "native"):
+        monkeypatch.setenv("LOGSCAN_KERNEL", kernel)
+        kept = rows_of_smallest(keys, values, m)
+        found[kernel] = [True] * len(rows) if kept is None else kept.tolist()
+    smallest = {key: sorted({v for *k, v in rows if tuple(k) == key})[:m]
+                for key in {(k, s) for k, s, _ in rows}}
+    assert found["native"] == found["arrow"] == [v in smallest[(k, s)] for k, s, v in rows]
 
 
 @pytest.mark.skipif(not native_available(), reason="the native kernel is not built")

@@ -726,6 +726,11 @@ def rows_of_smallest(keys: Sequence[pa.Array | pa.ChunkedArray], values: np.ndar
     if n <= m:
         return None
     code = _combined([_distinct_codes(column) for column in keys], n)
+    native = native_module()
+    if native is not None:  # one pass over rows bucketed by key, no sort of them all
+        kept: np.ndarray = native.rows_of_smallest(np.ascontiguousarray(code, np.int64),
+                                                   np.ascontiguousarray(values, np.int64), m)
+        return None if kept.all() else kept
     order = np.lexsort((values, code))
     key, value = code[order], values[order]
     starts_key = np.r_[True, key[1:] != key[:-1]]

@@ -773,6 +773,25 @@ fn smallest_per_group<'py>(
     PyList::new(py, items)
 }
 
+/// Whether each row holds one of the `m` smallest distinct `values` of its group `code` (both
+/// int64), as analyzer/summary/bounded.py's `rows_of_smallest` finds them.
+#[pyfunction]
+fn rows_of_smallest<'py>(
+    py: Python<'py>,
+    code: PyReadonlyArray1<'py, i64>,
+    values: PyReadonlyArray1<'py, i64>,
+    m: usize,
+) -> PyResult<Bound<'py, numpy::PyArray1<bool>>> {
+    let (code, values) = (code.as_slice()?, values.as_slice()?);
+    if code.len() != values.len() || m < 1 || code.len() >= u32::MAX as usize {
+        return Err(PyValueError::new_err(
+            "one group code per value, and m at least 1",
+        ));
+    }
+    let keep = guarded(py, || smallest::rows_of_smallest(code, values, m))?;
+    Ok(keep.into_pyarray(py))
+}
+
 /// The strings of an Arrow string array's `data` between consecutive `offsets` (int64)
 /// dictionary-encoded: each one's code (int32, -1 where `valid` is false), numbered in order
 /// of first appearance, and the first row of each code (int64), as Arrow's
@@ -829,6 +848,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_strings, m)?)?;
     m.add_function(wrap_pyfunction!(bounded_counts, m)?)?;
     m.add_function(wrap_pyfunction!(smallest_per_group, m)?)?;
+    m.add_function(wrap_pyfunction!(rows_of_smallest, m)?)?;
     m.add_function(wrap_pyfunction!(encode_strings, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_test, m)?)?;
     // a caught panic is reported by its KernelError, not also printed on stderr (this hook is
