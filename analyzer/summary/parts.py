@@ -575,17 +575,27 @@ def _summarize_classed(parts: _Built, rows: pa.Table, source: str,
                             RESOURCES_PER_GROUP)
     if keep is not None:
         located, resource = located.filter(keep), resource.filter(keep)
-    by_resource = group_rows(
-        {"vhost": located["vhost"], "status": located["status"], "method": located["method"],
-         "resource": resource, "rank": located["rank"]},
-        ["vhost", "status", "method", "resource"], [([], "count_all"), ("rank", "min")],
-    ).rename_columns(["vhost", "status", "method", "resource", "count", "rank"])
+    by_resource = _resource_counts(located, resource)
     parts["resources"] = by_resource.append_column("hash", _stable_hash(by_resource["resource"]))
 
     if "allow" in rows.column_names:
         allow = {"vhost": ends["vhost"], "status": status, "method": ends["method"],
                  "allow": _column(rows, "allow", _S)}
         parts.count("allow", allow, folds)
+
+
+def _resource_counts(located: pa.Table, resource: pa.DictionaryArray) -> pa.Table:
+    """The requests of each (vhost, status, method, resource) and the smallest rank among
+    them: counted by the native kernel as keys of no bound, with ranks (never negative) as
+    the times whose minimum it keeps; else grouped by Arrow."""
+    keys = ["vhost", "status", "method", "resource"]
+    columns = {"vhost": located["vhost"], "status": located["status"],
+               "method": located["method"], "resource": resource}
+    counted = bounded_counts(columns, keys, [], 1, time=located["rank"])
+    if counted is not None:
+        return counted.select([*keys, "count", "first"]).rename_columns([*keys, "count", "rank"])
+    return group_rows({**columns, "rank": located["rank"]}, keys,
+                      [([], "count_all"), ("rank", "min")]).rename_columns([*keys, "count", "rank"])
 
 
 def summarize_rejects(rejects: pa.Table, source: str) -> dict[str, pa.Table]:
