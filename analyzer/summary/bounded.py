@@ -425,9 +425,12 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
         return None
     names = [*groups, *bounded]
     n = len(columns[names[0]])
-    codes = [_key_codes(columns[name]) for name in names]
     given = known or {}
-    folds = [given[name] if name in given else _folds(name, columns[name]) for name in bounded]
+    # a bounded column of strings is encoded once, for its codes and for which values fold
+    keyed = {name: encode_strings(column) if name in bounded and name not in given
+             and pa.types.is_string(column.type) else column for name, column in columns.items()}
+    codes = [_key_codes(keyed[name]) for name in names]
+    folds = [given[name] if name in given else _folds(name, keyed[name]) for name in bounded]
     times = None if time is None else _times(time)
     none = np.full(n, _NO_TIME)
     counts = None if count is None else (
@@ -437,9 +440,11 @@ def bounded_counts(columns: Mapping[str, pa.Array | pa.ChunkedArray], groups: Se
     row, summed, earliest, latest, remainder = native.bounded_counts(
         codes, len(groups), folds, k, times, counts, marked)
     out = {name: _rows_of(columns[name], row) for name in names}
-    if remainder.any():  # a remainder row's bounded values read as folded
-        for name in bounded:
-            out[name] = pc.if_else(pa.array(remainder), coarse(name, out[name]), out[name])
+    for name, fold in zip(bounded, folds, strict=True):  # a remainder row's values read as
+        folded = remainder & fold[row]                     # folded (see coarse)
+        if folded.any():
+            out[name] = pc.if_else(pa.array(folded), pa.scalar(FOLDED, out[name].type),
+                                   out[name])
     out["count"] = pa.array(summed)
     given_times = time if first is None else first
     if given_times is not None:
