@@ -31,8 +31,8 @@ from ..vocabulary import (
 from .clients import (
     LISTED_COLUMNS,
     client_rows,
+    clients_by,
     clients_of,
-    partition,
     sum_by,
     top_of,
     where,
@@ -42,6 +42,7 @@ from .model import (
     CLIENT_COLUMNS,
     ClassReport,
     ClientCounts,
+    Clients,
     Example,
     Fold,
     More,
@@ -213,10 +214,8 @@ def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int, 
         cut = more(left, ranked.num_rows - shown.num_rows, folded,
                    sketch_count(sketch, what, [status]), len([k for k in keys if k != NO_METHOD]))
         mine = pc.equal(clients["status"], status)
-        parts = partition(clients, ["key"], mine)
-        none = pa.array([], pa.int64())
-        by_key = {key: clients_of(listed_rows.take(parts.get((key,), none)), top)
-                  for key in keys}
+        found = clients_by(clients.filter(mine), ["key"], top)
+        by_key = {key: found.get((key,), Clients()) for key in keys}
         seen_here = seen.loc[(seen["class"] == name) & (seen["key"] != FOLDED)]
         n_clients, _ = sketch_count(sketch, "client", [status])
         out[name] = ClassReport(
@@ -281,9 +280,9 @@ def _verdict_list(summary: Summary, table: pd.DataFrame, clients: pa.Table, top:
     resources = resources.set_column(resources.schema.get_field_index("resource"), "resource",
                                      pc.fill_null(resources["resource"], NO_METHOD))
     classed = [405, 501]
-    by_method = partition(clients, ["vhost", "method"],
-                          pc.is_in(clients["status"], pa.array(classed, pa.int16())))
-    listed, none = clients.select(LISTED_COLUMNS), pa.array([], pa.int64())
+    by_method = clients_by(clients.filter(pc.is_in(clients["status"],
+                                                   pa.array(classed, pa.int16()))),
+                           ["vhost", "method"], top)
     out = []
     for row in table.to_dict("records"):
         vhost, method = _text(row["vhost"]), str(row["method"])
@@ -301,7 +300,7 @@ def _verdict_list(summary: Summary, table: pd.DataFrame, clients: pa.Table, top:
                                        3),
             resources=top_of(sum_by(res, ["resource"]), "resource", top),
             resources_complete=all(n < RESOURCES_PER_GROUP for n in per_status.to_pylist()),
-            clients=clients_of(listed.take(by_method.get((vhost, method), none)), top),
+            clients=by_method.get((vhost, method), Clients()),
             allow=tuple(row["allow"]),
             succeeded_elsewhere=tuple(row["succeeded_elsewhere"]),
             succeeded_elsewhere_more=int(row["elsewhere_count"])

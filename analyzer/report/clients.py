@@ -10,6 +10,7 @@ the count of the class's sketch.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from ..verdicts.clients import describe_user_agent
 from ..vocabulary import CLASS_BY_STATUS, CLASSES, NO_METHOD, class_key
 from .model import ClientCount, Clients
 
-__all__ = ["LISTED_COLUMNS", "OTHER_CLIENTS", "client_rows", "clients_of", "partition",
+__all__ = ["LISTED_COLUMNS", "OTHER_CLIENTS", "client_rows", "clients_by", "clients_of",
            "sum_by", "top_of", "where"]
 
 LISTED_COLUMNS = ["client", "ua_family", "client_kind", "count"]  # what a client list reads
@@ -74,45 +75,154 @@ def client_rows(summary: Summary) -> pa.Table:
 def clients_of(rows: pa.Table, top: int, distinct: int | None = None) -> Clients:
     """Top addresses (each with its most frequent family and kind), families and kinds;
     ``distinct``: the number of distinct clients when known better than the rows say."""
+    found = clients_by(rows, [], top).get((), Clients())
+    if distinct is not None and rows.num_rows:
+        found = replace(found, distinct=max(distinct, found.distinct))
+    return found
+
+
+def clients_by(rows: pa.Table, keys: list[str], top: int) -> dict[tuple[Any, ...], Clients]:
+    """:func:`clients_of` the rows of each combination of ``keys`` (null a value), by its
+    values: one grouping of each list for all of them, not one per key (a report lists up to
+    a hundred keys, a hostile log's classes all of them). Ties keep the rows' order."""
     if rows.num_rows == 0:
-        return Clients()
-    per_client = sum_by(rows, ["client"])
-    per_client = per_client.filter(pc.not_equal(per_client["client"], OTHER_CLIENTS))
-    ranked = per_client.sort_by([("count", "descending"), ("client", "ascending")])
-    chosen = ranked.slice(0, top)
-    detail = sum_by(rows.filter(pc.is_in(rows["client"], chosen["client"])),
-                    ["client", "ua_family", "client_kind"])
-    detail = detail.sort_by([("count", "descending"), ("ua_family", "ascending")])
-    main: dict[str, tuple[str, str]] = {}
-    for client, family, kind in zip(detail["client"].to_pylist(),
-                                    detail["ua_family"].to_pylist(),
-                                    detail["client_kind"].to_pylist(), strict=True):
-        main.setdefault(client, (family, kind))
-    top_clients = tuple(
-        ClientCount(c, n, *main[c])
-        for c, n in zip(chosen["client"].to_pylist(), chosen["count"].to_pylist(), strict=True)
-    )
-    families = top_of(sum_by(rows, ["ua_family"]), "ua_family", top)
-    return Clients(
-        top_clients=top_clients,
-        ua_families=families,
-        client_kinds=top_of(sum_by(rows, ["client_kind"]), "client_kind", None),
-        distinct=per_client.num_rows if distinct is None else max(distinct, per_client.num_rows),
-        family_kinds=_family_kinds(rows, [f for f, _ in families]),
-    )
+        return {}
+    group, values = _groups(rows, keys)
+    clients = pc.dictionary_encode(rows["client"].combine_chunks())
+    none = len(clients.dictionary)  # the code of a null client
+    coded = pa.table({
+        "g": pa.array(group), "c": pc.fill_null(clients.indices, none).cast(pa.int64()),
+        "ua_family": rows["ua_family"], "client_kind": rows["client_kind"],
+        "count": rows["count"],
+    })
+    chosen, distinct = _top_clients(coded, clients.dictionary, top)
+    main = _main_agents(coded, chosen, none)
+    families = _ranked(sum_by(coded, ["g", "ua_family"]), "ua_family", top)
+    kinds = _ranked(sum_by(coded, ["g", "client_kind"]), "client_kind", None)
+    family_kinds = _family_kinds(coded, families)
+    out = {}
+    for g, key in enumerate(values):
+        out[key] = Clients(
+            top_clients=tuple(ClientCount(client, n, *main[(g, code)])
+                              for code, client, n in chosen.get(g, [])),
+            ua_families=tuple(families.get(g, [])),
+            client_kinds=tuple(kinds.get(g, [])),
+            distinct=int(distinct[g]),
+            family_kinds=tuple(family_kinds.get(g, [])),
+        )
+    return out
 
 
-def _family_kinds(rows: pa.Table, families: list[str]) -> tuple[tuple[str, str], ...]:
-    """The kind of most of each family's requests (ties: the first kind by name), so that a
-    family is coloured as its clients are."""
-    listed = rows.filter(pc.is_in(rows["ua_family"], pa.array(families, pa.string())))
-    pairs = sum_by(listed, ["ua_family", "client_kind"]).sort_by(
-        [("count", "descending"), ("client_kind", "ascending")])
-    kinds: dict[str, str] = {}
-    for family, kind in zip(pairs["ua_family"].to_pylist(), pairs["client_kind"].to_pylist(),
-                            strict=True):
-        kinds.setdefault(family, kind)
-    return tuple(kinds.items())
+def _groups(rows: pa.Table, keys: list[str]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """Each row's group (from 0, in order of first appearance) and each group's key values."""
+    n = rows.num_rows
+    code = np.zeros(n, np.int64)
+    for name in keys:
+        encoded = pc.dictionary_encode(rows[name].combine_chunks(), null_encoding="encode")
+        code = code * (len(encoded.dictionary) + 1) + encoded.indices.to_numpy(
+            zero_copy_only=False).astype(np.int64)
+    _, first, group = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # groups numbered by first appearance
+    renumber = np.empty(len(order), np.int64)
+    renumber[order] = np.arange(len(order))
+    firsts = pa.array(first[order])
+    columns = [rows[name].take(firsts).to_pylist() for name in keys]
+    values = [tuple(c[i] for c in columns) for i in range(len(order))]
+    return renumber[group.reshape(-1)], values
+
+
+def _top_clients(coded: pa.Table, names: pa.Array, top: int
+                 ) -> tuple[dict[int, list[tuple[int, str, int]]], np.ndarray]:
+    """Per group, its ``top`` clients by requests (code, address, requests), and how many
+    distinct clients each group has (neither counts the folded clients)."""
+    summed = sum_by(coded, ["g", "c"])
+    code = summed["c"].to_numpy()
+    named = code < len(names)
+    address = (pc.take(names, pa.array(np.where(named, code, 0))) if len(names)
+               else pa.nulls(len(code), pa.string()))
+    listed = pa.array(named) if not pc.any(pc.equal(names, OTHER_CLIENTS)).as_py() else \
+        pc.and_(pa.array(named), pc.not_equal(address, OTHER_CLIENTS))
+    per_client = summed.append_column("client", address).filter(listed)
+    groups = int(pc.max(coded["g"]).as_py()) + 1
+    distinct = np.bincount(per_client["g"].to_numpy(), minlength=groups)
+    ranked = _head_of_groups(per_client.sort_by(
+        [("g", "ascending"), ("count", "descending"), ("client", "ascending")]), top)
+    chosen: dict[int, list[tuple[int, str, int]]] = {}
+    for g, c, client, n in zip(*(ranked[name].to_pylist() for name in
+                                 ("g", "c", "client", "count")), strict=True):
+        chosen.setdefault(g, []).append((c, client, n))
+    return chosen, distinct
+
+
+def _main_agents(coded: pa.Table, chosen: dict[int, list[tuple[int, str, int]]], none: int
+                 ) -> dict[tuple[int, int], tuple[str, str]]:
+    """The family and kind of most of each chosen client's requests (ties: the first family
+    by name, then the rows' order)."""
+    pairs = np.array([g * (none + 1) + c for g, listed in chosen.items() for c, _, _ in listed],
+                     np.int64)
+    pair = coded["g"].to_numpy() * (none + 1) + coded["c"].to_numpy()
+    detail = sum_by(coded.filter(pa.array(np.isin(pair, pairs))),
+                    ["g", "c", "ua_family", "client_kind"])
+    first = _head_of_groups(detail.sort_by(
+        [("g", "ascending"), ("c", "ascending"), ("count", "descending"),
+         ("ua_family", "ascending")]), 1, ["g", "c"])
+    return {(g, c): (family, kind) for g, c, family, kind in zip(
+        *(first[name].to_pylist() for name in ("g", "c", "ua_family", "client_kind")),
+        strict=True)}
+
+
+def _ranked(summed: pa.Table, name: str, top: int | None) -> dict[int, list[tuple[str, int]]]:
+    """Per group, its values of ``name`` with requests, busiest first (ties by value), at
+    most ``top`` of them."""
+    ranked = summed.filter(pc.greater(summed["count"], 0)).sort_by(
+        [("g", "ascending"), ("count", "descending"), (name, "ascending")])
+    if top is not None:
+        ranked = _head_of_groups(ranked, top)
+    out: dict[int, list[tuple[str, int]]] = {}
+    for g, value, n in zip(*(ranked[c].to_pylist() for c in ("g", name, "count")), strict=True):
+        out.setdefault(g, []).append((value, n))
+    return out
+
+
+def _family_kinds(coded: pa.Table, families: dict[int, list[tuple[str, int]]]
+                  ) -> dict[int, list[tuple[str, str]]]:
+    """Per group, the kind of most of each listed family's requests (ties: the first kind by
+    name), so that a family is coloured as its clients are; families in that ranking's
+    order."""
+    encoded = pc.dictionary_encode(coded["ua_family"].combine_chunks(), null_encoding="encode")
+    width = len(encoded.dictionary) + 1
+    index = {name: i for i, name in enumerate(encoded.dictionary.to_pylist())}
+    pairs_listed = np.array([g * width + index[f] for g, fs in families.items() for f, _ in fs],
+                            np.int64)
+    pair = coded["g"].to_numpy() * width + encoded.indices.to_numpy(zero_copy_only=False)
+    rows = coded.filter(pa.array(np.isin(pair, pairs_listed)))
+    pairs = sum_by(rows, ["g", "ua_family", "client_kind"])
+    ranked = pairs.sort_by([("g", "ascending"), ("count", "descending"),
+                            ("client_kind", "ascending")])
+    out: dict[int, list[tuple[str, str]]] = {}
+    seen: set[tuple[int, str]] = set()
+    for g, family, kind in zip(*(ranked[c].to_pylist() for c in
+                                 ("g", "ua_family", "client_kind")), strict=True):
+        if (g, family) not in seen:
+            seen.add((g, family))
+            out.setdefault(g, []).append((family, kind))
+    return out
+
+
+def _head_of_groups(table: pa.Table, k: int, keys: list[str] | None = None) -> pa.Table:
+    """The first ``k`` rows of each group of a table sorted by ``keys`` (integer columns;
+    default: the group ``g``)."""
+    n = table.num_rows
+    if n == 0:
+        return table
+    starts = np.zeros(n, bool)
+    starts[0] = True
+    for key in keys or ["g"]:
+        column = table[key].to_numpy()
+        starts[1:] |= column[1:] != column[:-1]
+    first = np.flatnonzero(starts)
+    position = np.arange(n) - first[np.cumsum(starts) - 1]
+    return table.filter(pa.array(position < k))
 
 
 def sum_by(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -126,25 +236,6 @@ def top_of(table: pa.Table, key: str, top: int | None) -> tuple[tuple[str, int],
     if top is not None:
         ranked = ranked.slice(0, top)
     return tuple(zip(ranked[key].to_pylist(), ranked["count"].to_pylist(), strict=True))
-
-
-def partition(
-    table: pa.Table, keys: list[str], where: pa.ChunkedArray | pa.Array | None = None
-) -> dict[tuple[Any, ...], pa.Array]:
-    """The row indices of each group of ``keys`` (nulls are a group) among the rows ``where``
-    holds, in one grouped pass; callers take one group's rows at a time (all groups' copies at
-    once were the report's peak memory on a large log)."""
-    if table.num_rows == 0:
-        return {}
-    rows = table.select(keys).append_column("_row", pa.array(np.arange(table.num_rows)))
-    if where is not None:
-        rows = rows.filter(where)
-    groups = rows.group_by(keys, use_threads=False).aggregate([("_row", "list")])
-    values = [groups[k].to_pylist() for k in keys]
-    return {
-        tuple(v[i] for v in values): groups["_row_list"][i].values
-        for i in range(groups.num_rows)
-    }
 
 
 def where(table: pa.Table, **equal: object) -> pa.Table:
