@@ -64,6 +64,7 @@ __all__ = [
     "encode_strings",
     "fold_counts",
     "folded_whole",
+    "group_codes",
     "hash_strings",
     "kept_ranks",
     "labelled",
@@ -379,7 +380,7 @@ def fold_counts(table: pa.Table, groups: Sequence[str], bounded: Sequence[str], 
         return table
     is_rest = _numpy(pc.fill_null(table[REST], False))
     keyed = ~is_rest
-    code = _group_codes(table, groups)
+    code = group_codes(table, groups)
     if np.bincount(code[keyed]).max(initial=0) <= k:
         return table
     count = table["count"].to_numpy()
@@ -543,7 +544,7 @@ def folded_whole(groups: Sequence[pa.Array | pa.ChunkedArray],
     if n <= k + 1:
         return None
     table = pa.table({f"g{i}": column for i, column in enumerate(groups)}) if groups else None
-    code = (_group_codes(table, table.column_names) if table is not None
+    code = (group_codes(table, table.column_names) if table is not None
             else np.zeros(n, np.int64))
     size = int(code.max(initial=0)) + 1
     coded = [_distinct_codes(column) for column in bounded]
@@ -582,7 +583,7 @@ def _distinct_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int
     if not pa.types.is_dictionary(column.type):
         return _codes(column)
     size = len(column.dictionary) + 1
-    return _numpy(pc.fill_null(column.indices, size - 1)).astype(np.int64), size
+    return _indices(column.indices, size - 1), size
 
 
 def _seen_once(group: np.ndarray, groups: int, value: np.ndarray, values: int) -> np.ndarray:
@@ -606,7 +607,7 @@ def _pregrouped(folded: pa.Table, schema: pa.Schema) -> pa.Table:
     (minimum for a column named first or starting with min, else maximum): the part's own
     aggregation then works on a few rows."""
     keys = [f.name for f in schema if f.name not in _VALUES]
-    code = _group_codes(folded, keys)
+    code = group_codes(folded, keys)
     unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     out = folded.take(pa.array(first))
     count = np.bincount(inverse, weights=folded["count"].to_numpy(), minlength=len(unique))
@@ -626,7 +627,7 @@ def _pregrouped(folded: pa.Table, schema: pa.Schema) -> pa.Table:
 _VALUES = frozenset({"count", "first", "last"})
 
 
-def _group_codes(table: pa.Table, groups: Sequence[str]) -> np.ndarray:
+def group_codes(table: pa.Table, groups: Sequence[str]) -> np.ndarray:
     """A number per row for its group of ``groups`` (null is a value), from 0. A dictionary
     column is numbered by its dictionary's values (which may repeat), not re-hashed."""
     return _combined([_codes(table[name]) for name in groups], table.num_rows)
@@ -653,11 +654,18 @@ def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
         values = encode_strings(column.dictionary)  # its values may repeat
         size = len(values.dictionary) + 1
         remap = np.append(_numpy(values.indices).astype(np.int64), size - 1)
-        index = _numpy(pc.fill_null(column.indices, len(remap) - 1)).astype(np.int64)
+        index = _indices(column.indices, len(remap) - 1)
         return remap[index], size
     encoded = encode_strings(column)
     size = len(encoded.dictionary) + 1
-    return _numpy(pc.fill_null(encoded.indices, size - 1)).astype(np.int64), size
+    return _indices(encoded.indices, size - 1), size
+
+
+def _indices(indices: pa.Array, none: int) -> np.ndarray:
+    """A dictionary array's indices as int64, ``none`` for a null."""
+    codes: np.ndarray = _numpy(indices).astype(np.int64) if indices.null_count == 0 else \
+        _numpy(pc.fill_null(indices, none)).astype(np.int64)
+    return codes
 
 
 # -- sample parts: the k keys of smallest rank ---------------------------------------------
@@ -711,7 +719,7 @@ def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
     all of them); used before a sample's rows are built, to build only those."""
     if len(rank) <= k:
         return None
-    code = _group_codes(pa.table({"g": group}), ["g"])
+    code = group_codes(pa.table({"g": group}), ["g"])
     limit = np.full(int(code.max()) + 1, np.iinfo(np.int64).max)  # the largest rank kept
     for value, ranked in smallest_per_group(code, rank, k + 1):
         if len(ranked) > k:
@@ -776,7 +784,7 @@ def smallest_per_key(table: pa.Table, keys: Sequence[str], value: str, m: int) -
     strings."""
     if table.num_rows == 0:
         return table
-    code = _group_codes(table, keys)
+    code = group_codes(table, keys)
     _, first = np.unique(code, return_index=True)
     combos = table.select(list(keys)).take(pa.array(first))
     order = pc.sort_indices(combos, sort_keys=[(k, "ascending") for k in keys]).to_numpy()

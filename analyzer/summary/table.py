@@ -24,6 +24,7 @@ from .bounded import (
     column_hashes,
     encode_strings,
     fold_counts,
+    group_codes,
     ranks,
     smallest_per_key,
 )
@@ -394,14 +395,8 @@ def _head_per_group(table: pa.Table, keys: list[str], k: int) -> pa.Table:
         return table
     if not keys:
         return table.slice(0, k)
-    starts = np.zeros(n, dtype=bool)
-    starts[0] = True
-    for key in keys:
-        column = table[key].combine_chunks()
-        after, before = column.slice(1), column.slice(0, n - 1)
-        same = pc.or_(pc.fill_null(pc.equal(after, before), False),
-                      pc.and_(pc.is_null(after), pc.is_null(before)))
-        starts[1:] |= ~same.to_numpy(zero_copy_only=False)
+    code = group_codes(table, keys)  # sorted by keys: a group's rows are adjacent
+    starts = np.r_[True, code[1:] != code[:-1]]
     first = np.flatnonzero(starts)
     position = np.arange(n) - first[np.cumsum(starts) - 1]
     return table.filter(pa.array(position < k))
