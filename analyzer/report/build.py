@@ -214,7 +214,8 @@ def _classes(summary: Summary, clients: pa.Table, seen: pd.DataFrame, top: int, 
         cut = more(left, ranked.num_rows - shown.num_rows, folded,
                    sketch_count(sketch, what, [status]), len([k for k in keys if k != NO_METHOD]))
         mine = pc.equal(clients["status"], status)
-        found = clients_by(clients.filter(mine), ["key"], top)
+        listed_keys = pc.is_in(clients["key"], value_set=pa.array(keys, pa.string()))
+        found = clients_by(clients.filter(pc.and_(mine, listed_keys)), ["key"], top)
         by_key = {key: found.get((key,), Clients()) for key in keys}
         seen_here = seen.loc[(seen["class"] == name) & (seen["key"] != FOLDED)]
         n_clients, _ = sketch_count(sketch, "client", [status])
