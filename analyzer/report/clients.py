@@ -82,9 +82,10 @@ def clients_of(rows: pa.Table, top: int, distinct: int | None = None) -> Clients
 
 
 def clients_by(rows: pa.Table, keys: list[str], top: int) -> dict[tuple[Any, ...], Clients]:
-    """:func:`clients_of` the rows of each combination of ``keys`` (null a value), by its
-    values: one grouping of each list for all of them, not one per key (a report lists up to
-    a hundred keys, a hostile log's classes all of them). Ties keep the rows' order."""
+    """What :func:`clients_of` gives for the rows of each combination of ``keys`` (null is a
+    value), by the combination's values: each list from one grouping for all of them, not one
+    per key (a report lists the clients of up to a hundred keys a class). Ties keep the rows'
+    order."""
     if rows.num_rows == 0:
         return {}
     group, values = _groups(rows, keys)
