@@ -66,7 +66,6 @@ __all__ = [
     "folded_whole",
     "group_codes",
     "hash_strings",
-    "kept_ranks",
     "labelled",
     "column_hashes",
     "ranks",
@@ -709,25 +708,8 @@ def bound_samples(table: pa.Table, group: str, k: int) -> pa.Table:
         raise ValueError(f"k must be at least 1, not {k}")
     if table.num_rows <= k:
         return table
-    keep = kept_ranks(table[group], table["rank"].to_numpy(), k)
+    keep = rows_of_smallest([table[group]], table["rank"].to_numpy(), k)
     return table if keep is None else table.filter(pa.array(keep))
-
-
-def kept_ranks(group: pa.Array | pa.ChunkedArray, rank: np.ndarray, k: int
-               ) -> np.ndarray | None:
-    """Which rows :func:`bound_samples` keeps, from their group values and key ranks (None:
-    all of them); used before a sample's rows are built, to build only those."""
-    if len(rank) <= k:
-        return None
-    code = group_codes(pa.table({"g": group}), ["g"])
-    limit = np.full(int(code.max()) + 1, np.iinfo(np.int64).max)  # the largest rank kept
-    for value, ranked in smallest_per_group(code, rank, k + 1):
-        if len(ranked) > k:
-            limit[value] = ranked[k - 1]
-    if (limit == np.iinfo(np.int64).max).all():
-        return None
-    keep: np.ndarray = rank <= limit[code]
-    return keep
 
 
 def rows_of_smallest(keys: Sequence[pa.Array | pa.ChunkedArray], values: np.ndarray, m: int

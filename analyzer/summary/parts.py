@@ -28,7 +28,6 @@ from .bounded import (
     encode_strings,
     folded_whole,
     hash_strings,
-    kept_ranks,
     ranks,
     rows_of_smallest,
     smallest_per_group,
@@ -340,8 +339,8 @@ def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], 
         parts["requests"] = _spans(_grouped_with_rest("requests", columns, keys, spans, fold),
                                    keys)
     # the first requests of the keys that part keeps, from their rows alone
-    keep = kept_ranks(columns["status"], _numpy(columns["rank"]),
-                      PARTS["firsts"].bound(parts.max_keys))
+    keep = rows_of_smallest([columns["status"]], _numpy(columns["rank"]),
+                            PARTS["firsts"].bound(parts.max_keys))
     kept = columns if keep is None else {c: v.filter(keep) for c, v in columns.items()}
     # a key's first request is its row of smallest line (its rank is the key's): the row is
     # picked, not the rows grouped (a few keys of thousands of rows each, on a hostile log)
@@ -457,8 +456,8 @@ def _unregistered(method: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedAr
 def _sampled(table: pa.Table, group: str, rank: pa.Array | pa.ChunkedArray, parts: _Built,
              name: str) -> pa.Table:
     """The rows of ``table`` whose keys the sample part ``name`` will keep (see
-    analyzer.summary.bounded.kept_ranks): a sample is built from those rows only."""
-    keep = kept_ranks(table[group], _numpy(rank), PARTS[name].bound(parts.max_keys))
+    analyzer.summary.bounded.bound_samples): a sample is built from those rows only."""
+    keep = rows_of_smallest([table[group]], _numpy(rank), PARTS[name].bound(parts.max_keys))
     return table if keep is None else table.filter(pa.array(keep))
 
 
