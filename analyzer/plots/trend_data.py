@@ -16,9 +16,9 @@ from pandas.tseries.frequencies import to_offset
 
 from ..verdicts.trends import (
     BUCKETS,
-    MAX_ASKED_BUCKETS,
     SPIKE_K,
     bucket_step,
+    check_buckets,
     choose_bucket,
     spike_threshold,
 )
@@ -69,11 +69,7 @@ def _pick_bucket(start: pd.Timestamp, end: pd.Timestamp, bucket: str | None) -> 
     asked for (``minute``, ``hour``, ``day`` or a fixed span such as ``15min``)."""
     bucket = bucket or choose_bucket(start, end)
     step = bucket_step(bucket)
-    if (end - start) / step >= MAX_ASKED_BUCKETS:
-        raise ValueError(
-            f"bucket {bucket!r} cuts the span of these requests ({start} to {end}) into more "
-            f"than {MAX_ASKED_BUCKETS:,} buckets: choose a wider one"
-        )
+    check_buckets(bucket, start, end, int((end - start) // step) + 1)
     if bucket in BUCKETS:
         return _FREQ[bucket]
     # a span written in words ("3 days", as chosen for a long log) as a pandas frequency

@@ -34,6 +34,7 @@ __all__ = [
     "BucketSeries",
     "bucket_series",
     "bucket_step",
+    "check_buckets",
     "choose_bucket",
     "find_spikes",
     "seen_table",
@@ -53,6 +54,16 @@ MAX_BUCKETS = 1500
 #: The most buckets a bucket that is asked for may cut a span into.
 MAX_ASKED_BUCKETS = 100_000
 _FREQ = {"minute": "min", "hour": "h", "day": "D"}
+
+
+def check_buckets(bucket: str, start: object, end: object, n: int) -> None:
+    """An AnalyzerError when ``bucket`` cuts the span from ``start`` to ``end`` into ``n``
+    buckets, more than :data:`MAX_ASKED_BUCKETS` (a table, a plot, a report's trends)."""
+    if n > MAX_ASKED_BUCKETS:
+        raise AnalyzerError(
+            f"bucket {bucket!r} cuts the span of these requests ({start} to {end}) into {n:,} "
+            f"buckets, more than {MAX_ASKED_BUCKETS:,}: choose a wider one"
+        )
 
 
 def choose_bucket(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
@@ -151,11 +162,7 @@ def bucket_series(summary: Summary, bucket: str | None = None, *,
     micros = volume["minute"].cast(pa.int64()).to_numpy()
     first = int(micros.min()) // step * step
     n = (int(micros.max()) - first) // step + 1
-    if n > MAX_ASKED_BUCKETS:
-        raise AnalyzerError(
-            f"bucket {bucket!r} cuts the span of these requests ({start} to {end}) into {n:,} "
-            f"buckets, more than {MAX_ASKED_BUCKETS:,}: choose a wider one"
-        )
+    check_buckets(bucket, start, end, n)
     totals = np.bincount((micros - first) // step, weights=volume["count"].to_numpy(),
                          minlength=n).astype("int64")
     index = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=n,
