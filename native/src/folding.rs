@@ -119,24 +119,31 @@ impl Tally {
     }
 }
 
-/// The (k+1)-th largest count of each group of more than `k` keys (0 for the others).
-fn thresholds(group: &[u32], groups: usize, count: &[i64], k: usize) -> Vec<i64> {
-    let mut sizes = vec![0usize; groups + 1];
+/// `values` ordered by their `group` (below `groups`; a counting sort, stable): group g's
+/// values are `bucketed[start[g]..start[g + 1]]`.
+pub(crate) fn bucketed(group: &[u32], values: &[i64], groups: usize) -> (Vec<usize>, Vec<i64>) {
+    let mut start = vec![0usize; groups + 1];
     for &g in group {
-        sizes[g as usize + 1] += 1;
+        start[g as usize + 1] += 1;
     }
     for g in 0..groups {
-        sizes[g + 1] += sizes[g];
+        start[g + 1] += start[g];
     }
-    let mut filled = sizes.clone();
-    let mut by_group = vec![0i64; group.len()];
-    for (key, &g) in group.iter().enumerate() {
-        by_group[filled[g as usize]] = count[key];
-        filled[g as usize] += 1;
+    let mut next = start.clone();
+    let mut bucketed = vec![0i64; values.len()];
+    for (&g, &v) in group.iter().zip(values) {
+        bucketed[next[g as usize]] = v;
+        next[g as usize] += 1;
     }
+    (start, bucketed)
+}
+
+/// The (k+1)-th largest count of each group of more than `k` keys (0 for the others).
+fn thresholds(group: &[u32], groups: usize, count: &[i64], k: usize) -> Vec<i64> {
+    let (start, mut by_group) = bucketed(group, count, groups);
     (0..groups)
         .map(|g| {
-            let counts = &mut by_group[sizes[g]..sizes[g + 1]];
+            let counts = &mut by_group[start[g]..start[g + 1]];
             if counts.len() <= k {
                 return 0;
             }

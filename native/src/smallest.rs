@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::folding::intern;
+use crate::folding::{bucketed, intern};
 use crate::hashing::mix;
 
 /// Per group code, in increasing order: the group and its `m` smallest distinct values, sorted.
@@ -43,9 +43,11 @@ pub fn smallest_per_group(code: &[i64], values: &[i64], m: usize) -> Vec<(i64, V
 /// (many groups of a few rows each: a sample part's keys), and each group larger than `m`
 /// finds its m-th smallest distinct value, which a row's value must not exceed.
 pub fn rows_of_smallest(code: &[i64], values: &[i64], m: usize) -> Vec<bool> {
-    let (group, firsts) = intern(code.len(), |row| mix(code[row] as u64), |a, b| {
-        code[a] == code[b]
-    });
+    let (group, firsts) = intern(
+        code.len(),
+        |row| mix(code[row] as u64),
+        |a, b| code[a] == code[b],
+    );
     let bound = if m == 1 {
         group_minima(&group, values, firsts.len())
     } else {
@@ -69,19 +71,7 @@ fn group_minima(group: &[u32], values: &[i64], groups: usize) -> Vec<i64> {
 
 /// Each group's m-th smallest distinct value (`i64::MAX` when it has fewer).
 fn group_bounds(group: &[u32], values: &[i64], groups: usize, m: usize) -> Vec<i64> {
-    let mut start = vec![0usize; groups + 1];
-    for &g in group {
-        start[g as usize + 1] += 1;
-    }
-    for g in 0..groups {
-        start[g + 1] += start[g];
-    }
-    let mut next = start.clone();
-    let mut bucketed = vec![0i64; values.len()];
-    for (&g, &v) in group.iter().zip(values) {
-        bucketed[next[g as usize]] = v;
-        next[g as usize] += 1;
-    }
+    let (start, mut bucketed) = bucketed(group, values, groups);
     (0..groups)
         .map(|g| {
             let mine = &mut bucketed[start[g]..start[g + 1]];
