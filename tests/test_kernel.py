@@ -310,6 +310,53 @@ def test_a_line_of_hostile_length_and_shape() -> None:
 
 
 @needs_native
+def test_bad_bytes_after_an_over_long_line_are_escaped() -> None:
+    """A line that is neither UTF-8 nor short enough to read, then lines of bad bytes in their
+    fields: each bad byte reads as ``\\xHH`` in both kernels, never as a string that is not
+    UTF-8 (the kernel once lost count of bad lines after an over-long one)."""
+    good = b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.0"\n'
+    lines = [
+        good,
+        b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET /' + b"x" * MAX_LINE + b'\x80 HTTP/1.1'
+        b'" 200 1 "-" "-"\n',
+        good,
+        b'192.0.2.1 \xff - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n',
+        good.replace(b"curl/8.0", b"curl/8\xed\xa0\x80.0"),
+    ]
+    block = Block.of("bad.log", 1, b"".join(lines))
+    for columns in (summary_columns(), None):
+        native = _parsed(block, PRESETS["combined"], "native", columns=columns)
+        native.table.validate(full=True)
+    assert native.table.column("ident").to_pylist() == [None, None, "\\xff", None]
+    assert native.table.column("user_agent").to_pylist()[-1] == "curl/8\\xed\\xa0\\x80.0"
+    assert native.rejects.column("line").to_pylist() == [2]
+    assert_same(b"".join(lines), PRESETS["combined"])
+
+
+@needs_native
+def test_a_report_reads_bad_bytes_after_an_over_long_line(tmp_path: Path) -> None:
+    """Such lines, refused (501, 405), through the whole report: before the fix, a traceback
+    (a string that was not UTF-8 reached the report's client lists)."""
+    good = b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.0"\n'
+    path = tmp_path / "crafted.log"
+    path.write_bytes(b"".join([
+        good,
+        b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET /' + b"x" * MAX_LINE + b'\x80 HTTP/1.1'
+        b'" 200 1 "-" "-"\n',
+        b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "G\xffT / HTTP/1.1" 501 1 "-" "-"\n',
+        good.replace(b"curl/8.0", b"curl/8\xed\xa0\x80.0").replace(b'" 200', b'" 405'),
+    ]))
+    with kernel("native"):
+        result = CliRunner().invoke(cli, [str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["rejects"]["reasons"] == {"too_long": 1}
+    assert report["classes"]["not_implemented"]["by"] == {"-": 1}  # no method token: G\xffT
+    assert report["classes"]["method_not_allowed"]["top_families"] == [
+        {"family": "curl", "count": 1, "kind": "library"}]
+
+
+@needs_native
 def test_block_data_of_every_buffer_kind() -> None:
     """Blocks come as bytes or as memoryviews of a larger read buffer."""
     line = b'192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n'

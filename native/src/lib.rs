@@ -387,10 +387,13 @@ fn scan(plan: &Plan, data: &[u8], offsets: &[i32], max_line: usize) -> Option<Sc
     for (i, is_fast) in fast.iter_mut().enumerate() {
         let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
         let line = &data[start..end];
+        // taken off the bad lines before any other test, or an over-long bad line would stay
+        // first and hide every bad line after it
+        let bad = not_utf8.next_if_eq(&i).is_some();
         if line.len() > max_line || !line.ends_with(b"\n") {
             continue;
         }
-        if not_utf8.next_if_eq(&i).is_some() {
+        if bad {
             continue; // decoded with \xHH escapes by the Arrow path: never its fast shape
         }
         let mut body = &line[..line.len() - 1];
@@ -750,6 +753,21 @@ fn check_keys(
     Ok(())
 }
 
+/// A group code per value, fewer than 2**32 of them, and `m` at least 1.
+fn grouped_values<'a>(
+    code: &'a PyReadonlyArray1<'_, i64>,
+    values: &'a PyReadonlyArray1<'_, i64>,
+    m: usize,
+) -> PyResult<(&'a [i64], &'a [i64])> {
+    let (code, values) = (code.as_slice()?, values.as_slice()?);
+    if code.len() != values.len() || m < 1 || code.len() >= u32::MAX as usize {
+        return Err(PyValueError::new_err(
+            "one group code per value, and m at least 1",
+        ));
+    }
+    Ok((code, values))
+}
+
 /// Per group `code`, in increasing order: the group and its `m` smallest distinct `values`
 /// (int64, sorted), as analyzer/summary/bounded.py's `smallest_per_group` gives them.
 #[pyfunction]
@@ -759,12 +777,7 @@ fn smallest_per_group<'py>(
     values: PyReadonlyArray1<'py, i64>,
     m: usize,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (code, values) = (code.as_slice()?, values.as_slice()?);
-    if code.len() != values.len() || m < 1 {
-        return Err(PyValueError::new_err(
-            "one group code per value, and m at least 1",
-        ));
-    }
+    let (code, values) = grouped_values(&code, &values, m)?;
     let groups = guarded(py, || smallest::smallest_per_group(code, values, m))?;
     let items = groups
         .into_iter()
@@ -782,12 +795,7 @@ fn rows_of_smallest<'py>(
     values: PyReadonlyArray1<'py, i64>,
     m: usize,
 ) -> PyResult<Bound<'py, numpy::PyArray1<bool>>> {
-    let (code, values) = (code.as_slice()?, values.as_slice()?);
-    if code.len() != values.len() || m < 1 || code.len() >= u32::MAX as usize {
-        return Err(PyValueError::new_err(
-            "one group code per value, and m at least 1",
-        ));
-    }
+    let (code, values) = grouped_values(&code, &values, m)?;
     let keep = guarded(py, || smallest::rows_of_smallest(code, values, m))?;
     Ok(keep.into_pyarray(py))
 }
