@@ -79,7 +79,7 @@ def _sums(rows: list[tuple[str | None, str | None, str, str, int]], column: int)
     return counts
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows=st.lists(_ROW, max_size=40), top=st.integers(1, 3))
 def test_each_keys_clients_are_those_of_its_rows_alone(
         rows: list[tuple[str | None, str | None, str, str, int]], top: int) -> None:
