@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ..summary.bounded import FOLDED, FOLDED_LABELS, labelled
 from ..summary.summary import Summary
+from ..summary.table import head_per_group
 from ..verdicts.clients import describe_user_agent
 from ..vocabulary import CLASS_BY_STATUS, CLASSES, NO_METHOD, class_key
 from .model import ClientCount, Clients
@@ -146,8 +147,8 @@ def _top_clients(coded: pa.Table, names: pa.Array, top: int
     per_client = summed.append_column("client", address).filter(listed)
     groups = int(pc.max(coded["g"]).as_py()) + 1
     distinct = np.bincount(per_client["g"].to_numpy(), minlength=groups)
-    ranked = _head_of_groups(per_client.sort_by(
-        [("g", "ascending"), ("count", "descending"), ("client", "ascending")]), top)
+    ranked = head_per_group(per_client.sort_by(
+        [("g", "ascending"), ("count", "descending"), ("client", "ascending")]), ["g"], top)
     chosen: dict[int, list[tuple[int, str, int]]] = {}
     for g, c, client, n in zip(*(ranked[name].to_pylist() for name in
                                  ("g", "c", "client", "count")), strict=True):
@@ -164,9 +165,9 @@ def _main_agents(coded: pa.Table, chosen: dict[int, list[tuple[int, str, int]]],
     pair = coded["g"].to_numpy() * (none + 1) + coded["c"].to_numpy()
     detail = sum_by(coded.filter(pa.array(np.isin(pair, pairs))),
                     ["g", "c", "ua_family", "client_kind"])
-    first = _head_of_groups(detail.sort_by(
+    first = head_per_group(detail.sort_by(
         [("g", "ascending"), ("c", "ascending"), ("count", "descending"),
-         ("ua_family", "ascending")]), 1, ["g", "c"])
+         ("ua_family", "ascending")]), ["g", "c"], 1)
     return {(g, c): (family, kind) for g, c, family, kind in zip(
         *(first[name].to_pylist() for name in ("g", "c", "ua_family", "client_kind")),
         strict=True)}
@@ -178,7 +179,7 @@ def _ranked(summed: pa.Table, name: str, top: int | None) -> dict[int, list[tupl
     ranked = summed.filter(pc.greater(summed["count"], 0)).sort_by(
         [("g", "ascending"), ("count", "descending"), (name, "ascending")])
     if top is not None:
-        ranked = _head_of_groups(ranked, top)
+        ranked = head_per_group(ranked, ["g"], top)
     out: dict[int, list[tuple[str, int]]] = {}
     for g, value, n in zip(*(ranked[c].to_pylist() for c in ("g", name, "count")), strict=True):
         out.setdefault(g, []).append((value, n))
@@ -208,22 +209,6 @@ def _family_kinds(coded: pa.Table, families: dict[int, list[tuple[str, int]]]
             seen.add((g, family))
             out.setdefault(g, []).append((family, kind))
     return out
-
-
-def _head_of_groups(table: pa.Table, k: int, keys: list[str] | None = None) -> pa.Table:
-    """The first ``k`` rows of each group of a table sorted by ``keys`` (integer columns;
-    default: the group ``g``)."""
-    n = table.num_rows
-    if n == 0:
-        return table
-    starts = np.zeros(n, bool)
-    starts[0] = True
-    for key in keys or ["g"]:
-        column = table[key].to_numpy()
-        starts[1:] |= column[1:] != column[:-1]
-    first = np.flatnonzero(starts)
-    position = np.arange(n) - first[np.cumsum(starts) - 1]
-    return table.filter(pa.array(position < k))
 
 
 def sum_by(table: pa.Table, keys: list[str]) -> pa.Table:

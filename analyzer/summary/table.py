@@ -38,6 +38,7 @@ __all__ = [
     "count_rows",
     "decode_part",
     "group_rows",
+    "head_per_group",
     "merge_parts",
     "sort_part",
     "total_count",
@@ -385,10 +386,10 @@ def canonical_part(table: pa.Table, spec: Part, *, aggregate: bool = True,
         (group,) = spec.group_names  # bounded samples are grouped by status
         table = bound_samples(table, group, spec.bound(keys))
     table = sort_part(table, spec)
-    return _head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
+    return head_per_group(table, spec.key_names, spec.k) if spec.k is not None else table
 
 
-def _head_per_group(table: pa.Table, keys: list[str], k: int) -> pa.Table:
+def head_per_group(table: pa.Table, keys: list[str], k: int) -> pa.Table:
     """The first ``k`` rows of each group of a table sorted by ``keys``."""
     n = table.num_rows
     if n <= k:
