@@ -142,8 +142,7 @@ def _top_clients(coded: pa.Table, names: pa.Array, top: int
     named = code < len(names)
     address = (pc.take(names, pa.array(np.where(named, code, 0))) if len(names)
                else pa.nulls(len(code), pa.string()))
-    listed = pa.array(named) if not pc.any(pc.equal(names, OTHER_CLIENTS)).as_py() else \
-        pc.and_(pa.array(named), pc.not_equal(address, OTHER_CLIENTS))
+    listed = pc.and_(pa.array(named), pc.fill_null(pc.not_equal(address, OTHER_CLIENTS), True))
     per_client = summed.append_column("client", address).filter(listed)
     groups = int(pc.max(coded["g"]).as_py()) + 1
     distinct = np.bincount(per_client["g"].to_numpy(), minlength=groups)

@@ -296,10 +296,9 @@ class Summary:
         items = list(summaries)
         # an empty summary adds no row and holds no key to bound: its K does not lower the
         # others', and merging it would only copy them (0.1 s for a hostile log's total)
-        holding = [s for s in items if s.num_rows]
-        if len(holding) == 1 or len(items) == 1:
-            return holding[0] if holding else items[0]
-        items = holding or items
+        items = [s for s in items if s.num_rows] or items
+        if len(items) == 1:
+            return items[0]
         merged = cls.__new__(cls)
         merged._keys = min(s._keys for s in items) if items else DEFAULT_MAX_KEYS
         merged._parts = {
