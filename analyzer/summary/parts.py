@@ -53,7 +53,6 @@ __all__ = [
     "long_schema",
     "rows_in_window",
     "source_row",
-    "summarize_counted",
     "summarize_rejects",
     "summarize_rows",
     "summary_columns",
@@ -249,84 +248,131 @@ class _Built(dict[str, pa.Table]):
 
 
 def summarize_rows(table: pa.Table, source: str, client_field: str,
-                   max_keys: int = DEFAULT_MAX_KEYS) -> dict[str, pa.Table]:
-    """A block's parts (bounded by ``max_keys``: analyzer.summary.bounded)."""
-    n = table.num_rows
+                   max_keys: int = DEFAULT_MAX_KEYS,
+                   counted: Mapping[str, pa.Table] | None = None) -> dict[str, pa.Table]:
+    """A block's parts (bounded by ``max_keys``: analyzer.summary.bounded); ``counted``: the
+    parts of the rows its parser counted itself (analyzer.parse.block.ParsedBlock.counted),
+    summarised with the rows as one (their keys are counted, encoded, hashed and bounded once:
+    summarising them apart and merging was a quarter of a batch of random virtual hosts)."""
     parts = _Built(max_keys)
-    if n == 0:
+    keys = _requested(table, counted or {})
+    if len(keys["status"]) == 0:
         return parts
-    status = _column(table, "status", _I16)
-    keys = {
-        "vhost": _column(table, "vhost", _S),
-        "method": _column(table, "method", _S),
-        "protocol": _column(table, "protocol", _S),
-        "status": status,
-    }
+    status = keys["status"]
     coded = {name: _encoded(keys[name]) for name in _ENDS}  # each value hashed once
     hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
     rank = pa.array(ranks([hashes[name] for name in _ENDS]))
-    time = _column(table, "time", _TS)
-    line = _column(table, "line", _I64)
-    columns = {**coded, "status": status, "time": time, "line": line, "rank": rank}
+    columns = {**coded, "status": status, "count": keys["count"], "first": keys["first"],
+               "last": keys["last"], "line": keys["line"], "rank": rank}
     folds = {name: hashes[name][1] for name in _ENDS}
-    grouped = _requests(parts, columns, list(keys), folds)
+    grouped = _requests(parts, columns, [*_ENDS, "status"], folds)
     grouped = _sampled(grouped, "status", grouped["rank_min"], parts, "firsts")
     parts["firsts"] = pa.table({
-        **{k: grouped[k] for k in keys},
+        **{k: grouped[k] for k in (*_ENDS, "status")},
         "source": pa.array([source] * grouped.num_rows, _S),
         "line": grouped["line_min"],
-        "target": _targets_of_lines(table, line, grouped["line_min"]),
+        "target": _targets_of_lines(keys["line"], keys["target"], grouped["line_min"]),
         "rank": grouped["rank_min"],
     })
     del grouped
-    if "time" in table.column_names:
-        parts["volume"] = _minute_counts(time)
+    if keys["minutes"] is not None:
+        parts["volume"] = keys["minutes"]
     # what the reports count: methods at every status, protocols answered 505, unregistered
     # methods answered 501 or 405 (and below, the clients of each class)
     code = _numpy(pc.fill_null(status, 0))
     refused = (code == 501) | (code == 405)
-    unregistered = _numpy(_unregistered(keys["method"]))
+    unregistered = _unregistered(coded["method"])
     sketches = [
-        _sketch(status, hashes["method"][0], "method", _numpy(pc.is_valid(keys["method"]))),
+        _sketch(status, hashes["method"][0], "method", _numpy(pc.is_valid(coded["method"]))),
         _sketch(status, hashes["protocol"][0], "protocol",
-                _numpy(pc.is_valid(keys["protocol"])) & (code == 505)),
+                _numpy(pc.is_valid(coded["protocol"])) & (code == 505)),
         _sketch(status, hashes["method"][0], "unregistered", unregistered & refused),
     ]
-
-    classed = pc.fill_null(pc.is_in(status, _CLASS_STATUSES), False)
-    if client_field == "client" and "client" in table.column_names:
+    n = table.num_rows  # the table's rows come first among the keys' (_requested)
+    classed = np.zeros(len(code), bool)
+    classed[:n] = _numpy(pc.fill_null(pc.is_in(status[:n], _CLASS_STATUSES), False))
+    if n and client_field == "client" and "client" in table.column_names:
         table = table.select([c for c in table.column_names if c in _CLASSED_COLUMNS])
-    every = pc.all(classed).as_py() is not False
-    rows = table if every else table.filter(classed)  # chunk by chunk: cheaper than a take
-    clients = _clients(rows, client_field)  # checks --client-field even without classed rows
-    if rows.num_rows:
-        mask = _numpy(classed)
-        resource_rank = ranks([(h[mask], f[mask]) for h, f in (hashes["vhost"],
-                                                                 hashes["method"])])
-        encoded = {name: coded[name].filter(classed) for name in _ENDS}
+    every = n == len(code) and bool(classed.all())
+    rows = table if every else table.filter(pa.array(classed[:n]))  # chunk by chunk
+    clients = _clients(rows, client_field) if n else None  # checks --client-field
+    if rows.num_rows and clients is not None:
+        kept = pa.array(classed)
+        resource_rank = ranks([(h[classed], f[classed]) for h, f in (hashes["vhost"],
+                                                                       hashes["method"])])
+        encoded = {name: coded[name].filter(kept) for name in _ENDS}
         encoded["client"] = _encoded(clients)
-        _summarize_classed(parts, rows, source, encoded, rank.filter(classed),
+        _summarize_classed(parts, rows, source, encoded, rank.filter(kept),
                            pa.array(resource_rank),
-                           {name: fold[mask] for name, fold in folds.items()})
+                           {name: fold[classed] for name, fold in folds.items()})
         who = hash_strings(encoded["client"])
         given = _numpy(pc.is_valid(clients))
         at = _column(rows, "status", _I16)
         sketches.append(_sketch(at, who, "client", given))
         sketches.append(_sketch(at, who, "unregistered_client",
-                                given & (unregistered & refused)[mask]))
+                                given & (unregistered & refused)[classed]))
     parts["distinct"] = pa.concat_tables(sketches)
     return parts
 
 
+def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> dict[str, Any]:
+    """The requests' keys (vhost, method, protocol, status), each key with its ``count``,
+    ``first`` and ``last`` times, ``line`` and ``target``: one per row of ``table``, then the
+    keys the parser counted (``counted``'s requests and firsts, row for row); and ``minutes``,
+    the requests per minute of both (None when the format logs no time)."""
+    n = table.num_rows
+    time = _column(table, "time", _TS)
+    requests = counted.get("requests")
+    minutes = _minute_counts(time) if "time" in table.column_names and n else None
+    if requests is None or requests.num_rows == 0:
+        return {**{name: _column(table, name, kind) for name, kind in _KEY},
+                "count": pa.array(np.ones(n, np.int64)), "first": time, "last": time,
+                "line": _column(table, "line", _I64), "target": _column(table, "target", _S),
+                "minutes": minutes}
+    firsts = counted["firsts"]
+    volume = counted.get("volume")
+    if volume is not None:
+        # (a batch's blocks each counted their own minutes: a minute may be in several)
+        minutes = _volume_of([volume] if minutes is None else [minutes, volume])
+
+    def joined(name: str, kind: pa.DataType, other: pa.Table = requests) -> pa.Array:
+        return pa.concat_arrays([_whole(_column(table, name, kind)),
+                                 _whole(_column(other, name, kind))])
+
+    return {**{name: joined(name, kind) for name, kind in _KEY},
+            "count": pa.concat_arrays([pa.array(np.ones(n, np.int64)),
+                                       _whole(_column(requests, "count", _I64))]),
+            "first": pa.concat_arrays([_whole(time), _whole(_column(requests, "first", _TS))]),
+            "last": pa.concat_arrays([_whole(time), _whole(_column(requests, "last", _TS))]),
+            "line": joined("line", _I64, firsts), "target": joined("target", _S, firsts),
+            "minutes": minutes}
+
+
+def _volume_of(volumes: list[pa.Table]) -> pa.Table:
+    """Parts of ``volume`` (minute, count) as one, each minute's counts summed."""
+    minute = np.concatenate([_numpy(v["minute"].cast(_I64)) for v in volumes])
+    count = np.concatenate([_numpy(v["count"]) for v in volumes])
+    minutes, at = np.unique(minute, return_inverse=True)
+    summed = np.zeros(len(minutes), np.int64)
+    np.add.at(summed, at, count)
+    return pa.table({"minute": pa.array(minutes).cast(_TS), "count": pa.array(summed)})
+
+
+def _whole(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
 def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], keys: list[str],
               folds: Mapping[str, np.ndarray]) -> pa.Table:
-    """The requests part of rows, into ``parts``; returns the smallest line and rank of each
-    key's rows (its first request), for the keys that part keeps at least."""
-    spans = [([], "count_all"), ("time", "min"), ("time", "max")]
+    """The requests part of keys with their ``count``, ``first`` and ``last`` times, into
+    ``parts``; returns the smallest line and rank of each key's rows (its first request), for
+    the keys that part keeps at least."""
+    spans = [("count", "sum"), ("first", "min"), ("last", "max")]
     firsts = [("line", "min"), ("rank", "min")]
     spec = PARTS["requests"]
     requests = bounded_counts({k: columns[k] for k in keys}, spec.group_names, spec.bounded,
-                              spec.bound(parts.max_keys), time=columns["time"], known=folds)
+                              spec.bound(parts.max_keys), count=columns["count"],
+                              first=columns["first"], last=columns["last"], known=folds)
     if requests is not None:
         parts.bounded("requests", requests)
     else:
@@ -354,45 +400,9 @@ def _requests(parts: _Built, columns: Mapping[str, pa.Array | pa.ChunkedArray], 
 def _spans(grouped: pa.Table, keys: list[str]) -> pa.Table:
     """The requests part of rows grouped with count, first and last times."""
     return pa.table({
-        **{k: grouped[k] for k in keys}, "count": grouped["count_all"],
-        "first": grouped["time_min"], "last": grouped["time_max"], REST: grouped[REST],
+        **{k: grouped[k] for k in keys}, "count": grouped["count_sum"],
+        "first": grouped["first_min"], "last": grouped["last_max"], REST: grouped[REST],
     })
-
-
-def summarize_counted(counted: Mapping[str, pa.Table], max_keys: int = DEFAULT_MAX_KEYS
-                      ) -> dict[str, pa.Table]:
-    """The parts of the rows a parser counted itself (analyzer.parse.block.ParsedBlock.counted:
-    one row per key of ``requests`` and ``firsts``, minutes in ``volume``), bounded and ranked
-    as :func:`summarize_rows` makes them from rows: the same keys give the same ranks and
-    sketches, since neither depends on how often a key occurs."""
-    parts = _Built(max_keys)
-    requests = counted.get("requests")
-    if "volume" in counted:
-        parts["volume"] = _aggregated("volume", counted["volume"])
-    if requests is None or requests.num_rows == 0:
-        return parts
-    # a batch's blocks each counted their own keys: a key of several blocks is one row here,
-    # so that a group is bounded by its keys, not by its keys times the blocks
-    # the firsts part holds the same keys, row for row (analyzer.parse.native): encoded and
-    # hashed once for both
-    coded = {name: _encoded(_column(requests, name, _S)) for name in _ENDS}
-    status = _column(requests, "status", _I16)
-    spec = PARTS["requests"]
-    hashes = {name: column_hashes(name, coded[name]) for name in _ENDS}
-    kept = bounded_counts({**coded, "status": status}, spec.group_names, spec.bounded,
-                          spec.bound(max_keys), count=requests["count"],
-                          first=requests["first"], last=requests["last"],
-                          known={name: hashes[name][1] for name in _ENDS})
-    if kept is None:
-        parts["requests"] = _aggregated("requests", requests)
-    else:
-        parts.bounded("requests", kept)
-    rank = pa.array(ranks([hashes[name] for name in _ENDS]))
-    firsts = counted["firsts"].append_column("rank", rank)
-    parts["firsts"] = _sampled(firsts, "status", rank, parts, "firsts")
-    parts["distinct"] = _sketch(status, hashes["method"][0], "method",
-                                _numpy(pc.is_valid(coded["method"])))
-    return parts
 
 
 def _aggregated(name: str, table: pa.Table) -> pa.Table:
@@ -447,10 +457,15 @@ def _count_part(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
         [*keys, "count", REST])
 
 
-def _unregistered(method: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Whether each method is given and not in the IANA registry."""
-    return pc.and_(pc.is_valid(method),
-                   pc.invert(pc.fill_null(pc.is_in(method, value_set=_REGISTERED), False)))
+def _unregistered(method: pa.DictionaryArray) -> np.ndarray:
+    """Whether each method is given and not in the IANA registry (each distinct one looked up
+    once)."""
+    known = _numpy(pc.is_in(method.dictionary, value_set=_REGISTERED))
+    codes = _numpy(method.indices.fill_null(0)) if len(method.dictionary) else None
+    if codes is None:
+        return np.zeros(len(method), bool)
+    unregistered: np.ndarray = ~known[codes] & _numpy(method.is_valid())
+    return unregistered
 
 
 def _sampled(table: pa.Table, group: str, rank: pa.Array | pa.ChunkedArray, parts: _Built,
@@ -486,15 +501,14 @@ def _sketch(status: pa.Array | pa.ChunkedArray, hashes: np.ndarray, what: str,
                      "what": pa.array([what] * len(codes), _S), "hash": pa.array(hashed)})
 
 
-def _targets_of_lines(table: pa.Table, line: pa.ChunkedArray | pa.Array, wanted: pa.Array
-                      ) -> pa.Array:
-    """The target of the row of each ``wanted`` line (a group's first row is its smallest line:
-    the rows need not be in line order, see analyzer.parse.block.parse_block's in_line_order).
+def _targets_of_lines(line: pa.Array, target: pa.Array, wanted: pa.Array) -> pa.Array:
+    """The ``target`` of the row of each ``wanted`` ``line`` (a group's first row is its
+    smallest line: the rows need not be in line order, see analyzer.parse.block.parse_block's
+    in_line_order).
 
     The rows are probed with the few wanted lines, not the wanted lines looked up among all the
     rows: hashing every line of a 100,000-row batch was a quarter of summarising it.
     """
-    target = _column(table, "target", _S)
     found = pa.table({"line": line, "target": target}).filter(pc.is_in(line, value_set=wanted))
     return pc.take(found["target"], pc.index_in(wanted, value_set=found["line"]))
 

@@ -67,7 +67,6 @@ from .parts import (
     long_schema,
     rows_in_window,
     source_row,
-    summarize_counted,
     summarize_rejects,
     summarize_rows,
 )
@@ -227,26 +226,14 @@ class Summary:
         table = rows_in_window(block.table, since, until)
         if block.counted and (since is not None or until is not None):
             raise ValueError("rows counted by the parser cannot be put in a time window")
-        parts = summarize_rows(table, block.source, client_field, max_keys)
+        parts = summarize_rows(table, block.source, client_field, max_keys, block.counted)
         parts["sources"] = source_row(
             block.source, format, detection, server, block.lines, block.parsed,
             block.rejects.num_rows, order,
         )
         for name, rows in summarize_rejects(block.rejects, block.source).items():
             parts[name] = rows
-        if not block.counted_rows:  # (a block of classed rows alone: its counted parts empty)
-            return cls._built(parts, max_keys)
-        # the rows the parser counted itself (ParsedBlock.counted): a part that both hold is
-        # merged, the others are taken as built (aggregating and bounding every part again
-        # was a fifth of summarising a block of random virtual hosts)
-        combined = dict(parts)
-        for name, counted in summarize_counted(block.counted, max_keys).items():
-            mine = combined.get(name)
-            if mine is not None and mine.num_rows and counted.num_rows:
-                combined[name] = merge_parts([mine, counted], PARTS[name], max_keys)
-            elif mine is None or counted.num_rows:
-                combined[name] = counted
-        return cls._built(combined, max_keys)
+        return cls._built(parts, max_keys)
 
     @classmethod
     def _built(cls, parts: Mapping[str, pa.Table], max_keys: int) -> Summary:
