@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from paths import real_log
 
 import analyzer
-from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock
+from analyzer.parse.block import REJECT_SCHEMA, ParsedBlock, join_blocks
 from analyzer.report import build_report
 from analyzer.summary import Summary
-from analyzer.summary.parts import EXAMPLES_PER_GROUP, PARTS, RESOURCES_PER_GROUP
+from analyzer.summary.parts import EXAMPLES_PER_GROUP, PARTS, RESOURCES_PER_GROUP, held_rows
 from analyzer.summary.table import aggregate_part, conform_part, decode_part, sort_part
 
 TS = pa.timestamp("us", tz="UTC")
@@ -130,6 +130,26 @@ def test_a_frame_summarises_like_its_blocks(a, cut):
     merged = Summary.from_table(first.table, source="access.log").merge(
         Summary.from_table(second.table, source="access.log"))
     assert merged == from_frame
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=st.lists(st.one_of(request_rows, request_rows, reject_rows), min_size=2, max_size=40),
+       cuts=st.lists(st.integers(1, 39), min_size=1, max_size=5),
+       client_field=st.sampled_from(["client", "user_agent"]))
+def test_blocks_held_encoded_summarise_like_their_strings(a, cuts, client_field):
+    """A batch of blocks whose clients and agents were encoded block by block (each with a
+    dictionary of its own, nulls and empty blocks among them) is summarised as its strings."""
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(a)}), len(a)]
+    blocks = [_block("x.log", start + 1, a[start:end])
+              for start, end in zip(bounds, bounds[1:], strict=False)]
+    held = [ParsedBlock(b.source, b.lines, held_rows(b.table), b.rejects) for b in blocks]
+    if any(b.table.num_rows for b in held):
+        assert pa.types.is_dictionary(join_blocks(held).table["user_agent"].type)
+    plain = Summary.from_block(join_blocks(blocks), client_field=client_field)
+    assert Summary.from_block(join_blocks(held), client_field=client_field) == plain
+    # and so are a batch's rows alone, read back as strings
+    assert [Summary.from_block(b, client_field=client_field) for b in held] == [
+        Summary.from_block(b, client_field=client_field) for b in blocks]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

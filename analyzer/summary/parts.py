@@ -509,12 +509,14 @@ def _coded(table: pa.Table, name: str) -> pa.DictionaryArray:
         return chunks[0]
     values = _encoded(pa.concat_arrays([c.dictionary.cast(_S) for c in chunks]))
     starts = np.cumsum([0] + [len(c.dictionary) for c in chunks[:-1]])
-    codes = _numpy(values.indices)
-    indices = np.concatenate([codes[start + _numpy(c.indices.fill_null(0))]
-                              for c, start in zip(chunks, starts, strict=True)])
-    valid = np.concatenate([_numpy(c.is_valid()) for c in chunks])
-    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32(), mask=~valid),
-                                          values.dictionary)
+    # a null row reads the code after the last (a chunk of nulls alone has no dictionary)
+    codes = np.append(_numpy(values.indices), 0)
+    valid = [_numpy(c.is_valid()) for c in chunks]
+    indices = np.concatenate([
+        codes[np.where(given, start + _numpy(c.indices.fill_null(0)), len(codes) - 1)]
+        for c, start, given in zip(chunks, starts, valid, strict=True)])
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32(), mask=~np.concatenate(valid)), values.dictionary)
 
 
 def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
