@@ -41,6 +41,8 @@ reject_rows = st.fixed_dictionaries({
     "text": st.sampled_from(["junk", "", "\\xff"]),
 })
 lines = st.lists(st.one_of(request_rows, reject_rows), min_size=0, max_size=60)
+classed_rows = st.tuples(request_rows, st.sampled_from([405, 501, 505])).map(
+    lambda pair: {**pair[0], "status": pair[1]})
 
 
 def _table(rows: list[tuple[int, dict]]) -> pa.Table:
@@ -133,7 +135,8 @@ def test_a_frame_summarises_like_its_blocks(a, cut):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(a=st.lists(st.one_of(request_rows, request_rows, reject_rows), min_size=2, max_size=40),
+@given(a=st.lists(st.one_of(classed_rows, classed_rows, request_rows, reject_rows), min_size=2,
+                  max_size=40),
        cuts=st.lists(st.integers(1, 39), min_size=1, max_size=5),
        client_field=st.sampled_from(["client", "user_agent"]))
 def test_blocks_held_encoded_summarise_like_their_strings(a, cuts, client_field):
