@@ -88,6 +88,24 @@ def test_engines_agree_on_samples(log, dask_client):
                                   scheduler=dask_client).to_dict()) == expected
 
 
+def test_blocks_whose_agents_are_all_missing(tmp_path):
+    """A block whose requests all logged "-" as user agent, beside blocks that logged agents:
+    cut in blocks of a few lines, the NGINX sample with the first half of its agents erased
+    is summarised as in one piece, and its classes count as the sample's."""
+    lines = (SAMPLE_LOGS / "nginx_combined.log").read_bytes().splitlines(keepends=True)
+    erased = [line.rsplit(b' "', 1)[0] + b' "-"\n' if i < len(lines) // 2 else line
+              for i, line in enumerate(lines)]
+    log = tmp_path / "access.log"
+    log.write_bytes(b"".join(erased))
+    expected = stream_summarize(str(log))
+    assert summarize_with(str(log), range_size=4000, block_size=600, workers=2) == expected
+    erased_report = build_report(expected).to_dict()["classes"]
+    whole = build_report(stream_summarize(str(SAMPLE_LOGS / "nginx_combined.log"))).to_dict()
+    assert {name: c["count"] for name, c in erased_report.items()} == {
+        name: c["count"] for name, c in whole["classes"].items()} == {
+        "not_implemented": 13, "method_not_allowed": 22, "version_not_supported": 3}
+
+
 @pytest.mark.parametrize("log", LOGS, ids=[p.name for p in LOGS])
 def test_small_ranges_and_blocks(log, tmp_path):
     """Ranges and blocks smaller than a few lines (the first 24 kB of each log): every line
