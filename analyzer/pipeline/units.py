@@ -34,6 +34,7 @@ BATCH_ROWS = 80_000  # one grouped aggregation over 100k rows costs half of four
 # is summarised through tables as large as itself: held to this many bytes of rows and counted
 # keys, 1,000,000-line hostile logs peaked 60-160 MB lower (see BATCH_ROWS for ordinary ones)
 BATCH_BYTES = 8 << 20
+_MERGE_ROWS = 100_000  # a unit's parts are merged once they hold more rows than this
 _SAMPLE_BYTES = 1 << 20  # detection reads at most this much of a source's start
 _DETECT_BLOCK = 2 << 20
 Progress = Callable[[int], None]
@@ -242,7 +243,8 @@ class UnitReader:
         self._batch_rows = 0
         self._batch_bytes = 0
         self._parts: list[Summary] = []
-        self._rows = 0
+        self._rows = 0  # of the parts held
+        self._merged = 0  # rows of the first part when it was last merged
         self._tables: list[tuple[str, pa.Table]] = []
         self._rejects: list[tuple[str, pa.Table]] = []
 
@@ -291,9 +293,12 @@ class UnitReader:
         self._parts.append(self._summary(join_blocks(self._batch)))
         self._batch, self._batch_rows, self._batch_bytes = [], 0, 0
         self._rows += self._parts[-1].num_rows
-        if len(self._parts) > 1 and self._rows > 100_000:
+        # merged once the new parts hold as many rows as the last merge gave: each row is then
+        # merged about twice, however long the unit (merging every batch once the total
+        # passed a fixed size re-merged a hostile log's per-minute counts three times over)
+        if len(self._parts) > 1 and self._rows > max(_MERGE_ROWS, 2 * self._merged):
             self._parts = [Summary.merge_all(self._parts)]
-            self._rows = self._parts[0].num_rows
+            self._rows = self._merged = self._parts[0].num_rows
 
     def _summary(self, parsed: ParsedBlock) -> Summary:
         source, options = self.source, self.options
