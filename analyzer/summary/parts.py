@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,8 @@ __all__ = [
     "REJECT_EXAMPLES",
     "RESOURCES_PER_GROUP",
     "frame_table",
-    "in_line_order",
     "held_rows",
+    "in_line_order",
     "long_schema",
     "rows_in_window",
     "source_row",
@@ -257,7 +257,8 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     summarised with the rows as one (their keys are counted, encoded, hashed and bounded once:
     summarising them apart and merging was a quarter of a batch of random virtual hosts)."""
     parts = _Built(max_keys)
-    keys = _requested(table, counted or {})
+    requested = _requested(table, counted or {})
+    keys = requested.columns
     if len(keys["status"]) == 0:
         return parts
     status = keys["status"]
@@ -277,8 +278,8 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
         "rank": grouped["rank_min"],
     })
     del grouped
-    if keys["minutes"] is not None:
-        parts["volume"] = keys["minutes"]
+    if requested.minutes is not None:
+        parts["volume"] = requested.minutes
     # what the reports count: methods at every status, protocols answered 505, unregistered
     # methods answered 501 or 405 (and below, the clients of each class)
     code = _numpy(pc.fill_null(status, 0))
@@ -317,20 +318,27 @@ def summarize_rows(table: pa.Table, source: str, client_field: str,
     return parts
 
 
-def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> dict[str, Any]:
+class _Requested(NamedTuple):
     """The requests' keys (vhost, method, protocol, status), each key with its ``count``,
-    ``first`` and ``last`` times, ``line`` and ``target``: one per row of ``table``, then the
-    keys the parser counted (``counted``'s requests and firsts, row for row); and ``minutes``,
-    the requests per minute of both (None when the format logs no time)."""
+    ``first`` and ``last`` times, ``line`` and ``target`` (``columns``); and ``minutes``, the
+    requests per minute (None when the format logs no time)."""
+
+    columns: dict[str, pa.Array | pa.ChunkedArray]
+    minutes: pa.Table | None
+
+
+def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> _Requested:
+    """The requests of ``table``'s rows (one key each), then those of the keys the parser
+    counted (``counted``'s requests and firsts, row for row)."""
     n = table.num_rows
     time = _column(table, "time", _TS)
     requests = counted.get("requests")
     minutes = _minute_counts(time) if "time" in table.column_names and n else None
     if requests is None or requests.num_rows == 0:
-        return {**{name: _column(table, name, kind) for name, kind in _KEY},
-                "count": pa.array(np.ones(n, np.int64)), "first": time, "last": time,
-                "line": _column(table, "line", _I64), "target": _column(table, "target", _S),
-                "minutes": minutes}
+        return _Requested({**{name: _column(table, name, kind) for name, kind in _KEY},
+                           "count": pa.array(np.ones(n, np.int64)), "first": time,
+                           "last": time, "line": _column(table, "line", _I64),
+                           "target": _column(table, "target", _S)}, minutes)
     firsts = counted["firsts"]
     volume = counted.get("volume")
     if volume is not None:
@@ -341,13 +349,14 @@ def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> dict[str, An
         return pa.concat_arrays([_whole(_column(table, name, kind)),
                                  _whole(_column(other, name, kind))])
 
-    return {**{name: joined(name, kind) for name, kind in _KEY},
-            "count": pa.concat_arrays([pa.array(np.ones(n, np.int64)),
-                                       _whole(_column(requests, "count", _I64))]),
-            "first": pa.concat_arrays([_whole(time), _whole(_column(requests, "first", _TS))]),
-            "last": pa.concat_arrays([_whole(time), _whole(_column(requests, "last", _TS))]),
-            "line": joined("line", _I64, firsts), "target": joined("target", _S, firsts),
-            "minutes": minutes}
+    return _Requested({
+        **{name: joined(name, kind) for name, kind in _KEY},
+        "count": pa.concat_arrays([pa.array(np.ones(n, np.int64)),
+                                   _whole(_column(requests, "count", _I64))]),
+        "first": pa.concat_arrays([_whole(time), _whole(_column(requests, "first", _TS))]),
+        "last": pa.concat_arrays([_whole(time), _whole(_column(requests, "last", _TS))]),
+        "line": joined("line", _I64, firsts), "target": joined("target", _S, firsts),
+    }, minutes)
 
 
 def _volume_of(volumes: list[pa.Table]) -> pa.Table:
@@ -462,11 +471,11 @@ def _count_part(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
 def _unregistered(method: pa.DictionaryArray) -> np.ndarray:
     """Whether each method is given and not in the IANA registry (each distinct one looked up
     once)."""
-    known = _numpy(pc.is_in(method.dictionary, value_set=_REGISTERED))
-    codes = _numpy(method.indices.fill_null(0)) if len(method.dictionary) else None
-    if codes is None:
+    if not len(method.dictionary):
         return np.zeros(len(method), bool)
-    unregistered: np.ndarray = ~known[codes] & _numpy(method.is_valid())
+    known = _numpy(pc.is_in(method.dictionary, value_set=_REGISTERED))
+    unregistered: np.ndarray = ~known[_numpy(method.indices.fill_null(0))] & _numpy(
+        method.is_valid())
     return unregistered
 
 
