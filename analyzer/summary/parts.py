@@ -40,6 +40,7 @@ from .table import (
     conform_part,
     count_rows,
     group_rows,
+    unified_dictionary,
 )
 
 __all__ = [
@@ -509,23 +510,14 @@ def held_rows(table: pa.Table) -> pa.Table:
 
 def _coded(table: pa.Table, name: str) -> pa.DictionaryArray:
     """A string column dictionary-encoded in one chunk; a column encoded block by block
-    (:func:`held_rows`) has its blocks' dictionaries made one, each distinct value once."""
+    (:func:`held_rows`) has its blocks' dictionaries made one."""
     column = table[name] if name in table.column_names else None
     if column is None or not pa.types.is_dictionary(column.type) or not len(column):
         return _encoded(_column(table, name, _S))
-    chunks = [c for c in column.chunks if len(c)]
-    if len(chunks) == 1:
-        return chunks[0]
-    values = _encoded(pa.concat_arrays([c.dictionary.cast(_S) for c in chunks]))
-    starts = np.cumsum([0] + [len(c.dictionary) for c in chunks[:-1]])
-    # a null row reads the code after the last (a chunk of nulls alone has no dictionary)
-    codes = np.append(_numpy(values.indices), 0)
-    valid = [_numpy(c.is_valid()) for c in chunks]
-    indices = np.concatenate([
-        codes[np.where(given, start + _numpy(c.indices.fill_null(0)), len(codes) - 1)]
-        for c, start, given in zip(chunks, starts, valid, strict=True)])
-    return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=~np.concatenate(valid)), values.dictionary)
+    coded: pa.DictionaryArray = unified_dictionary(
+        pa.chunked_array([c for c in column.chunks if len(c)], type=column.type)
+    ).combine_chunks()
+    return coded
 
 
 def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -42,6 +42,7 @@ __all__ = [
     "merge_parts",
     "sort_part",
     "total_count",
+    "unified_dictionary",
 ]
 
 _S = pa.string()
@@ -286,7 +287,7 @@ def aggregate_part(table: pa.Table, spec: Part, *, piece_rows: int = _GROUP_ROWS
     coded = table
     for name in spec.coded:  # the grouper needs one dictionary per column
         index = coded.schema.get_field_index(name)
-        coded = coded.set_column(index, name, _unified(coded[name]))
+        coded = coded.set_column(index, name, unified_dictionary(coded[name]))
     for name in group:
         if pa.types.is_string(table.schema.field(name).type):
             index = coded.schema.get_field_index(name)
@@ -322,8 +323,9 @@ def _partitions(table: pa.Table, keys: list[str], piece_rows: int) -> Iterator[p
         yield table.filter(pa.array(codes == piece))
 
 
-def _unified(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A dictionary column's chunks re-coded over one dictionary, the union of theirs.
+def unified_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary column's chunks re-coded over one dictionary, the union of theirs (each
+    distinct value once; a chunk of nulls alone, with no dictionary, stays null).
 
     Plain kernels on the (small) dictionaries: ``Table.unify_dictionaries`` crashed the
     process, rarely, on the merges of the summary property tests.
