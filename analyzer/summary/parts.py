@@ -361,7 +361,8 @@ def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> _Requested:
 
 
 def _volume_of(volumes: list[pa.Table]) -> pa.Table:
-    """Parts of ``volume`` (minute, count) as one, each minute's counts summed."""
+    """Parts of ``volume`` (minute, count) as one, each minute's counts summed (a few hundred
+    minutes a batch: in NumPy, since the generic aggregation, aggregate_part, cost 10 ms)."""
     minute = np.concatenate([_numpy(v["minute"].cast(_I64)) for v in volumes])
     count = np.concatenate([_numpy(v["count"]) for v in volumes])
     minutes, at = np.unique(minute, return_inverse=True)
