@@ -34,7 +34,6 @@ from .bounded import (
 )
 from .table import (
     Part,
-    aggregate_part,
     bound_part,
     canonical_part,
     conform_part,
@@ -362,7 +361,7 @@ def _requested(table: pa.Table, counted: Mapping[str, pa.Table]) -> _Requested:
 
 def _volume_of(volumes: list[pa.Table]) -> pa.Table:
     """Parts of ``volume`` (minute, count) as one, each minute's counts summed (a few hundred
-    minutes a batch: in NumPy, since the generic aggregation, aggregate_part, cost 10 ms)."""
+    minutes a batch: in NumPy, since the tables' generic aggregation cost 10 ms)."""
     minute = np.concatenate([_numpy(v["minute"].cast(_I64)) for v in volumes])
     count = np.concatenate([_numpy(v["count"]) for v in volumes])
     minutes, at = np.unique(minute, return_inverse=True)
@@ -416,12 +415,6 @@ def _spans(grouped: pa.Table, keys: list[str]) -> pa.Table:
         **{k: grouped[k] for k in keys}, "count": grouped["count_sum"],
         "first": grouped["first_min"], "last": grouped["last_max"], REST: grouped[REST],
     })
-
-
-def _aggregated(name: str, table: pa.Table) -> pa.Table:
-    """A count part's rows with one row per key (rows of equal keys summed)."""
-    spec = PARTS[name]
-    return aggregate_part(conform_part(table, spec), spec)
 
 
 def _folded_whole(name: str, columns: Mapping[str, pa.Array | pa.ChunkedArray],
