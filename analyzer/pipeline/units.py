@@ -294,8 +294,8 @@ class UnitReader:
         self._batch, self._batch_rows, self._batch_bytes = [], 0, 0
         self._rows += self._parts[-1].num_rows
         # merged once the new parts hold as many rows as the last merge gave: each row is then
-        # merged about twice, however long the unit (merging every batch once the total
-        # passed a fixed size re-merged a hostile log's per-minute counts three times over)
+        # merged about twice, however long the unit (past a fixed size, a unit re-merged its
+        # whole total after every batch)
         if len(self._parts) > 1 and self._rows > max(_MERGE_ROWS, 2 * self._merged):
             self._parts = [Summary.merge_all(self._parts)]
             self._rows = self._merged = self._parts[0].num_rows
